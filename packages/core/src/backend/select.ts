@@ -1,0 +1,114 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { ContrastiveError } from '../errors.js';
+import { registerWasmKernels } from './wasm-kernels.js';
+
+/**
+ * A TensorFlow.js backend the toolkit can run on, fastest first: native TensorFlow with CUDA
+ * (`@tensorflow/tfjs-node-gpu`), native TensorFlow (`@tensorflow/tfjs-node`), WebAssembly
+ * (`@tensorflow/tfjs-backend-wasm`, with the kernels of {@link registerWasmKernels}), WebGL in a
+ * browser (`@tensorflow/tfjs-backend-webgl`) and plain JavaScript (`@tensorflow/tfjs-backend-cpu`).
+ * @category Backend
+ */
+export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'webgl' | 'cpu';
+
+/** Options of {@link selectBackend}. @category Backend */
+export interface SelectBackendOptions {
+  /**
+   * Backends to try, in order. A single name means "this one, or fail".
+   * @defaultValue `['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']` in Node; `['webgl', 'wasm', 'cpu']` in a browser
+   */
+  readonly preference?: BackendName | readonly BackendName[];
+  /** Where to say which backend was chosen; `false` for silence. @defaultValue `console.info` */
+  readonly log?: false | ((message: string) => void);
+  /** Number of wasm threads where the build and platform allow them. @defaultValue the platform's choice */
+  readonly wasmThreads?: number;
+}
+
+/** What {@link selectBackend} chose and why. @category Backend */
+export interface BackendSelection {
+  /** The backend now active in `tf.getBackend()` terms. */
+  readonly name: BackendName;
+  /** Each backend tried before it, with the reason it was skipped. */
+  readonly skipped: readonly { readonly name: BackendName; readonly reason: string }[];
+}
+
+const IS_NODE = typeof globalThis === 'object' && (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node !== undefined;
+
+const DEFAULT_ORDER: readonly BackendName[] = IS_NODE
+  ? ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']
+  : ['webgl', 'wasm', 'cpu'];
+
+// Module specifiers live in variables so that bundlers do not try to resolve optional backends.
+const MODULE: Record<BackendName, string> = {
+  'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
+  tensorflow: '@tensorflow/tfjs-node',
+  wasm: '@tensorflow/tfjs-backend-wasm',
+  webgl: '@tensorflow/tfjs-backend-webgl',
+  cpu: '@tensorflow/tfjs-backend-cpu',
+};
+
+async function tryBackend(name: BackendName, options: SelectBackendOptions): Promise<void> {
+  const registryName = name === 'tensorflow-gpu' ? 'tensorflow' : name;
+  if (tf.findBackendFactory(registryName) === null || (name === 'tensorflow-gpu' && tf.getBackend() !== 'tensorflow')) {
+    const specifier = MODULE[name];
+    const loaded = (await import(/* @vite-ignore */ specifier)) as Record<string, unknown>;
+    if (name === 'wasm' && options.wasmThreads !== undefined) {
+      const setThreadsCount = loaded['setThreadsCount'] as ((count: number) => void) | undefined;
+      setThreadsCount?.(options.wasmThreads);
+    }
+  }
+  if (tf.findBackendFactory(registryName) === null) throw new Error(`${MODULE[name]} registered no '${registryName}' backend`);
+  if (name === 'wasm') registerWasmKernels();
+  const ok = await tf.setBackend(registryName);
+  if (!ok) throw new Error(`tf.setBackend('${registryName}') returned false`);
+  await tf.ready();
+}
+
+/**
+ * Pick and initialise the fastest available TensorFlow.js backend, and say which one runs.
+ * On wasm it first registers the toolkit's wasm kernels ({@link registerWasmKernels}): the
+ * gradient of `tf.gather`, the conv weight gradient, and fast transposed matMul, without which
+ * training fails or crawls there. Native TensorFlow (`@tensorflow/tfjs-node`) is tried first and is
+ * skipped silently where it is not installed (it downloads libtensorflow at install time).
+ *
+ * @param options - order of preference and logging.
+ * @returns the chosen backend and the ones skipped with their reasons.
+ * @throws {@link ContrastiveError} `BACKEND` when none of the preferred backends initialises.
+ * @example
+ * ```ts
+ * const { name } = await selectBackend({ preference: ['wasm', 'cpu'], log: false });
+ * console.log(name); // 'wasm'
+ * ```
+ * @category Backend
+ */
+export async function selectBackend(options: SelectBackendOptions = {}): Promise<BackendSelection> {
+  const preference = options.preference ?? DEFAULT_ORDER;
+  const order: readonly BackendName[] = typeof preference === 'string' ? [preference] : preference;
+  for (const name of order) {
+    if (!(name in MODULE)) {
+      throw new ContrastiveError(
+        'INVALID_ARGUMENT',
+        `Argument 'preference' passed to 'selectBackend' must list backends among ${Object.keys(MODULE).join(', ')}, got ${JSON.stringify(name)}`,
+      );
+    }
+  }
+  const skipped: { name: BackendName; reason: string }[] = [];
+  for (const name of order) {
+    try {
+      await tryBackend(name, options);
+      const log = options.log ?? ((message: string) => console.info(message));
+      if (log !== false) {
+        const why = skipped.length === 0 ? '' : ` (skipped: ${skipped.map((entry) => `${entry.name}: ${entry.reason}`).join('; ')})`;
+        log(`[contrastive] TensorFlow.js backend: ${name}${why}`);
+      }
+      return { name, skipped };
+    } catch (error) {
+      const reason = error instanceof Error ? error.message.split('\n')[0] ?? String(error) : String(error);
+      skipped.push({ name, reason });
+    }
+  }
+  throw new ContrastiveError(
+    'BACKEND',
+    `'selectBackend' could not initialise any of ${order.join(', ')}: ${skipped.map((entry) => `${entry.name}: ${entry.reason}`).join('; ')}`,
+  );
+}

@@ -1,0 +1,169 @@
+/**
+ * Test helpers shared by every package: leak checks, tensor comparison with named tolerances, and
+ * numerical gradient checks against a float64 plain-JS reference. Framework-agnostic: they throw
+ * `Error` on failure, so they work in vitest, jest or node:test.
+ *
+ * @packageDocumentation
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+/** Absolute and relative tolerance: `|a - e| <= atol + rtol * |e|`. @category Testing */
+export interface Tolerance {
+  /** @defaultValue 1e-5 */
+  readonly atol?: number;
+  /** @defaultValue 1e-4 */
+  readonly rtol?: number;
+}
+
+/** float32 implementation vs float64 reference (STYLE.md). @category Testing */
+export const FLOAT32_TOLERANCE: Required<Tolerance> = { atol: 1e-5, rtol: 1e-4 };
+/** Long reductions in float32. @category Testing */
+export const LOOSE_TOLERANCE: Required<Tolerance> = { atol: 1e-3, rtol: 1e-3 };
+
+type Nested = number | readonly Nested[];
+
+function flatten(value: Nested | ArrayLike<number>): number[] {
+  if (typeof value === 'number') return [value];
+  const out: number[] = [];
+  const walk = (item: unknown): void => {
+    if (typeof item === 'number') out.push(item);
+    else if (ArrayBuffer.isView(item)) out.push(...Array.from(item as unknown as ArrayLike<number>));
+    else for (const child of item as readonly unknown[]) walk(child);
+  };
+  walk(value);
+  return out;
+}
+
+/**
+ * Assert that `actual` equals `expected` element-wise within a tolerance, and (when `expected` is a
+ * tensor) has the same shape.
+ *
+ * @param actual - tensor under test (borrowed).
+ * @param expected - tensor, nested array, typed array or number.
+ * @param tolerance - @defaultValue {@link FLOAT32_TOLERANCE}
+ * @throws Error listing the worst element.
+ * @category Testing
+ */
+export function expectTensorClose(
+  actual: tf.Tensor,
+  expected: tf.Tensor | Nested | ArrayLike<number>,
+  tolerance: Tolerance = FLOAT32_TOLERANCE,
+): void {
+  const atol = tolerance.atol ?? FLOAT32_TOLERANCE.atol;
+  const rtol = tolerance.rtol ?? FLOAT32_TOLERANCE.rtol;
+  let want: number[];
+  if (expected instanceof tf.Tensor) {
+    if (expected.shape.join(',') !== actual.shape.join(',')) {
+      throw new Error(`shape mismatch: got [${actual.shape.join(', ')}], expected [${expected.shape.join(', ')}]`);
+    }
+    want = Array.from(expected.dataSync());
+  } else {
+    want = flatten(expected as Nested);
+  }
+  const got = Array.from(actual.dataSync());
+  if (got.length !== want.length) throw new Error(`size mismatch: got ${got.length} elements, expected ${want.length}`);
+  let worst = -1;
+  let worstExcess = 0;
+  for (let i = 0; i < got.length; i++) {
+    const a = got[i] as number;
+    const e = want[i] as number;
+    if (Number.isNaN(a) || Number.isNaN(e)) {
+      if (Number.isNaN(a) && Number.isNaN(e)) continue;
+      throw new Error(`element ${i}: got ${a}, expected ${e}`);
+    }
+    const excess = Math.abs(a - e) - (atol + rtol * Math.abs(e));
+    if (excess > worstExcess) {
+      worstExcess = excess;
+      worst = i;
+    }
+  }
+  if (worst >= 0) {
+    throw new Error(
+      `element ${worst} of [${actual.shape.join(', ')}]: got ${got[worst]}, expected ${want[worst]} (atol ${atol}, rtol ${rtol})`,
+    );
+  }
+}
+
+/**
+ * Run `fn` and assert that the number of live tensors afterwards equals the number before, plus
+ * `expectedNew` (tensors the caller intends to keep, e.g. returned ones it disposes later).
+ *
+ * @param fn - sync or async function; its result is returned.
+ * @param expectedNew - tensors allowed to stay alive. @defaultValue 0
+ * @returns what `fn` returned.
+ * @throws Error naming how many tensors leaked.
+ * @category Testing
+ */
+export async function expectNoLeak<T>(fn: () => T | Promise<T>, expectedNew = 0): Promise<T> {
+  const before = tf.memory().numTensors;
+  const result = await fn();
+  const after = tf.memory().numTensors;
+  if (after - before !== expectedNew) {
+    throw new Error(`tensor leak: ${after - before} tensors left alive (expected ${expectedNew}); before ${before}, after ${after}`);
+  }
+  return result;
+}
+
+/** Options of {@link checkGradients}. @category Testing */
+export interface CheckGradientsOptions extends Tolerance {
+  /** Central-difference step (applied to the float64 reference). @defaultValue 1e-6 */
+  readonly step?: number;
+  /** Also compare the tf value with the reference value. @defaultValue true */
+  readonly checkValue?: boolean;
+}
+
+/**
+ * Numerical gradient check: the tf.js gradient of `tfFn` at `point` is compared with central
+ * differences of `referenceFn`, a float64 plain-JS implementation of the same function (written as
+ * obvious loops from the paper). Choose points away from hinge kinks.
+ *
+ * @param tfFn - maps a `[n, d]` float32 tensor to a scalar; must not dispose its input.
+ * @param referenceFn - the same function on float64 rows.
+ * @param point - `[n][d]` evaluation point.
+ * @param options - step and tolerance. @defaultValue atol 1e-4, rtol 1e-3
+ * @returns the tf gradient and the numerical gradient, for further inspection.
+ * @throws Error naming the worst element.
+ * @category Testing
+ */
+export function checkGradients(
+  tfFn: (x: tf.Tensor2D) => tf.Scalar,
+  referenceFn: (x: number[][]) => number,
+  point: readonly (readonly number[])[],
+  options: CheckGradientsOptions = {},
+): { analytic: number[][]; numeric: number[][] } {
+  const step = options.step ?? 1e-6;
+  const tolerance: Tolerance = { atol: options.atol ?? 1e-4, rtol: options.rtol ?? 1e-3 };
+  const rows = point.map((row) => [...row]);
+  const numeric = rows.map((row, i) =>
+    row.map((_, j) => {
+      const plus = rows.map((r) => [...r]);
+      const minus = rows.map((r) => [...r]);
+      (plus[i] as number[])[j] = (row[j] as number) + step;
+      (minus[i] as number[])[j] = (row[j] as number) - step;
+      return (referenceFn(plus) - referenceFn(minus)) / (2 * step);
+    }),
+  );
+  const x = tf.tensor2d(rows);
+  try {
+    const { value, grad } = tf.valueAndGrad((input: tf.Tensor) => tfFn(input as tf.Tensor2D))(x);
+    try {
+      if (options.checkValue ?? true) expectTensorClose(value, referenceFn(rows), tolerance);
+      expectTensorClose(grad, numeric, tolerance);
+      return { analytic: grad.arraySync() as number[][], numeric };
+    } finally {
+      tf.dispose([value, grad]);
+    }
+  } finally {
+    x.dispose();
+  }
+}
+
+/**
+ * Use the plain-JS cpu backend for a test file (imports `@tensorflow/tfjs-backend-cpu`).
+ * @category Testing
+ */
+export async function useCpuBackend(): Promise<void> {
+  await import('@tensorflow/tfjs-backend-cpu');
+  await tf.setBackend('cpu');
+  await tf.ready();
+}
