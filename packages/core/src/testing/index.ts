@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { selectBackend } from '../backend/select.js';
 
 /** Absolute and relative tolerance: `|a - e| <= atol + rtol * |e|`. @category Testing */
 export interface Tolerance {
@@ -159,11 +160,20 @@ export function checkGradients(
 }
 
 /**
- * Use the plain-JS cpu backend for a test file (imports `@tensorflow/tfjs-backend-cpu`).
+ * Select the backend a test run uses: `CONTRASTIVE_TEST_BACKEND` (`wasm` or `cpu`), or `wasm` by
+ * default — the backend this toolkit must train on without a native download. Also loads
+ * `@tensorflow/tfjs-layers`, which registers the gradients bare tfjs-core lacks in Node.
+ *
+ * @param backend - force a backend regardless of the environment.
+ * @returns the backend in use.
  * @category Testing
  */
-export async function useCpuBackend(): Promise<void> {
-  await import('@tensorflow/tfjs-backend-cpu');
-  await tf.setBackend('cpu');
-  await tf.ready();
+export async function useTestBackend(backend?: 'wasm' | 'cpu'): Promise<'wasm' | 'cpu'> {
+  await import('@tensorflow/tfjs-layers');
+  const fromEnv = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[
+    'CONTRASTIVE_TEST_BACKEND'
+  ];
+  const name = backend ?? (fromEnv === 'cpu' ? 'cpu' : 'wasm');
+  await selectBackend({ preference: name, log: false });
+  return name;
 }
