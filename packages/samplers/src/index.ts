@@ -1,0 +1,8 @@
+/**
+ * `@contrastive/samplers`: where positives and negatives come from — batch samplers now; miners,
+ * memory queues and banks, and prototypes as the package grows.
+ *
+ * @packageDocumentation
+ */
+export { shuffledBatchSampler } from './shuffled-batch-sampler.js';
+export type { BatchSampler, ShuffledBatchSamplerOptions } from './shuffled-batch-sampler.js';

@@ -1,0 +1,78 @@
+import { ContrastiveError, assertNumber } from '@contrastive/core';
+import type { Rng } from '@contrastive/core';
+
+/**
+ * Index batches for one epoch at a time. Implementations are seeded through the {@link Rng} they
+ * are given, so the same generator state gives the same batches.
+ * @category Batch samplers
+ */
+export interface BatchSampler {
+  /** Name used in messages and reports. */
+  readonly name: string;
+  /** Number of batches {@link BatchSampler.epoch} returns. */
+  readonly batchesPerEpoch: number;
+  /**
+   * The batches of one epoch.
+   * @param rng - advanced by the draw.
+   * @returns one `Int32Array` of dataset indices per batch.
+   */
+  epoch(rng: Rng): Int32Array[];
+}
+
+/** Options of {@link shuffledBatchSampler}. @category Batch samplers */
+export interface ShuffledBatchSamplerOptions {
+  /** Number of samples in the dataset, a positive integer. */
+  readonly size: number;
+  /** Samples per batch, a positive integer. */
+  readonly batchSize: number;
+  /**
+   * Drop the last, partial batch (SimCLR and RECIPE.md do: `steps = floor(n / batchSize)`). With
+   * `false` the last batch is smaller.
+   * @defaultValue true
+   */
+  readonly dropLast?: boolean;
+}
+
+/**
+ * The plain sampler of SGD training: a fresh permutation of the dataset every epoch, cut into
+ * consecutive batches (as PyTorch's `DataLoader(shuffle=True, drop_last=True)`). Every sample is
+ * used at most once per epoch; with `dropLast` the `size mod batchSize` samples that fall at the end
+ * of this epoch's permutation are skipped for that epoch only.
+ *
+ * @param options - dataset size, batch size, `dropLast`.
+ * @returns a {@link BatchSampler}.
+ * @throws {@link ContrastiveError} `INVALID_ARGUMENT` when `batchSize` is not a positive integer, or
+ * exceeds `size` with `dropLast` (no batch at all).
+ * @example
+ * ```ts
+ * const sampler = shuffledBatchSampler({ size: 10, batchSize: 4 });
+ * sampler.epoch(new Rng(0)); // two Int32Array batches of 4 distinct indices in [0, 10)
+ * ```
+ * @category Batch samplers
+ */
+export function shuffledBatchSampler(options: ShuffledBatchSamplerOptions): BatchSampler {
+  const fn = 'shuffledBatchSampler';
+  const { size, batchSize } = options;
+  const dropLast = options.dropLast ?? true;
+  assertNumber(size, 'size', fn, { integer: true, min: 1 });
+  assertNumber(batchSize, 'batchSize', fn, { integer: true, min: 1 });
+  if (dropLast && batchSize > size) {
+    throw new ContrastiveError(
+      'INVALID_ARGUMENT',
+      `Argument 'batchSize' passed to '${fn}' must be <= size (${size}) when dropLast is true, got ${batchSize}`,
+    );
+  }
+  const batchesPerEpoch = dropLast ? Math.floor(size / batchSize) : Math.ceil(size / batchSize);
+  return {
+    name: fn,
+    batchesPerEpoch,
+    epoch(rng: Rng): Int32Array[] {
+      const order = rng.permutation(size);
+      const batches: Int32Array[] = [];
+      for (let b = 0; b < batchesPerEpoch; b++) {
+        batches.push(order.slice(b * batchSize, Math.min(size, (b + 1) * batchSize)));
+      }
+      return batches;
+    },
+  };
+}
