@@ -21,7 +21,8 @@ export const FLOAT32_TOLERANCE: Required<Tolerance> = { atol: 1e-5, rtol: 1e-4 }
 /** Long reductions in float32. @category Testing */
 export const LOOSE_TOLERANCE: Required<Tolerance> = { atol: 1e-3, rtol: 1e-3 };
 
-type Nested = number | readonly Nested[];
+/** A number or arbitrarily nested arrays of numbers. @category Testing */
+export type Nested = number | readonly Nested[];
 
 function flatten(value: Nested | ArrayLike<number>): number[] {
   if (typeof value === 'number') return [value];
