@@ -29,3 +29,40 @@ export type { ChunkOptions, LpDistanceOptions } from './distances.js';
 export { selectBackend } from './backend/select.js';
 export type { BackendName, BackendSelection, SelectBackendOptions } from './backend/select.js';
 export { registerWasmKernels } from './backend/wasm-kernels.js';
+export { mlpEncoder, convEncoder, projectionHead, layersEncoder } from './encoders.js';
+export type {
+  Encoder,
+  EncoderActivation,
+  EncoderApplyOptions,
+  EncoderCloneOptions,
+  EncoderInit,
+  EncoderInitOptions,
+  MlpEncoderOptions,
+  ConvEncoderOptions,
+  ProjectionHeadOptions,
+  LayersEncoderOptions,
+} from './encoders.js';
+export { MomentumEncoder } from './momentum.js';
+export type { MomentumEncoderOptions } from './momentum.js';
+export { train, embedDataset, disposeTrainState } from './train.js';
+export type {
+  Batch,
+  BatchSource,
+  ViewGenerator,
+  StepContext,
+  AfterStepContext,
+  TrainHooks,
+  EpochSummary,
+  EpochReport,
+  EpochBeginEvent,
+  StepEndEvent,
+  EpochEndEvent,
+  TrainCallbacks,
+  NamedStateTensor,
+  OptimizerState,
+  TrainState,
+  Checkpointer,
+  TrainOptions,
+  TrainResult,
+  EmbedDatasetOptions,
+} from './train.js';
