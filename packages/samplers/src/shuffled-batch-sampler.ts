@@ -41,7 +41,7 @@ export interface ShuffledBatchSamplerOptions {
  *
  * @param options - dataset size, batch size, `dropLast`.
  * @returns a {@link BatchSampler}.
- * @throws {@link ContrastiveError} `INVALID_ARGUMENT` when `batchSize` is not a positive integer, or
+ * @throws `ContrastiveError` `INVALID_ARGUMENT` when `batchSize` is not a positive integer, or
  * exceeds `size` with `dropLast` (no batch at all).
  * @example
  * ```ts
