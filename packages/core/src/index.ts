@@ -47,6 +47,7 @@ export type { MomentumEncoderOptions } from './momentum.js';
 export { train, embedDataset, disposeTrainState } from './train.js';
 export type {
   Batch,
+  BatchSampler,
   BatchSource,
   ViewGenerator,
   StepContext,

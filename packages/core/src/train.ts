@@ -55,6 +55,26 @@ export interface BatchSource {
 }
 
 /**
+ * Index batches for one epoch at a time: decides *which* samples form each batch (shuffled,
+ * m-per-class, ...). Implemented in `@contrastive/samplers`; a data loader turns a sampler into a
+ * {@link BatchSource} by materialising the indices (e.g. `samplerBatches` in `@contrastive/data`).
+ * All randomness comes from the `rng` passed in, so the same generator state gives the same batches.
+ * @category Training
+ */
+export interface BatchSampler {
+  /** Name used in messages and reports. */
+  readonly name: string;
+  /** Number of batches {@link BatchSampler.epoch} returns. */
+  readonly batchesPerEpoch: number;
+  /**
+   * The batches of one epoch.
+   * @param rng - advanced by the draw.
+   * @returns one `Int32Array` of dataset indices per batch.
+   */
+  epoch(rng: Rng): Int32Array[];
+}
+
+/**
  * Turns a batch into the batch the network sees, e.g. two augmented views per sample stacked
  * view-major (`[2n, ...]`) with labels `viewLabels(n, 2)` (SimCLR) or the sample labels repeated
  * (SupCon). Must not dispose its input; returns new tensors (disposed by the loop).

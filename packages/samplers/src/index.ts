@@ -5,4 +5,4 @@
  * @packageDocumentation
  */
 export { shuffledBatchSampler } from './shuffled-batch-sampler.js';
-export type { BatchSampler, ShuffledBatchSamplerOptions } from './shuffled-batch-sampler.js';
+export type { ShuffledBatchSamplerOptions } from './shuffled-batch-sampler.js';

@@ -1,23 +1,5 @@
 import { ContrastiveError, assertNumber } from '@contrastive/core';
-import type { Rng } from '@contrastive/core';
-
-/**
- * Index batches for one epoch at a time. Implementations are seeded through the {@link Rng} they
- * are given, so the same generator state gives the same batches.
- * @category Batch samplers
- */
-export interface BatchSampler {
-  /** Name used in messages and reports. */
-  readonly name: string;
-  /** Number of batches {@link BatchSampler.epoch} returns. */
-  readonly batchesPerEpoch: number;
-  /**
-   * The batches of one epoch.
-   * @param rng - advanced by the draw.
-   * @returns one `Int32Array` of dataset indices per batch.
-   */
-  epoch(rng: Rng): Int32Array[];
-}
+import type { BatchSampler, Rng } from '@contrastive/core';
 
 /** Options of {@link shuffledBatchSampler}. @category Batch samplers */
 export interface ShuffledBatchSamplerOptions {
@@ -40,7 +22,8 @@ export interface ShuffledBatchSamplerOptions {
  * of this epoch's permutation are skipped for that epoch only.
  *
  * @param options - dataset size, batch size, `dropLast`.
- * @returns a {@link BatchSampler}.
+ * @returns a core `BatchSampler`; `samplerBatches` in `@contrastive/data` turns it into a training
+ *   `BatchSource`.
  * @throws `ContrastiveError` `INVALID_ARGUMENT` when `batchSize` is not a positive integer, or
  * exceeds `size` with `dropLast` (no batch at all).
  * @example
