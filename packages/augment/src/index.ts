@@ -1,0 +1,22 @@
+/**
+ * `@contrastive/augment`: seeded, batched image augmentations and view generators for contrastive
+ * learning on TensorFlow.js — the SimCLR view pipeline (Chen et al. 2020) as specified by the
+ * reference recipe. Every random draw comes from core's `Rng`, in a documented order.
+ *
+ * @packageDocumentation
+ */
+export { compose } from './augmentation.js';
+export type { Augmentation } from './augmentation.js';
+export type { Interval } from './checks.js';
+export { randomResizedCrop, applyResizedCrop, applyCropBoxes, cropBoxes } from './random-resized-crop.js';
+export type { CropParams, RandomResizedCrop, RandomResizedCropOptions, ResizeOptions } from './random-resized-crop.js';
+export { horizontalFlip, applyHorizontalFlip } from './horizontal-flip.js';
+export type { FlipParams, HorizontalFlip, HorizontalFlipOptions } from './horizontal-flip.js';
+export { colorJitter, applyColorJitter } from './color-jitter.js';
+export type { ColorJitter, ColorJitterOptions, JitterParams } from './color-jitter.js';
+export { gaussianNoise, applyGaussianNoise } from './gaussian-noise.js';
+export type { GaussianNoise, GaussianNoiseOptions, NoiseParams, NoiseScaleOptions } from './gaussian-noise.js';
+export { recipeAugmentation } from './recipe-augmentation.js';
+export type { RecipeAugmentationOptions } from './recipe-augmentation.js';
+export { viewGenerator } from './view-generator.js';
+export type { ViewGenerator, ViewGeneratorOptions } from './view-generator.js';

@@ -1,0 +1,275 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Rng, isContrastiveError } from '@contrastive/core';
+import { FLOAT32_TOLERANCE, expectNoLeak, expectTensorClose, useTestBackend } from '@contrastive/core/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { applyCropBoxes, applyResizedCrop, cropBoxes, randomResizedCrop } from './random-resized-crop.js';
+
+/** Smallest and largest element of a tensor. */
+function valueRange(t: tf.Tensor): [number, number] {
+  const values = t.dataSync();
+  let low = Infinity;
+  let high = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    low = Math.min(low, values[i] as number);
+    high = Math.max(high, values[i] as number);
+  }
+  return [low, high];
+}
+
+beforeAll(async () => {
+  await useTestBackend();
+});
+
+function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
+  const x = a.dataSync();
+  const y = b.dataSync();
+  let worst = 0;
+  for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs((x[i] as number) - (y[i] as number)));
+  return worst;
+}
+
+/** A deterministic test image batch `[n, h, w, c]` in [0, 1] (plain numbers, NHWC order). */
+function pattern(n: number, h: number, w: number, c: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < n * h * w * c; i++) {
+    const value = Math.sin(i * 12.9898 + 78.233) * 43758.5453;
+    out.push(value - Math.floor(value));
+  }
+  return out;
+}
+
+/**
+ * float64 reference of RECIPE.md step 1 written from PyTorch's definition:
+ * `grid_sample(x, affine_grid([[s sw, 0, cx], [0, sh, cy]], align_corners=True), bilinear,
+ * padding zeros, align_corners=True)`, as obvious loops.
+ */
+function gridSampleReference(
+  data: number[],
+  [n, h, w, c]: [number, number, number, number],
+  crop: { sw: number[]; sh: number[]; cx: number[]; cy: number[]; flip: boolean[] },
+  [outH, outW]: [number, number],
+): number[] {
+  const out: number[] = [];
+  const at = (b: number, y: number, x: number, k: number): number =>
+    y < 0 || y >= h || x < 0 || x >= w ? 0 : (data[((b * h + y) * w + x) * c + k] as number);
+  for (let b = 0; b < n; b++) {
+    const s = crop.flip[b] ? -1 : 1;
+    for (let i = 0; i < outH; i++) {
+      for (let j = 0; j < outW; j++) {
+        const yn = outH > 1 ? -1 + (2 * i) / (outH - 1) : 0;
+        const xn = outW > 1 ? -1 + (2 * j) / (outW - 1) : 0;
+        const xs = s * (crop.sw[b] as number) * xn + (crop.cx[b] as number);
+        const ys = (crop.sh[b] as number) * yn + (crop.cy[b] as number);
+        const px = ((xs + 1) / 2) * (w - 1);
+        const py = ((ys + 1) / 2) * (h - 1);
+        const x0 = Math.floor(px);
+        const y0 = Math.floor(py);
+        const fx = px - x0;
+        const fy = py - y0;
+        for (let k = 0; k < c; k++) {
+          out.push(
+            at(b, y0, x0, k) * (1 - fx) * (1 - fy) +
+              at(b, y0, x0 + 1, k) * fx * (1 - fy) +
+              at(b, y0 + 1, x0, k) * (1 - fx) * fy +
+              at(b, y0 + 1, x0 + 1, k) * fx * fy,
+          );
+        }
+      }
+    }
+  }
+  return out;
+}
+
+describe('cropBoxes', () => {
+  it('follows the RECIPE.md box formula, mirrored where flip', () => {
+    expect(cropBoxes({ sw: [1, 0.5], sh: [1, 0.5], cx: [0, 0.5], cy: [0, 0], flip: [true, false] })).toEqual([
+      [0, 1, 1, 0],
+      [0.25, 0.5, 0.75, 1],
+    ]);
+    const [box] = cropBoxes({ sw: [0.7], sh: [0.857142857], cx: [0.3], cy: [-0.14], flip: [true] });
+    const expected = [0.0014285715, 1.0, 0.8585714285, 0.3];
+    box?.forEach((value, k) => expect(value).toBeCloseTo(expected[k] as number, 9));
+  });
+
+  it('rejects crops outside the image and mismatched lengths', () => {
+    expect(() => cropBoxes({ sw: [0.5], sh: [1], cx: [0.6], cy: [0] })).toThrow(/'crop\.cx\[0\]' passed to 'cropBoxes' must lie in .* got 0\.6/);
+    expect(() => cropBoxes({ sw: [0.5, 1], sh: [1], cx: [0, 0], cy: [0, 0] })).toThrow(/'crop\.sh' passed to 'cropBoxes' must have 2 entries/);
+    expect(() => cropBoxes({ sw: [0], sh: [1], cx: [0], cy: [0] })).toThrow(/'crop\.sw\[0\]' .* must be a finite number > 0 and <= 1, got 0/);
+    expect(() => cropBoxes({ sw: [1], sh: [1.5], cx: [0], cy: [0] })).toThrow(/'crop\.sh\[0\]'.*got 1\.5/);
+  });
+});
+
+describe('applyResizedCrop', () => {
+  it.each([
+    { shape: [3, 28, 28, 1], size: undefined },
+    { shape: [2, 9, 13, 3], size: undefined },
+    { shape: [2, 9, 13, 3], size: [5, 7] },
+    { shape: [1, 6, 6, 2], size: [1, 1] },
+  ] as { shape: [number, number, number, number]; size: [number, number] | undefined }[])(
+    'matches a float64 grid_sample reference for shape $shape, size $size',
+    ({ shape, size }) => {
+      const data = pattern(...shape);
+      const n = shape[0];
+      const crop = {
+        sw: [1, 0.55, 0.8].slice(0, n),
+        sh: [1, 0.9, 0.6].slice(0, n),
+        cx: [0, -0.3, 0.15].slice(0, n),
+        cy: [0, 0.05, -0.4].slice(0, n),
+        flip: [true, false, true].slice(0, n),
+      };
+      const images = tf.tensor4d(data, shape);
+      const out = applyResizedCrop(images, crop, size === undefined ? {} : { size });
+      const outSize: [number, number] = size ?? [shape[1], shape[2]];
+      expect(out.shape).toEqual([n, outSize[0], outSize[1], shape[3]]);
+      expect(out.dtype).toBe('float32');
+      expectTensorClose(out, gridSampleReference(data, shape, crop, outSize), FLOAT32_TOLERANCE);
+      tf.dispose([images, out]);
+    },
+  );
+
+  it('is the identity for the full, unflipped crop and a mirror for the flipped one', () => {
+    const data = pattern(2, 5, 4, 2);
+    const images = tf.tensor4d(data, [2, 5, 4, 2]);
+    const same = applyResizedCrop(images, { sw: [1, 1], sh: [1, 1], cx: [0, 0], cy: [0, 0] });
+    expectTensorClose(same, images, { atol: 1e-6, rtol: 0 });
+    const mirrored = applyResizedCrop(images, { sw: [1, 1], sh: [1, 1], cx: [0, 0], cy: [0, 0], flip: [true, true] });
+    const reversed = tf.reverse(images, 2);
+    expectTensorClose(mirrored, reversed, { atol: 1e-6, rtol: 0 });
+    tf.dispose([images, same, mirrored, reversed]);
+  });
+
+  it('applyCropBoxes with the boxes of cropBoxes gives the same result', () => {
+    const data = pattern(2, 7, 7, 1);
+    const images = tf.tensor4d(data, [2, 7, 7, 1]);
+    const crop = { sw: [0.6, 0.9], sh: [0.7, 0.8], cx: [0.2, -0.1], cy: [-0.3, 0.2], flip: [false, true] };
+    const a = applyResizedCrop(images, crop);
+    const b = applyCropBoxes(images, cropBoxes(crop));
+    expectTensorClose(a, b, { atol: 0, rtol: 0 });
+    tf.dispose([images, a, b]);
+  });
+
+  it('leaks no tensor', async () => {
+    const images = tf.ones([2, 6, 6, 1]) as tf.Tensor4D;
+    await expectNoLeak(() => {
+      const crop = { sw: [0.6, 1], sh: [0.7, 1], cx: [0, 0], cy: [0, 0] };
+      tf.dispose([applyResizedCrop(images, crop), applyCropBoxes(images, [[0, 0, 1, 1], [0.1, 0.9, 0.8, 0.2]], { size: [3, 3] })]);
+      tf.dispose(randomResizedCrop({ flipProbability: 0.5 }).apply(images, new Rng(1)));
+      expect(() => applyResizedCrop(images, { sw: [2, 1], sh: [1, 1], cx: [0, 0], cy: [0, 0] })).toThrow();
+    });
+    images.dispose();
+  });
+
+  it('rejects bad images, params and sizes with a named ContrastiveError', () => {
+    const images = tf.ones([2, 6, 6, 1]) as tf.Tensor4D;
+    const rank3 = tf.ones([6, 6, 1]);
+    const ints = tf.ones([2, 6, 6, 1], 'int32');
+    const crop = { sw: [1, 1], sh: [1, 1], cx: [0, 0], cy: [0, 0] };
+    expect(() => applyResizedCrop(rank3 as unknown as tf.Tensor4D, crop)).toThrow(/'images' passed to 'applyResizedCrop' must be rank 4, got rank 3/);
+    expect(() => applyResizedCrop(ints as tf.Tensor4D, crop)).toThrow(/'images' .* must have dtype float32, got int32/);
+    expect(() => applyResizedCrop(images, { ...crop, cx: [0] })).toThrow(/'crop\.cx' .* must have 2 entries \(one per image\), got 1/);
+    expect(() => applyResizedCrop(images, { ...crop, flip: [true, 1 as unknown as boolean] })).toThrow(/'crop\.flip\[1\]' .* must be a boolean/);
+    expect(() => applyResizedCrop(images, crop, { size: [0, 3] })).toThrow(/'options\.size\[0\]' .* must be an integer >= 1, got 0/);
+    expect(() => applyCropBoxes(images, [[0, 0, 1, 1]])).toThrow(/'boxes' passed to 'applyCropBoxes' must have 2 rows/);
+    expect(() => applyCropBoxes(images, [[0, 0, 1], [0, 0, 1, 1]])).toThrow(/'boxes\[0\]' .* must be \[y1, x1, y2, x2\]/);
+    expect(() => applyCropBoxes(images, [[0, 0, 1, NaN], [0, 0, 1, 1]])).toThrow(/'boxes\[0\]\[3\]' .* must be a finite number, got NaN/);
+    try {
+      applyResizedCrop(rank3 as unknown as tf.Tensor4D, crop);
+    } catch (error) {
+      expect(isContrastiveError(error) && error.code).toBe('SHAPE_MISMATCH');
+    }
+    tf.dispose([images, rank3, ints]);
+  });
+});
+
+describe('randomResizedCrop', () => {
+  it('draws parameters with the recipe distribution', () => {
+    const n = 20000;
+    const params = randomResizedCrop({ flipProbability: 0.5 }).sample(n, new Rng(7));
+    // E[sw sh] by the midpoint rule over area ~ U(0.6, 1), log ratio ~ U(log 3/4, log 4/3), float64.
+    let expectedArea = 0;
+    const grid = 400;
+    for (let a = 0; a < grid; a++) {
+      for (let r = 0; r < grid; r++) {
+        const area = 0.6 + (0.4 * (a + 0.5)) / grid;
+        const ratio = Math.exp(Math.log(3 / 4) + ((Math.log(4 / 3) - Math.log(3 / 4)) * (r + 0.5)) / grid);
+        expectedArea += Math.min(1, Math.sqrt(area * ratio)) * Math.min(1, Math.sqrt(area / ratio));
+      }
+    }
+    expectedArea /= grid * grid; // ~0.7855 (the mean drawn area is 0.8; clamping a side to 1 trims it)
+    let area = 0;
+    let flips = 0;
+    let centre = 0;
+    const violations: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const sw = params.sw[i] as number;
+      const sh = params.sh[i] as number;
+      const cx = params.cx[i] as number;
+      const cy = params.cy[i] as number;
+      if (!(sw > Math.sqrt(0.6 * 0.75) - 1e-12 && sw <= 1 && sh > Math.sqrt(0.6 * 0.75) - 1e-12 && sh <= 1)) violations.push(`size ${i}`);
+      if (Math.abs(cx) > 1 - sw || Math.abs(cy) > 1 - sh) violations.push(`centre ${i}`);
+      if (sw < 1 && sh < 1 && !(sw * sh >= 0.6 - 1e-12 && sw / sh >= 0.75 - 1e-12 && sw / sh <= 4 / 3 + 1e-12)) violations.push(`area/ratio ${i}`);
+      area += sw * sh;
+      if (sw < 1) centre += cx / (1 - sw);
+      flips += params.flip[i] ? 1 : 0;
+    }
+    expect(violations).toEqual([]);
+    expect(Math.abs(area / n - expectedArea)).toBeLessThan(0.004); // ~5 standard errors
+    expect(Math.abs(flips / n - 0.5)).toBeLessThan(0.02);
+    expect(Math.abs(centre / n)).toBeLessThan(0.03);
+    expect(Array.from(randomResizedCrop().sample(200, new Rng(1)).flip).every((flip) => !flip)).toBe(true);
+  });
+
+  it('apply = applyResizedCrop of sample with the same draws; same seed, same output', () => {
+    const data = pattern(4, 10, 10, 1);
+    const images = tf.tensor4d(data, [4, 10, 10, 1]);
+    const crop = randomResizedCrop({ scale: [0.3, 0.9], flipProbability: 0.5, size: [8, 6] });
+    const rng = new Rng(3);
+    const expected = applyResizedCrop(images, crop.sample(4, rng.clone()), { size: [8, 6] });
+    const got = crop.apply(images, rng);
+    expect(got.shape).toEqual([4, 8, 6, 1]);
+    expectTensorClose(got, expected, { atol: 0, rtol: 0 });
+    // apply consumed exactly 5 draws per image
+    const after = new Rng(3);
+    for (let i = 0; i < 20; i++) after.uniform();
+    expect(rng.state()).toEqual(after.state());
+    const again = crop.apply(images, new Rng(3));
+    const other = crop.apply(images, new Rng(4));
+    expectTensorClose(again, got, { atol: 0, rtol: 0 });
+    expect(maxAbsDiff(other, got)).toBeGreaterThan(0.01);
+    tf.dispose([images, expected, got, again, other]);
+  });
+
+  it('keeps [0, 1] images in [0, 1]', () => {
+    const images = tf.randomUniform([64, 28, 28, 1], 0, 1, 'float32', 5) as tf.Tensor4D;
+    const out = randomResizedCrop({ flipProbability: 0.5 }).apply(images, new Rng(11));
+    const [low, high] = valueRange(out);
+    expect(low).toBeGreaterThanOrEqual(0);
+    expect(high).toBeLessThanOrEqual(1);
+    tf.dispose([images, out]);
+  });
+
+  it('never samples outside the image (no zero extrapolation at the borders)', () => {
+    const images = tf.ones([512, 28, 28, 1]) as tf.Tensor4D;
+    const out = randomResizedCrop({ flipProbability: 0.5 }).apply(images, new Rng(0));
+    expect(valueRange(out)[0]).toBeCloseTo(1, 6);
+    tf.dispose([images, out]);
+  });
+
+  it('rejects bad options with a named ContrastiveError', () => {
+    expect(() => randomResizedCrop({ scale: [0, 1] })).toThrow(/'scale\[0\]' passed to 'randomResizedCrop' must be a finite number > 0 and <= 1, got 0/);
+    expect(() => randomResizedCrop({ scale: [0.5, 1.2] })).toThrow(/'scale\[1\]' .* got 1\.2/);
+    expect(() => randomResizedCrop({ scale: [0.9, 0.5] })).toThrow(/'scale' .* must have low <= high, got \[0\.9, 0\.5\]/);
+    expect(() => randomResizedCrop({ ratio: [-1, 2] })).toThrow(/'ratio\[0\]' .* must be a finite number > 0, got -1/);
+    expect(() => randomResizedCrop({ flipProbability: -0.1 })).toThrow(/'flipProbability' .* must be a finite number >= 0 and <= 1, got -0\.1/);
+    expect(() => randomResizedCrop({ size: [28, 2.5] })).toThrow(/'size\[1\]' .* must be an integer >= 1, got 2\.5/);
+    expect(() => randomResizedCrop().sample(0, new Rng(0))).toThrow(/'n' passed to 'randomResizedCrop\.sample'/);
+    const rank2 = tf.ones([4, 4]);
+    expect(() => randomResizedCrop().apply(rank2 as unknown as tf.Tensor4D, new Rng(0))).toThrow(/'images' passed to 'randomResizedCrop\.apply' must be rank 4/);
+    rank2.dispose();
+    try {
+      randomResizedCrop({ scale: [0, 1] });
+    } catch (error) {
+      expect(isContrastiveError(error) && error.code).toBe('INVALID_ARGUMENT');
+    }
+  });
+});
