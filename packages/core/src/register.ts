@@ -1,6 +1,6 @@
 /**
  * Side-effect entry: `import '@contrastive/core/register'` registers the toolkit's wasm kernels
- * ({@link registerWasmKernels}) without selecting a backend. {@link selectBackend} does the same
+ * (`registerWasmKernels`) without selecting a backend. `selectBackend` does the same
  * itself; use this entry when you call `tf.setBackend('wasm')` yourself.
  *
  * @packageDocumentation

@@ -1,0 +1,305 @@
+#!/usr/bin/env node
+/**
+ * Training speed on the TensorFlow.js wasm backend, with and without the kernels of
+ * `registerWasmKernels()` from @contrastive/core, and matMul on the cpu backend for comparison.
+ * Run with `npm run bench` (it builds first); writes bench/results.json and prints a table.
+ *
+ * Flags: --reps N (timed runs per figure, default 7), --quick (3 reps, fewer shapes).
+ * Every figure is the median of N runs after warm-up runs, in milliseconds.
+ */
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import '@tensorflow/tfjs-backend-wasm';
+import '@tensorflow/tfjs-backend-cpu';
+import * as core from '@contrastive/core';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const repsFlag = args.indexOf('--reps');
+const REPS = repsFlag >= 0 ? Number(args[repsFlag + 1]) : quick ? 3 : 7;
+const WARMUP = 2;
+
+let losses = {};
+try {
+  losses = await import('@contrastive/losses');
+} catch {
+  // not built: the inline NT-Xent below is used
+}
+
+const sources = {
+  mlpEncoder: typeof core.mlpEncoder === 'function' ? '@contrastive/core mlpEncoder' : 'inline tfjs-layers model',
+  convEncoder: typeof core.convEncoder === 'function' ? '@contrastive/core convEncoder' : 'inline tfjs-layers model',
+  projectionHead: typeof core.projectionHead === 'function' ? '@contrastive/core projectionHead' : 'inline tfjs-layers model',
+  ntXentLoss: typeof losses.ntXentLoss === 'function' ? '@contrastive/losses ntXentLoss' : 'inline NT-Xent',
+};
+
+// ---------------------------------------------------------------- timing
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Median wall time of `run` (which must finish its work synchronously or return a promise). */
+async function measure(run, reps = REPS) {
+  for (let i = 0; i < WARMUP; i++) await run();
+  const times = [];
+  for (let i = 0; i < reps; i++) {
+    const start = performance.now();
+    await run();
+    times.push(performance.now() - start);
+  }
+  return Math.round(median(times) * 10) / 10;
+}
+
+/** `measure`, or the error message when the computation throws (e.g. a missing kernel). */
+async function attempt(run, reps) {
+  try {
+    return await measure(run, reps);
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    return `throws: ${message}`;
+  }
+}
+
+/** V8 compiles the wasm module in the background: run matMuls until it is fast. */
+function warmUp(ms) {
+  const a = tf.randomNormal([256, 256]);
+  const start = performance.now();
+  while (performance.now() - start < ms) tf.dispose(tf.matMul(a, a));
+  a.dispose();
+}
+
+// ---------------------------------------------------------------- workloads
+
+const MATMUL_SHAPES = quick ? [[512, 784, 256]] : [[512, 784, 256], [1024, 1024, 1024], [256, 128, 512]];
+const FORMS = { NN: [false, false], NT: [false, true], TN: [true, false], TT: [true, true] };
+
+async function matMulForms([m, k, n], reps) {
+  const a = tf.randomNormal([m, k], 0, 1, 'float32', 1);
+  const b = tf.randomNormal([k, n], 0, 1, 'float32', 2);
+  const aT = tf.transpose(a);
+  const bT = tf.transpose(b);
+  const result = {};
+  for (const [form, [transposeA, transposeB]] of Object.entries(FORMS)) {
+    result[form] = await attempt(() => {
+      const c = tf.matMul(transposeA ? aT : a, transposeB ? bT : b, transposeA, transposeB);
+      c.dataSync();
+      c.dispose();
+    }, reps);
+  }
+  tf.dispose([a, b, aT, bT]);
+  return result;
+}
+
+/** Kernels that dominate a CNN step, at the shapes of the reference CNN (batch 512). */
+const KERNELS = {
+  'Conv2D 3x3 [512,14,14,32]->64 (forward, reference)': () => {
+    const x = tf.randomNormal([512, 14, 14, 32]);
+    const w = tf.randomNormal([3, 3, 32, 64]);
+    return { run: () => tf.conv2d(x, w, 1, 'same'), inputs: [x, w] };
+  },
+  'Conv2DBackpropInput 3x3 [512,14,14,64]->32': () => {
+    const dy = tf.randomNormal([512, 14, 14, 64]);
+    const w = tf.randomNormal([3, 3, 32, 64]);
+    return { run: () => tf.conv2dTranspose(dy, w, [512, 14, 14, 32], 1, 'same'), inputs: [dy, w] };
+  },
+  'Conv2DBackpropFilter 3x3 [512,14,14,32]->64': () => {
+    const x = tf.randomNormal([512, 14, 14, 32]);
+    const dy = tf.randomNormal([512, 14, 14, 64]);
+    const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 32, 64] };
+    return { run: () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs), inputs: [x, dy] };
+  },
+  'Conv2DBackpropFilter 3x3 [512,28,28,1]->32': () => {
+    const x = tf.randomNormal([512, 28, 28, 1]);
+    const dy = tf.randomNormal([512, 28, 28, 32]);
+    const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 1, 32] };
+    return { run: () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs), inputs: [x, dy] };
+  },
+  'MaxPoolGrad 2x2/2 [512,28,28,32]': () => {
+    const input = tf.randomNormal([512, 28, 28, 32]);
+    const output = tf.maxPool(input, 2, 2, 'valid');
+    const dy = tf.randomNormal(output.shape);
+    const attrs = { filterSize: 2, strides: 2, pad: 'valid' };
+    return { run: () => tf.engine().runKernel('MaxPoolGrad', { dy, input, output }, attrs), inputs: [input, output, dy] };
+  },
+  'Sum (bias gradient) [512,28,28,32] over [0,1,2]': () => {
+    const x = tf.randomNormal([512, 28, 28, 32]);
+    return { run: () => tf.sum(x, [0, 1, 2]), inputs: [x] };
+  },
+};
+
+async function kernelTimes(reps) {
+  const result = {};
+  for (const [name, make] of Object.entries(KERNELS)) {
+    const { run, inputs } = make();
+    result[name] = await attempt(() => tf.dispose(run()), reps);
+    tf.dispose(inputs);
+  }
+  return result;
+}
+
+function inlineNtXent(z, temperature) {
+  const n2 = z.shape[0];
+  const n = n2 / 2;
+  const unit = tf.div(z, tf.maximum(tf.norm(z, 'euclidean', 1, true), 1e-12));
+  const logits = tf.sub(tf.div(tf.matMul(unit, unit, false, true), temperature), tf.mul(tf.eye(n2), 1e9));
+  const other = tf.concat([tf.range(n, n2, 1, 'int32'), tf.range(0, n, 1, 'int32')]);
+  return tf.losses.softmaxCrossEntropy(tf.oneHot(other, n2), logits);
+}
+
+function makeLoss(views) {
+  const temperature = 0.5;
+  if (typeof losses.ntXentLoss === 'function') {
+    const loss = losses.ntXentLoss({ temperature });
+    const labels = core.viewLabels(views / 2);
+    return { compute: (z) => loss.compute({ embeddings: z, labels }), dispose: () => labels.dispose() };
+  }
+  return { compute: (z) => inlineNtXent(z, temperature), dispose: () => {} };
+}
+
+function mlpModel() {
+  if (typeof core.mlpEncoder === 'function') {
+    const encoder = core.mlpEncoder({ inputDim: 784, hiddenDims: [256], outputDim: 128, seed: 0 });
+    return { apply: (x) => encoder.apply(x, { training: true }), variables: encoder.trainableVariables, dispose: () => encoder.dispose() };
+  }
+  const model = tfl.sequential({
+    layers: [tfl.layers.dense({ inputShape: [784], units: 256, activation: 'relu' }), tfl.layers.dense({ units: 128, activation: 'relu' })],
+  });
+  return { apply: (x) => model.apply(x, { training: true }), variables: model.trainableWeights.map((w) => w.read()), dispose: () => model.dispose() };
+}
+
+function cnnModel() {
+  if (typeof core.convEncoder === 'function' && typeof core.projectionHead === 'function') {
+    const encoder = core.convEncoder({ inputShape: [28, 28, 1], filters: [32, 64], kernelSize: 3, denseUnits: 128, seed: 0 });
+    const head = core.projectionHead({ inputDim: 128, hiddenDim: 128, outputDim: 64, seed: 1 });
+    return {
+      apply: (x) => head.apply(encoder.apply(x, { training: true }), { training: true }),
+      variables: [...encoder.trainableVariables, ...head.trainableVariables],
+      dispose: () => {
+        encoder.dispose();
+        head.dispose();
+      },
+    };
+  }
+  const model = tfl.sequential({
+    layers: [
+      tfl.layers.conv2d({ inputShape: [28, 28, 1], filters: 32, kernelSize: 3, padding: 'same', activation: 'relu' }),
+      tfl.layers.maxPooling2d({ poolSize: 2, strides: 2 }),
+      tfl.layers.conv2d({ filters: 64, kernelSize: 3, padding: 'same', activation: 'relu' }),
+      tfl.layers.maxPooling2d({ poolSize: 2, strides: 2 }),
+      tfl.layers.flatten(),
+      tfl.layers.dense({ units: 128, activation: 'relu' }),
+      tfl.layers.dense({ units: 128, activation: 'relu' }),
+      tfl.layers.dense({ units: 64 }),
+    ],
+  });
+  return { apply: (x) => model.apply(x, { training: true }), variables: model.trainableWeights.map((w) => w.read()), dispose: () => model.dispose() };
+}
+
+/** One Adam step of `model` on a fixed batch of 512 views (256 pairs). */
+async function trainStep(makeModel, inputShape, reps) {
+  const views = 512;
+  const x = tf.randomUniform([views, ...inputShape], 0, 1, 'float32', 3);
+  const model = makeModel();
+  const loss = makeLoss(views);
+  const optimizer = tf.train.adam(1e-3);
+  try {
+    return await attempt(() => {
+      const value = optimizer.minimize(() => loss.compute(model.apply(x)), true, model.variables);
+      value.dataSync();
+      value.dispose();
+    }, reps);
+  } finally {
+    optimizer.dispose();
+    loss.dispose();
+    model.dispose();
+    x.dispose();
+  }
+}
+
+// ---------------------------------------------------------------- run
+
+const started = Date.now();
+const results = {
+  backend: 'wasm',
+  node: process.version,
+  date: new Date().toISOString(),
+  tfjs: tf.version_core,
+  machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? 'unknown', loadavg: os.loadavg().map((v) => Math.round(v * 100) / 100) },
+  method: `median of ${REPS} runs after ${WARMUP} warm-up runs, ms; wasm warmed up for 5 s first`,
+  models: sources,
+  matMul: {},
+  kernels: {},
+  steps: {},
+};
+
+console.log(`[bench] node ${process.version}, tfjs ${tf.version_core}, ${REPS} reps; models: ${Object.values(sources).join(', ')}`);
+
+// 1. wasm as shipped (before registerWasmKernels).
+await tf.setBackend('wasm');
+await tf.ready();
+warmUp(5000);
+const withoutKernels = { matMul: {}, kernels: {}, steps: {} };
+for (const shape of MATMUL_SHAPES) withoutKernels.matMul[shape.join('x')] = await matMulForms(shape, quick ? 2 : 3);
+withoutKernels.kernels = await kernelTimes(quick ? 2 : 3);
+withoutKernels.steps.mlp = await trainStep(mlpModel, [784], quick ? 2 : 3);
+withoutKernels.steps.cnn = await trainStep(cnnModel, [28, 28, 1], 1);
+
+// 2. wasm with the toolkit's kernels.
+core.registerWasmKernels();
+await tf.setBackend('wasm');
+const withKernels = { matMul: {}, kernels: {}, steps: {} };
+for (const shape of MATMUL_SHAPES) withKernels.matMul[shape.join('x')] = await matMulForms(shape, REPS);
+withKernels.kernels = await kernelTimes(REPS);
+withKernels.steps.mlp = await trainStep(mlpModel, [784], REPS);
+withKernels.steps.cnn = await trainStep(cnnModel, [28, 28, 1], REPS);
+
+// 3. cpu, matMul only (the plain-JS backend; 1024^3 skipped: seconds per run).
+await tf.setBackend('cpu');
+const cpu = { matMul: {} };
+for (const shape of MATMUL_SHAPES) {
+  if (shape[0] * shape[1] * shape[2] > 2 ** 28) continue;
+  cpu.matMul[shape.join('x')] = await matMulForms(shape, 3);
+}
+
+for (const shape of MATMUL_SHAPES) {
+  const key = shape.join('x');
+  results.matMul[key] = { wasm: withKernels.matMul[key], wasmWithoutKernels: withoutKernels.matMul[key], cpu: cpu.matMul[key] ?? null };
+}
+for (const name of Object.keys(KERNELS)) {
+  results.kernels[name] = { wasm: withKernels.kernels[name], wasmWithoutKernels: withoutKernels.kernels[name] };
+}
+for (const name of ['mlp', 'cnn']) {
+  results.steps[name] = { wasm: withKernels.steps[name], wasmWithoutKernels: withoutKernels.steps[name] };
+}
+results.steps.mlp.description = '784-256-128 encoder, NT-Xent (τ 0.5), 512 views (256 pairs), Adam';
+results.steps.cnn.description =
+  'conv3x3-32 relu, maxpool2, conv3x3-64 relu, maxpool2, flatten, dense-128 relu + head 128-128-64, NT-Xent (τ 0.5), 512 views (256 pairs), Adam';
+results.totalSeconds = Math.round((Date.now() - started) / 1000);
+
+const out = fileURLToPath(new URL('./results.json', import.meta.url));
+writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+
+// ---------------------------------------------------------------- table
+
+const cell = (value) => (typeof value === 'number' ? value.toFixed(1) : value === null || value === undefined ? '-' : 'throws');
+const rows = [];
+for (const [shape, forms] of Object.entries(results.matMul)) {
+  for (const form of Object.keys(FORMS)) {
+    rows.push([`matMul ${shape} ${form}`, forms.wasm[form], forms.wasmWithoutKernels[form], forms.cpu?.[form]]);
+  }
+}
+for (const [name, times] of Object.entries(results.kernels)) rows.push([name, times.wasm, times.wasmWithoutKernels, null]);
+for (const [name, times] of Object.entries(results.steps)) rows.push([`${name} training step`, times.wasm, times.wasmWithoutKernels, null]);
+const width = Math.max(...rows.map((row) => row[0].length));
+console.log(`\n${'ms (median)'.padEnd(width)}  ${'wasm'.padStart(9)}  ${'wasm, raw'.padStart(9)}  ${'cpu'.padStart(9)}`);
+for (const [name, wasm, raw, cpuTime] of rows) {
+  console.log(`${name.padEnd(width)}  ${cell(wasm).padStart(9)}  ${cell(raw).padStart(9)}  ${cell(cpuTime).padStart(9)}`);
+}
+console.log(`\n'wasm' = with registerWasmKernels(); 'wasm, raw' = @tensorflow/tfjs-backend-wasm as shipped ('throws' = missing kernel).`);
+console.log(`wrote ${out} (${results.totalSeconds} s)`);
