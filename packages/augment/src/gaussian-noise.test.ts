@@ -1,20 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@contrastive/core';
-import { FLOAT32_TOLERANCE, expectNoLeak, expectTensorClose, useTestBackend } from '@contrastive/core/testing';
+import { FLOAT32_TOLERANCE, expectNoLeak, expectTensorClose, useTestBackend, valueRange } from '@contrastive/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { applyGaussianNoise, gaussianNoise } from './gaussian-noise.js';
-
-/** Smallest and largest element of a tensor. */
-function valueRange(t: tf.Tensor): [number, number] {
-  const values = t.dataSync();
-  let low = Infinity;
-  let high = -Infinity;
-  for (let i = 0; i < values.length; i++) {
-    low = Math.min(low, values[i] as number);
-    high = Math.max(high, values[i] as number);
-  }
-  return [low, high];
-}
 
 beforeAll(async () => {
   await useTestBackend();

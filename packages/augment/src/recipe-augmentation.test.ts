@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@contrastive/core';
-import { expectNoLeak, expectTensorClose, useTestBackend } from '@contrastive/core/testing';
+import { expectNoLeak, expectTensorClose, useTestBackend, valueRange } from '@contrastive/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compose } from './augmentation.js';
 import { applyColorJitter, colorJitter } from './color-jitter.js';
@@ -44,18 +44,6 @@ interface Golden {
 const golden = JSON.parse(readFileSync(GOLDEN_PATH, 'utf8')) as Golden;
 const n = golden.input.length;
 const SHAPE: [number, number, number, number] = [n, 28, 28, 1];
-
-/** Smallest and largest element of a tensor. */
-function valueRange(t: tf.Tensor): [number, number] {
-  const values = t.dataSync();
-  let low = Infinity;
-  let high = -Infinity;
-  for (let i = 0; i < values.length; i++) {
-    low = Math.min(low, values[i] as number);
-    high = Math.max(high, values[i] as number);
-  }
-  return [low, high];
-}
 
 beforeAll(async () => {
   await useTestBackend();

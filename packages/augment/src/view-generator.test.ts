@@ -1,22 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng, viewLabels } from '@contrastive/core';
-import { expectNoLeak, expectTensorClose, useTestBackend } from '@contrastive/core/testing';
+import { expectNoLeak, expectTensorClose, useTestBackend, valueRange } from '@contrastive/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { recipeAugmentation } from './recipe-augmentation.js';
 import { randomResizedCrop } from './random-resized-crop.js';
 import { viewGenerator } from './view-generator.js';
-
-/** Smallest and largest element of a tensor. */
-function valueRange(t: tf.Tensor): [number, number] {
-  const values = t.dataSync();
-  let low = Infinity;
-  let high = -Infinity;
-  for (let i = 0; i < values.length; i++) {
-    low = Math.min(low, values[i] as number);
-    high = Math.max(high, values[i] as number);
-  }
-  return [low, high];
-}
 
 beforeAll(async () => {
   await useTestBackend();

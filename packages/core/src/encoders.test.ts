@@ -3,9 +3,8 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { convEncoder, layersEncoder, mlpEncoder, projectionHead } from './encoders.js';
 import type { Encoder } from './encoders.js';
-import { isContrastiveError } from './errors.js';
 import { Rng } from './rng.js';
-import { expectNoLeak, expectTensorClose, useTestBackend } from './testing/index.js';
+import { expectNoLeak, expectTensorClose, useTestBackend, expectContrastiveError } from './testing/index.js';
 
 beforeAll(async () => {
   await useTestBackend();
@@ -22,18 +21,6 @@ function maxAbs(values: Float32Array): number {
   let max = 0;
   for (const value of values) max = Math.max(max, Math.abs(value));
   return max;
-}
-
-function expectError(fn: () => unknown, code: string, message: RegExp): void {
-  try {
-    fn();
-  } catch (error) {
-    expect(isContrastiveError(error)).toBe(true);
-    expect((error as { code: string }).code).toBe(code);
-    expect((error as Error).message).toMatch(message);
-    return;
-  }
-  throw new Error('expected a ContrastiveError');
 }
 
 describe('convEncoder + projectionHead (the reference CNN)', () => {
@@ -144,17 +131,17 @@ describe('convEncoder + projectionHead (the reference CNN)', () => {
   });
 
   it('validates options with messages naming the argument', () => {
-    expectError(() => convEncoder({ filters: [32, 0] }), 'INVALID_ARGUMENT', /Argument 'filters\[1\]' passed to 'convEncoder' must be an integer >= 1, got 0/);
-    expectError(() => convEncoder({ inputShape: [28, 28] }), 'INVALID_ARGUMENT', /'inputShape' passed to 'convEncoder'/);
-    expectError(() => convEncoder({ inputShape: [4, 4, 1], filters: [2, 2, 2] }), 'INVALID_ARGUMENT', /too many for an input of \[4, 4, 1\]/);
-    expectError(() => convEncoder({ kernelSize: 2 }), 'INVALID_ARGUMENT', /'kernelSize' passed to 'convEncoder' must be odd/);
-    expectError(() => projectionHead({ outputDim: 0 }), 'INVALID_ARGUMENT', /Argument 'outputDim' passed to 'projectionHead' must be an integer >= 1, got 0/);
-    expectError(() => projectionHead({ hiddenLayers: -1 }), 'INVALID_ARGUMENT', /'hiddenLayers'/);
-    expectError(() => projectionHead({ init: 'xavier' as 'glorot' }), 'INVALID_ARGUMENT', /Argument 'init' passed to 'projectionHead' must be one of "pytorch", "glorot", got "xavier"/);
-    expectError(() => mlpEncoder({ inputDim: 4, seed: 1, rng: new Rng(1) }), 'INVALID_ARGUMENT', /'seed' and 'rng' passed to 'mlpEncoder' are exclusive/);
-    expectError(() => mlpEncoder({ inputDim: 4, seed: 0.5 }), 'INVALID_ARGUMENT', /Argument 'seed' passed to 'mlpEncoder' must be an integer/);
-    expectError(() => mlpEncoder({ inputDim: 4, activation: 'gelu' as 'relu' }), 'INVALID_ARGUMENT', /Argument 'activation' passed to 'mlpEncoder' must be one of/);
-    expectError(() => mlpEncoder({} as { inputDim: number }), 'INVALID_ARGUMENT', /Argument 'inputDim' passed to 'mlpEncoder' must be an integer >= 1, got undefined/);
+    expectContrastiveError(() => convEncoder({ filters: [32, 0] }), 'INVALID_ARGUMENT', /Argument 'filters\[1\]' passed to 'convEncoder' must be an integer >= 1, got 0/);
+    expectContrastiveError(() => convEncoder({ inputShape: [28, 28] }), 'INVALID_ARGUMENT', /'inputShape' passed to 'convEncoder'/);
+    expectContrastiveError(() => convEncoder({ inputShape: [4, 4, 1], filters: [2, 2, 2] }), 'INVALID_ARGUMENT', /too many for an input of \[4, 4, 1\]/);
+    expectContrastiveError(() => convEncoder({ kernelSize: 2 }), 'INVALID_ARGUMENT', /'kernelSize' passed to 'convEncoder' must be odd/);
+    expectContrastiveError(() => projectionHead({ outputDim: 0 }), 'INVALID_ARGUMENT', /Argument 'outputDim' passed to 'projectionHead' must be an integer >= 1, got 0/);
+    expectContrastiveError(() => projectionHead({ hiddenLayers: -1 }), 'INVALID_ARGUMENT', /'hiddenLayers'/);
+    expectContrastiveError(() => projectionHead({ init: 'xavier' as 'glorot' }), 'INVALID_ARGUMENT', /Argument 'init' passed to 'projectionHead' must be one of "pytorch", "glorot", got "xavier"/);
+    expectContrastiveError(() => mlpEncoder({ inputDim: 4, seed: 1, rng: new Rng(1) }), 'INVALID_ARGUMENT', /'seed' and 'rng' passed to 'mlpEncoder' are exclusive/);
+    expectContrastiveError(() => mlpEncoder({ inputDim: 4, seed: 0.5 }), 'INVALID_ARGUMENT', /Argument 'seed' passed to 'mlpEncoder' must be an integer/);
+    expectContrastiveError(() => mlpEncoder({ inputDim: 4, activation: 'gelu' as 'relu' }), 'INVALID_ARGUMENT', /Argument 'activation' passed to 'mlpEncoder' must be one of/);
+    expectContrastiveError(() => mlpEncoder({} as { inputDim: number }), 'INVALID_ARGUMENT', /Argument 'inputDim' passed to 'mlpEncoder' must be an integer >= 1, got undefined/);
   });
 
   it('apply validates the input shape and dtype', () => {
@@ -162,12 +149,12 @@ describe('convEncoder + projectionHead (the reference CNN)', () => {
     const wrong = tf.zeros([2, 8, 7, 1]);
     const ints = tf.zeros([2, 64], 'int32');
     const flat3 = tf.zeros([2, 8, 8]);
-    expectError(() => encoder.apply(wrong), 'SHAPE_MISMATCH', /Argument 'x' passed to 'convEncoder.apply' must have shape \[n, 8, 8, 1\] or \[n, 64\], got \[2, 8, 7, 1\]/);
-    expectError(() => encoder.apply(flat3), 'SHAPE_MISMATCH', /got \[2, 8, 8\]/);
-    expectError(() => encoder.apply(ints), 'DTYPE_MISMATCH', /must have dtype float32, got int32/);
+    expectContrastiveError(() => encoder.apply(wrong), 'SHAPE_MISMATCH', /Argument 'x' passed to 'convEncoder.apply' must have shape \[n, 8, 8, 1\] or \[n, 64\], got \[2, 8, 7, 1\]/);
+    expectContrastiveError(() => encoder.apply(flat3), 'SHAPE_MISMATCH', /got \[2, 8, 8\]/);
+    expectContrastiveError(() => encoder.apply(ints), 'DTYPE_MISMATCH', /must have dtype float32, got int32/);
     const head = projectionHead({ inputDim: 4 });
     const five = tf.zeros([3, 5]);
-    expectError(() => head.apply(five), 'SHAPE_MISMATCH', /Argument 'x' passed to 'projectionHead.apply' must have shape \[n, 4\], got \[3, 5\]/);
+    expectContrastiveError(() => head.apply(five), 'SHAPE_MISMATCH', /Argument 'x' passed to 'projectionHead.apply' must have shape \[n, 4\], got \[3, 5\]/);
     tf.dispose([wrong, ints, flat3, five]);
     encoder.dispose();
     head.dispose();
@@ -256,11 +243,11 @@ describe('Encoder objects', () => {
   it('setWeights rejects a wrong count, shape or dtype naming the weight', () => {
     const encoder = mlpEncoder({ inputDim: 3, hiddenDims: [4], outputDim: 2 });
     const weights = encoder.getWeights();
-    expectError(() => encoder.setWeights(weights.slice(1)), 'SHAPE_MISMATCH', /must hold 4 tensors .*got 3/);
+    expectContrastiveError(() => encoder.setWeights(weights.slice(1)), 'SHAPE_MISMATCH', /must hold 4 tensors .*got 3/);
     const wrong = tf.zeros([4, 3]);
-    expectError(() => encoder.setWeights([wrong, ...weights.slice(1)]), 'SHAPE_MISMATCH', /Argument 'weights\[0\]' passed to 'mlpEncoder.setWeights' must have shape \[3, 4\]/);
+    expectContrastiveError(() => encoder.setWeights([wrong, ...weights.slice(1)]), 'SHAPE_MISMATCH', /Argument 'weights\[0\]' passed to 'mlpEncoder.setWeights' must have shape \[3, 4\]/);
     const ints = tf.zeros([3, 4], 'int32');
-    expectError(() => encoder.setWeights([ints, ...weights.slice(1)]), 'DTYPE_MISMATCH', /'weights\[0\]'.*float32, got int32/);
+    expectContrastiveError(() => encoder.setWeights([ints, ...weights.slice(1)]), 'DTYPE_MISMATCH', /'weights\[0\]'.*float32, got int32/);
     tf.dispose([...weights, wrong, ints]);
     encoder.dispose();
   });
@@ -287,8 +274,8 @@ describe('Encoder objects', () => {
     const encoder = projectionHead({ inputDim: 2, hiddenDim: 2, outputDim: 2 });
     encoder.dispose();
     const x = tf.ones([1, 2]);
-    expectError(() => encoder.apply(x), 'STATE', /'projectionHead.apply' was called after 'projection-head' was disposed/);
-    expectError(() => encoder.getWeights(), 'STATE', /getWeights/);
+    expectContrastiveError(() => encoder.apply(x), 'STATE', /'projectionHead.apply' was called after 'projection-head' was disposed/);
+    expectContrastiveError(() => encoder.getWeights(), 'STATE', /getWeights/);
     x.dispose();
   });
 
@@ -320,7 +307,7 @@ describe('Encoder objects', () => {
     functionalCopy.dispose();
     functional.dispose();
     const conv = tfl.sequential({ layers: [tfl.layers.conv2d({ filters: 2, kernelSize: 3, inputShape: [5, 5, 1] })] });
-    expectError(() => layersEncoder(conv), 'INVALID_ARGUMENT', /must output \[n, d\], got \[n, 3, 3, 2\]/);
+    expectContrastiveError(() => layersEncoder(conv), 'INVALID_ARGUMENT', /must output \[n, d\], got \[n, 3, 3, 2\]/);
     conv.dispose();
   });
 });

@@ -2,9 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { mlpEncoder, projectionHead } from './encoders.js';
 import type { Encoder } from './encoders.js';
-import { isContrastiveError } from './errors.js';
 import { MomentumEncoder } from './momentum.js';
-import { expectNoLeak, expectTensorClose, useTestBackend } from './testing/index.js';
+import { expectNoLeak, expectTensorClose, useTestBackend, expectContrastiveError } from './testing/index.js';
 
 beforeAll(async () => {
   await useTestBackend();
@@ -14,18 +13,6 @@ function values(tensors: tf.Tensor[]): number[][] {
   const out = tensors.map((tensor) => Array.from(tensor.dataSync()));
   tf.dispose(tensors);
   return out;
-}
-
-function expectError(fn: () => unknown, code: string, message: RegExp): void {
-  try {
-    fn();
-  } catch (error) {
-    expect(isContrastiveError(error)).toBe(true);
-    expect((error as { code: string }).code).toBe(code);
-    expect((error as Error).message).toMatch(message);
-    return;
-  }
-  throw new Error('expected a ContrastiveError');
 }
 
 function makePair(): { encoder: Encoder; head: Encoder } {
@@ -124,16 +111,16 @@ describe('MomentumEncoder (MoCo key encoder)', () => {
 
   it('validates the momentum and its state', () => {
     const { encoder, head } = makePair();
-    expectError(() => new MomentumEncoder(encoder, { momentum: 1.5 }), 'INVALID_ARGUMENT', /Argument 'momentum' passed to 'MomentumEncoder' must be a finite number >= 0 and <= 1, got 1.5/);
+    expectContrastiveError(() => new MomentumEncoder(encoder, { momentum: 1.5 }), 'INVALID_ARGUMENT', /Argument 'momentum' passed to 'MomentumEncoder' must be a finite number >= 0 and <= 1, got 1.5/);
     const key = new MomentumEncoder(encoder);
-    expectError(() => key.update(-0.1), 'INVALID_ARGUMENT', /'momentum' passed to 'MomentumEncoder.update'/);
+    expectContrastiveError(() => key.update(-0.1), 'INVALID_ARGUMENT', /'momentum' passed to 'MomentumEncoder.update'/);
     const weights = key.getWeights();
-    expectError(() => key.setWeights(weights.slice(1)), 'SHAPE_MISMATCH', /must hold 4 tensors, got 3/);
+    expectContrastiveError(() => key.setWeights(weights.slice(1)), 'SHAPE_MISMATCH', /must hold 4 tensors, got 3/);
     tf.dispose(weights);
     encoder.dispose();
-    expectError(() => key.update(), 'STATE', /query encoder, which was disposed/);
+    expectContrastiveError(() => key.update(), 'STATE', /query encoder, which was disposed/);
     key.dispose();
-    expectError(() => key.update(), 'STATE', /'MomentumEncoder.update' was called after dispose\(\)/);
+    expectContrastiveError(() => key.update(), 'STATE', /'MomentumEncoder.update' was called after dispose\(\)/);
     head.dispose();
   });
 });

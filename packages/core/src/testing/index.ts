@@ -7,6 +7,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../backend/select.js';
+import { isContrastiveError } from '../errors.js';
+import type { ContrastiveErrorCode } from '../errors.js';
 
 /** Absolute and relative tolerance: `|a - e| <= atol + rtol * |e|`. @category Testing */
 export interface Tolerance {
@@ -177,4 +179,46 @@ export async function useTestBackend(backend?: 'wasm' | 'cpu'): Promise<'wasm' |
   const name = backend ?? (fromEnv === 'cpu' ? 'cpu' : 'wasm');
   await selectBackend({ preference: name, log: false });
   return name;
+}
+
+/**
+ * Assert that `fn` throws a `ContrastiveError` with the given `code` and a message matching
+ * `message`.
+ *
+ * @param fn - the call expected to throw.
+ * @param code - the expected {@link ContrastiveErrorCode}.
+ * @param message - a pattern the message must match.
+ * @throws Error when `fn` returns, throws something else, or the code or message differ.
+ * @category Testing
+ */
+export function expectContrastiveError(fn: () => unknown, code: ContrastiveErrorCode, message: RegExp): void {
+  let thrown: unknown;
+  try {
+    fn();
+  } catch (error) {
+    thrown = error;
+  }
+  if (thrown === undefined) throw new Error(`expected a ContrastiveError ${code}, but nothing was thrown`);
+  if (!isContrastiveError(thrown)) throw new Error(`expected a ContrastiveError ${code}, got ${String(thrown)}`);
+  if (thrown.code !== code) throw new Error(`expected error code ${code}, got ${thrown.code}: ${thrown.message}`);
+  if (!message.test(thrown.message)) throw new Error(`error message ${JSON.stringify(thrown.message)} does not match ${String(message)}`);
+}
+
+/**
+ * Smallest and largest element of a tensor (NaN-free input assumed).
+ *
+ * @param tensor - any tensor (borrowed).
+ * @returns `[min, max]`; `[Infinity, -Infinity]` for an empty tensor.
+ * @category Testing
+ */
+export function valueRange(tensor: tf.Tensor): [number, number] {
+  const values = tensor.dataSync();
+  let low = Infinity;
+  let high = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i] as number;
+    if (value < low) low = value;
+    if (value > high) high = value;
+  }
+  return [low, high];
 }
