@@ -79,7 +79,7 @@ function positive(value: string | undefined, fallback: number, argument: string)
  *
  * @param argv - the arguments, e.g. `['--recipe', 'simclr', '--epochs', '3']`.
  * @returns the full command with defaults filled in, or `'help'`.
- * @throws {@link ContrastiveError} `INVALID_ARGUMENT` naming the option.
+ * @throws `ContrastiveError` `INVALID_ARGUMENT` naming the option.
  * @category CLI
  */
 export function parseTrainArgs(argv: readonly string[]): TrainCommand | 'help' {
