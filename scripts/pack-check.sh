@@ -34,4 +34,16 @@ for name in $packages; do
     echo "pack-check $name: README example failed"; cat "$project/run.log"; failed=1
   fi
 done
+# The root README's quick start, against the packed core and losses only.
+project="$work/root-readme"
+mkdir -p "$project"
+(cd "$project" && printf '{ "name": "pack-check-root-readme", "private": true, "type": "module" }\n' > package.json)
+if [ -n "$(ls "$work"/tarballs/contrastive-losses-*.tgz 2>/dev/null)" ] && (cd "$project" && npm install --no-audit --no-fund --silent "$core_tgz" "$work"/tarballs/contrastive-losses-*.tgz $peers >/dev/null 2>"$project/install.log"); then
+  node "$root/scripts/readme-example.mjs" "$root/README.md" "$project/example.mjs"
+  if (cd "$project" && timeout 300 node example.mjs >"$project/run.log" 2>&1); then
+    echo "pack-check root README: ok ($(tail -n 1 "$project/run.log"))"
+  else
+    echo "pack-check root README: quick start failed"; cat "$project/run.log"; failed=1
+  fi
+fi
 exit $failed
