@@ -27,4 +27,13 @@ describe('Sum on wasm', () => {
   it('long reductions stay accurate (float64 accumulation)', async () => {
     await expectWasmMatchesCpu(() => tf.sum(tf.tensor(values(20000 * 3, 2), [20000, 3]), 0));
   });
+
+  it.each([
+    { shape: [0], axis: null, keepDims: false, dtype: 'float32' },
+    { shape: [0, 3], axis: 0, keepDims: false, dtype: 'float32' },
+    { shape: [0, 3], axis: 0, keepDims: true, dtype: 'int32' },
+    { shape: [4, 0], axis: 1, keepDims: false, dtype: 'float32' },
+  ] as const)('the sum of an empty $dtype tensor $shape over $axis is 0 (the backend kernel returns heap garbage)', async ({ shape, axis, keepDims, dtype }) => {
+    await expectWasmMatchesCpu(() => tf.sum(tf.zeros([...shape], dtype), axis ?? undefined, keepDims));
+  });
 });

@@ -24,6 +24,14 @@ export function sumWasm(args: WasmKernelArgs, original: tf.KernelFunc): tf.Tenso
     return out;
   };
   const rank = x.shape.length;
+  if (tf.util.sizeFromShape(x.shape) === 0) {
+    // The wasm kernel returns uninitialised heap memory for an empty input; the sum of nothing is 0.
+    const reduced = new Set(tf.util.parseAxisParam(attrs.axis, x.shape));
+    const emptyShape = x.shape.flatMap((size, axis) => (reduced.has(axis) ? (attrs.keepDims === true ? [1] : []) : [size]));
+    const empty = backend.makeOutput(emptyShape, x.dtype);
+    if (tf.util.sizeFromShape(emptyShape) > 0) backend.typedArrayFromHeap(empty).fill(0);
+    return empty;
+  }
   if (x.dtype !== 'float32' || rank < 2) return delegate();
   const axes = [...tf.util.parseAxisParam(attrs.axis, x.shape)].sort((a, b) => a - b);
   const first = axes[0];
