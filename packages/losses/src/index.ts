@@ -7,3 +7,11 @@
  */
 export { ntXentLoss } from './nt-xent.js';
 export type { NtXentLossOptions } from './nt-xent.js';
+export { meanReducer, sumReducer, avgNonZeroReducer, thresholdReducer, perAnchorReducer, connectedZero } from './reducers.js';
+export type { Reducer, ReductionInput, ThresholdReducerOptions, PerAnchorReducerOptions } from './reducers.js';
+export { nceLoss } from './nce-loss.js';
+export type { NceLoss, NceLossOptions } from './nce-loss.js';
+export { protoNceLoss } from './proto-nce-loss.js';
+export type { ProtoNceLoss, ProtoNceLossOptions, ProtoNcePrototypes } from './proto-nce-loss.js';
+export { negativeCosineSimilarityLoss, barlowTwinsLoss, vicregLoss } from './non-contrastive-losses.js';
+export type { BarlowTwinsLossOptions, VicregLossOptions } from './non-contrastive-losses.js';
