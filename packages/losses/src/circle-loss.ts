@@ -10,7 +10,7 @@ import {
   matrixPairLoss,
   rowHasAny,
   stopGradient,
-} from './multi-similarity-loss.js';
+} from './internal/pairs.js';
 
 const NAME = 'circleLoss';
 
@@ -91,7 +91,7 @@ export function circleLoss(options: CircleLossOptions = {}): Loss {
   assertNumber(m, 'm', NAME, { min: 0, max: 1 });
   assertNumber(gamma, 'gamma', NAME, { min: 0, exclusiveMin: true });
   const distance = options.distance ?? cosineSimilarity();
-  assertDistanceOption(distance, NAME);
+  assertDistanceOption(distance, NAME, 'cosineSimilarity()');
   if (!distance.isSimilarity || distance.normalizes !== true) {
     throw new ContrastiveError(
       'INVALID_ARGUMENT',

@@ -6,14 +6,16 @@ import type { Reducer } from './reducers.js';
 import {
   assertDistanceOption,
   assertReducerOption,
-  detachedRowMax,
+  constantRowMax,
+  gatherRows,
+  indicesWhere,
   labelPairMasks,
   maskedLogSumExp,
   matrixPairLoss,
   pairCountMatrix,
   tuplesToPairs,
-  validatePairLossInput,
-} from './multi-similarity-loss.js';
+  validateLossInput,
+} from './internal/pairs.js';
 
 const LIFTED = 'liftedStructureLoss';
 const GENERALIZED = 'generalizedLiftedStructureLoss';
@@ -62,7 +64,7 @@ function readOptions(options: LiftedStructureLossOptions, fn: string): Margins {
   assertNumber(negMargin, 'negMargin', fn);
   assertNumber(posMargin, 'posMargin', fn);
   const distance = options.distance ?? lpDistance();
-  assertDistanceOption(distance, fn);
+  assertDistanceOption(distance, fn, 'cosineSimilarity()');
   const reducer = options.reducer ?? meanReducer();
   assertReducerOption(reducer, fn);
   return { negMargin, posMargin, distance, reducer, sign: distance.isSimilarity ? -1 : 1 };
@@ -70,36 +72,16 @@ function readOptions(options: LiftedStructureLossOptions, fn: string): Margins {
 
 /**
  * Flat row-major indices of the non-zero entries of a `[n, m]` 0/1 matrix, in order (as
- * `torch.where`). `tf.unique` is the one synchronous op with a data-dependent output size: the codes
- * `mask * (index + 1)` behind a leading 0 have, as unique values in order of first appearance,
- * 0 followed by each selected index + 1.
+ * `torch.where`), via `indicesWhere` (`tf.unique`, the one synchronous op with a data-dependent
+ * output size).
  */
 function nonZeroPairs(mask: tf.Tensor2D): { rows: tf.Tensor1D; cols: tf.Tensor1D } {
-  const [n, m] = mask.shape;
+  const m = mask.shape[1];
   // int32 throughout: a JS number operand would promote the indices to float32.
   const width = tf.scalar(m, 'int32');
-  const codes = tf.mul(tf.cast(tf.reshape(mask, [-1]), 'int32'), tf.range(1, n * m + 1, 1, 'int32'));
-  const { values } = tf.unique(tf.concat([tf.zeros([1], 'int32'), codes]));
-  const flat = tf.sub(tf.slice(values, [1], [values.shape[0] - 1]), tf.scalar(1, 'int32')) as tf.Tensor1D;
+  const flat = indicesWhere(tf.greater(tf.reshape(mask, [-1]), 0) as tf.Tensor1D);
   const rows = tf.floorDiv(flat, width) as tf.Tensor1D;
   return { rows, cols: tf.sub(flat, tf.mul(rows, width)) as tf.Tensor1D };
-}
-
-/**
- * `tf.gather` of a 1-D tensor whose gradient is a `tf.scatterND` of `dy` (repeated indices add up).
- * `tf.gather`'s own gradient is an `unsortedSegmentSum`, which the cpu backend runs as one masked
- * pass over all indices per segment: O(size · indices), hopeless for the `[n·m]` pair matrix.
- */
-function gatherWithScatterGrad(values: tf.Tensor1D, indices: tf.Tensor1D): tf.Tensor1D {
-  const size = values.shape[0];
-  const op = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
-    save([indices]);
-    return {
-      value: tf.gather(x, indices),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.scatterND(tf.expandDims(saved[0] as tf.Tensor, 1), dy, [size]),
-    };
-  }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return op(values) as tf.Tensor1D;
 }
 
 /**
@@ -154,7 +136,7 @@ export function liftedStructureLoss(options: LiftedStructureLossOptions = {}): L
   return {
     name: LIFTED,
     compute(input: LossInput): tf.Scalar {
-      const { embeddings, labels, tuples, ref } = validatePairLossInput(input, LIFTED);
+      const { embeddings, labels, tuples, ref } = validateLossInput(input, LIFTED);
       const n = embeddings.shape[0];
       const m = ref === undefined ? n : ref.embeddings.shape[0];
       const pairs = tuples === undefined ? undefined : tuplesToPairs(tuples);
@@ -188,7 +170,7 @@ export function liftedStructureLoss(options: LiftedStructureLossOptions = {}): L
         const kept = tf.where(isNegative, exponents, tf.fill(exponents.shape, Number.NEGATIVE_INFINITY)) as tf.Tensor2D;
         const counts = tf.sum(negatives, 1, true);
         const hasRow = tf.greater(counts, 0);
-        const rowMax = tf.where(hasRow, detachedRowMax(kept), tf.zerosLike(counts));
+        const rowMax = tf.where(hasRow, constantRowMax(kept), tf.zerosLike(counts));
         const rowSum = tf.sum(tf.mul(negatives, tf.exp(tf.sub(kept, rowMax))), 1) as tf.Tensor1D;
         const rowShift = tf.reshape(rowMax, [-1]) as tf.Tensor1D;
         const rowHas = tf.reshape(tf.cast(hasRow, 'float32'), [-1]) as tf.Tensor1D;
@@ -198,11 +180,11 @@ export function liftedStructureLoss(options: LiftedStructureLossOptions = {}): L
         const pad = (row: tf.Tensor): tf.Tensor1D => tf.concat([row, tf.zeros([1])]) as tf.Tensor1D;
         const secondEnd = tf.minimum(positives, tf.scalar(n, 'int32')) as tf.Tensor1D;
         const distinct = tf.cast(tf.notEqual(anchors, positives), 'float32');
-        const shiftA = gatherWithScatterGrad(rowShift, anchors);
-        const sumA = gatherWithScatterGrad(rowSum, anchors);
+        const shiftA = gatherRows(rowShift, anchors);
+        const sumA = gatherRows(rowSum, anchors);
         const hasA = tf.gather(rowHas, anchors);
-        const shiftP = gatherWithScatterGrad(pad(rowShift), secondEnd);
-        const sumP = tf.mul(gatherWithScatterGrad(pad(rowSum), secondEnd), distinct);
+        const shiftP = gatherRows(pad(rowShift), secondEnd);
+        const sumP = tf.mul(gatherRows(pad(rowSum), secondEnd), distinct);
         const hasP = tf.mul(tf.gather(pad(rowHas), secondEnd), distinct);
         // The shift is the larger maximum of the ends that have negatives (0 when neither has).
         const both = tf.mul(hasA, hasP);
@@ -218,7 +200,7 @@ export function liftedStructureLoss(options: LiftedStructureLossOptions = {}): L
         const logSumExp = tf.add(shift, tf.log(tf.add(tf.add(scaledA, scaledP), tf.sub(1, hasAny))));
 
         const flatIndex = tf.add(tf.mul(anchors, tf.scalar(m, 'int32')), positives) as tf.Tensor1D;
-        const positiveValues = gatherWithScatterGrad(tf.reshape(matrix, [-1]) as tf.Tensor1D, flatIndex);
+        const positiveValues = gatherRows(tf.reshape(matrix, [-1]) as tf.Tensor1D, flatIndex);
         const total = tf.add(logSumExp, tf.mul(tf.sub(positiveValues, posMargin), sign));
         const losses = tf.mul(tf.div(tf.square(tf.relu(total)), 2), anyNegative) as tf.Tensor1D;
         return reducer.reduce({ losses, anchors, numAnchors: n }, embeddings);

@@ -4,13 +4,15 @@ import type { Distance, Embeddings, Labels, LossInput, Loss, Tuples } from '@con
 import {
   assertDistanceOption,
   assertReducerOption,
-  constantMax,
+  constantRowMax,
   gatherRows,
+  identityMatrix,
   indicesWhere,
   oneHotRows,
+  tuplesToPairs,
   validateLossInput,
-} from './nca-loss.js';
-import { meanReducer } from './reducers.js';
+} from './internal/pairs.js';
+import { connectedZero, meanReducer } from './reducers.js';
 import type { Reducer } from './reducers.js';
 
 const NAME = 'nPairsLoss';
@@ -65,22 +67,7 @@ function pairsFromLabels(labels: Labels): ChosenPairs {
  * `return_index`).
  */
 function pairsFromTuples(tuples: Tuples, labels: Labels): ChosenPairs | null {
-  let anchors: tf.Tensor1D;
-  let positives: tf.Tensor1D;
-  switch (tuples.kind) {
-    case 'pairs':
-      anchors = tuples.anchorPos;
-      positives = tuples.positive;
-      break;
-    case 'triplets':
-      anchors = tuples.anchor;
-      positives = tuples.positive;
-      break;
-    default: {
-      const unreachable: never = tuples;
-      return unreachable;
-    }
-  }
+  const { anchorPos: anchors, positive: positives } = tuplesToPairs(tuples);
   if (anchors.shape[0] === 0) return null;
   const { values, indices } = tf.unique(tf.gather(labels, anchors));
   const first = tf.argMax(oneHotRows(indices, values.shape[0]), 0);
@@ -90,9 +77,9 @@ function pairsFromTuples(tuples: Tuples, labels: Labels): ChosenPairs | null {
 /** Cross-entropy of each row of `[k, k]` logits with target class = its own index, max-shifted. */
 function diagonalCrossEntropy(logits: tf.Tensor2D): tf.Tensor1D {
   const k = logits.shape[0];
-  const rowMax = constantMax(logits, 1);
+  const rowMax = constantRowMax(logits);
   const logSumExp = tf.add(tf.reshape(rowMax, [-1]), tf.log(tf.sum(tf.exp(tf.sub(logits, rowMax)), 1)));
-  const identity = oneHotRows(tf.range(0, k, 1, 'int32') as tf.Tensor1D, k);
+  const identity = identityMatrix(k);
   return tf.sub(logSumExp, tf.sum(tf.mul(logits, identity), 1)) as tf.Tensor1D;
 }
 
@@ -148,7 +135,7 @@ export function nPairsLoss(options: NPairsLossOptions = {}): Loss {
       const { embeddings, labels, tuples } = validateLossInput(input, NAME, {
         unsupported: "pytorch-metric-learning's NPairsLoss compares a batch with itself",
       });
-      const zero = (): tf.Scalar => tf.tidy(() => tf.mul(tf.sum(embeddings), 0) as tf.Scalar);
+      const zero = (): tf.Scalar => connectedZero(embeddings);
       if (tuples === undefined && embeddings.shape[0] < 2) return zero();
       return tf.tidy(() => {
         const pairs = tuples === undefined ? pairsFromLabels(labels) : pairsFromTuples(tuples, labels);

@@ -1,16 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { ContrastiveError, Rng, assertNumber, assertOneOf, cosineSimilarity } from '@contrastive/core';
+import type { Distance, Labels, Loss, LossInput, Tuples } from '@contrastive/core';
 import {
-  ContrastiveError,
-  Rng,
-  assertEmbeddings,
-  assertLabels,
-  assertNumber,
-  assertOneOf,
-  assertSameDims,
-  assertTensor,
-  cosineSimilarity,
-} from '@contrastive/core';
-import type { Distance, Embeddings, Labels, Loss, LossInput, Reference, Tuples } from '@contrastive/core';
+  assertDistanceOption,
+  describeObject,
+  labelPairMasks,
+  pairCountMatrix,
+  tupleCounts,
+  tuplesToPairs,
+  validateLossInput,
+} from './internal/pairs.js';
 import { connectedZero } from './reducers.js';
 
 const NAME = 'nceLoss';
@@ -77,85 +76,6 @@ export interface NceLoss extends Loss {
   logPartition(input: LossInput): tf.Scalar;
 }
 
-function describeObject(value: unknown): string {
-  return value === null ? 'null' : typeof value;
-}
-
-function assertDistance(distance: unknown): asserts distance is Distance {
-  const candidate = distance as Partial<Distance> | null;
-  if (
-    candidate === null ||
-    typeof candidate !== 'object' ||
-    typeof candidate.pairwise !== 'function' ||
-    typeof candidate.isSimilarity !== 'boolean'
-  ) {
-    throw new ContrastiveError(
-      'INVALID_ARGUMENT',
-      `Argument 'distance' passed to '${NAME}' must be a Distance (e.g. cosineSimilarity()), got ${describeObject(candidate)}`,
-    );
-  }
-}
-
-function assertIndexPair(rows: unknown, cols: unknown, rowsName: string, colsName: string): void {
-  assertTensor(rows, 1, `tuples.${rowsName}`, NAME, 'int32');
-  assertTensor(cols, 1, `tuples.${colsName}`, NAME, 'int32');
-  const expected = rows.shape[0] as number;
-  const received = cols.shape[0] as number;
-  if (received !== expected) {
-    throw new ContrastiveError(
-      'SHAPE_MISMATCH',
-      `Argument 'tuples.${colsName}' passed to '${NAME}' must have ${expected} entries (one per entry of 'tuples.${rowsName}'), got ${received}`,
-    );
-  }
-}
-
-function assertTuples(tuples: unknown): asserts tuples is Tuples {
-  if (tuples === null || typeof tuples !== 'object') {
-    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'tuples' passed to '${NAME}' must be pair or triplet tuples, got ${describeObject(tuples)}`);
-  }
-  assertOneOf((tuples as { kind?: unknown }).kind, ['pairs', 'triplets'] as const, 'tuples.kind', NAME);
-  const checked = tuples as Tuples;
-  switch (checked.kind) {
-    case 'pairs':
-      assertIndexPair(checked.anchorPos, checked.positive, 'anchorPos', 'positive');
-      assertIndexPair(checked.anchorNeg, checked.negative, 'anchorNeg', 'negative');
-      return;
-    case 'triplets':
-      assertIndexPair(checked.anchor, checked.positive, 'anchor', 'positive');
-      assertIndexPair(checked.anchor, checked.negative, 'anchor', 'negative');
-      return;
-    default: {
-      const unreachable: never = checked;
-      return unreachable;
-    }
-  }
-}
-
-function assertReference(ref: unknown, embeddings: Embeddings): asserts ref is Reference {
-  if (ref === null || typeof ref !== 'object') {
-    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'ref' passed to '${NAME}' must be { embeddings, labels }, got ${describeObject(ref)}`);
-  }
-  const { embeddings: refEmbeddings, labels: refLabels } = ref as Partial<Reference>;
-  assertEmbeddings(refEmbeddings, 'ref.embeddings', NAME);
-  assertSameDims(embeddings, refEmbeddings, 'ref.embeddings', NAME);
-  assertLabels(refLabels, refEmbeddings.shape[0], 'ref.labels', NAME);
-}
-
-function validateInput(input: unknown): LossInput {
-  if (input === null || typeof input !== 'object') {
-    throw new ContrastiveError(
-      'INVALID_ARGUMENT',
-      `Argument 'input' passed to '${NAME}.compute' must be { embeddings, labels, tuples?, ref? }, got ${describeObject(input)}`,
-    );
-  }
-  const { embeddings, labels, tuples, ref } = input as Partial<LossInput>;
-  assertEmbeddings(embeddings, 'embeddings', NAME);
-  assertLabels(labels, embeddings.shape[0], 'labels', NAME);
-  if (ref !== undefined) assertReference(ref, embeddings);
-  if (tuples !== undefined) assertTuples(tuples);
-  return input as LossInput;
-}
-
 /** `[n, m]` float32 multiplicities of the data pairs (positives) and of the noise candidates. */
 interface PairWeights {
   readonly positive: tf.Tensor2D;
@@ -164,56 +84,20 @@ interface PairWeights {
 
 /**
  * Same label = positive (a row is not its own positive without a reference), other label = noise
- * candidate. Labels are compacted with `tf.unique` so that float32 holds them exactly and the
- * `[n, m]` comparison is a broadcast subtraction (the pattern of nt-xent.ts: a broadcast
- * `tf.equal` is an order of magnitude slower on wasm).
+ * candidate (`labelPairMasks`: compact label ids compared by a broadcast subtraction).
  */
 function labelWeights(labels: Labels, refLabels: Labels | undefined): PairWeights {
-  const n = labels.shape[0];
-  const { indices } = tf.unique(refLabels === undefined ? labels : tf.concat([labels, refLabels]));
-  const ids = tf.cast(indices, 'float32');
-  const rowIds = refLabels === undefined ? ids : tf.slice(ids, [0], [n]);
-  const colIds = refLabels === undefined ? ids : tf.slice(ids, [n], [refLabels.shape[0]]);
-  const noise = tf.cast(tf.notEqual(tf.sub(tf.expandDims(rowIds, 1), tf.expandDims(colIds, 0)), 0), 'float32') as tf.Tensor2D;
-  const same = tf.sub(1, noise) as tf.Tensor2D;
-  if (refLabels !== undefined) return { positive: same, noise };
-  // An int32 oneHot, then cast: tfjs-backend-wasm 4.22 fills a float32 oneHot with int32 bit patterns.
-  const identity = tf.cast(tf.oneHot(tf.range(0, n, 1, 'int32'), n), 'float32');
-  return { positive: tf.sub(same, identity) as tf.Tensor2D, noise };
-}
-
-/** `[n, m]` count of each (row, col) index pair. */
-function pairCounts(rows: tf.Tensor1D, cols: tf.Tensor1D, n: number, m: number): tf.Tensor2D {
-  const k = rows.shape[0];
-  if (k === 0) return tf.zeros([n, m]);
-  return tf.scatterND(tf.stack([rows, cols], 1), tf.ones([k]), [n, m]) as tf.Tensor2D;
+  const { positive, negative } = labelPairMasks(labels, refLabels);
+  return { positive, noise: negative };
 }
 
 /** Mined pairs: positive pairs are data samples, negative pairs noise candidates (triplets (a, p, n) give (a, p) and (a, n), as PML's `convert_to_pairs`). */
 function tupleWeights(tuples: Tuples, n: number, m: number): PairWeights {
-  switch (tuples.kind) {
-    case 'pairs':
-      return { positive: pairCounts(tuples.anchorPos, tuples.positive, n, m), noise: pairCounts(tuples.anchorNeg, tuples.negative, n, m) };
-    case 'triplets':
-      return { positive: pairCounts(tuples.anchor, tuples.positive, n, m), noise: pairCounts(tuples.anchor, tuples.negative, n, m) };
-    default: {
-      const unreachable: never = tuples;
-      return unreachable;
-    }
-  }
-}
-
-function tupleCounts(tuples: Tuples): { positives: number; negatives: number } {
-  switch (tuples.kind) {
-    case 'pairs':
-      return { positives: tuples.anchorPos.shape[0], negatives: tuples.anchorNeg.shape[0] };
-    case 'triplets':
-      return { positives: tuples.anchor.shape[0], negatives: tuples.anchor.shape[0] };
-    default: {
-      const unreachable: never = tuples;
-      return unreachable;
-    }
-  }
+  const pairs = tuplesToPairs(tuples);
+  return {
+    positive: pairCountMatrix(pairs.anchorPos, pairs.positive, n, m),
+    noise: pairCountMatrix(pairs.anchorNeg, pairs.negative, n, m),
+  };
 }
 
 /**
@@ -331,7 +215,7 @@ export function nceLoss(options: NceLossOptions = {}): NceLoss {
     assertNumber(partition, 'partition', NAME, { min: 0, exclusiveMin: true });
   }
   const distance = options.distance ?? cosineSimilarity();
-  assertDistance(distance);
+  assertDistanceOption(distance, NAME, 'cosineSimilarity()');
   const rng = options.rng ?? new Rng(0);
   if (!(rng instanceof Rng) && typeof (rng as Partial<Rng> | null)?.uniformArray !== 'function') {
     throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'rng' passed to '${NAME}' must be an Rng, got ${describeObject(rng)}`);
@@ -362,7 +246,7 @@ export function nceLoss(options: NceLossOptions = {}): NceLoss {
   return {
     name: NAME,
     compute(input: LossInput): tf.Scalar {
-      const checked = validateInput(input);
+      const checked = validateLossInput(input, NAME);
       if (nothingToCompare(checked)) return connectedZero(checked.embeddings);
       return tf.tidy(() => {
         const { scaled, positive, noise, logInverseNoise } = prepare(checked);
@@ -382,7 +266,7 @@ export function nceLoss(options: NceLossOptions = {}): NceLoss {
       });
     },
     logPartition(input: LossInput): tf.Scalar {
-      const checked = validateInput(input);
+      const checked = validateLossInput(input, NAME);
       if (nothingToCompare(checked)) return tf.scalar(0);
       return tf.tidy(() => {
         const { scaled, noise, logInverseNoise } = prepare(checked);

@@ -11,7 +11,8 @@ import {
   expectTensorClose,
   useTestBackend,
 } from '@contrastive/core/testing';
-import { barlowTwinsLoss, negativeCosineSimilarityLoss, stopGradient, vicregLoss } from './non-contrastive-losses.js';
+import { stopGradient } from './internal/pairs.js';
+import { barlowTwinsLoss, negativeCosineSimilarityLoss, vicregLoss } from './non-contrastive-losses.js';
 
 let backend: 'wasm' | 'cpu';
 beforeAll(async () => {

@@ -10,93 +10,10 @@
  * validated but not read.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  ContrastiveError,
-  assertEmbeddings,
-  assertLabels,
-  assertNumber,
-  assertOneOf,
-  assertSameDims,
-  assertTensor,
-  l2Normalize,
-  safeSqrt,
-} from '@contrastive/core';
-import type { Embeddings, Loss, LossInput, Reference, Tuples } from '@contrastive/core';
+import { ContrastiveError, assertNumber, l2Normalize, safeSqrt } from '@contrastive/core';
+import type { Embeddings, Loss, LossInput } from '@contrastive/core';
+import { stopGradient, tuplesToPairs, validateLossInput } from './internal/pairs.js';
 import { connectedZero } from './reducers.js';
-
-/**
- * The identity whose gradient is zero: PyTorch's `tensor.detach()` (tf.js has no stop-gradient op).
- * The value is a copy of `x`; autodiff treats it as a constant.
- *
- * @param x - any float32 tensor (borrowed).
- * @returns a copy of `x`, owned by the caller, through which no gradient flows.
- * @internal
- */
-export function stopGradient<T extends tf.Tensor>(x: T): T {
-  const op = tf.customGrad(((input: tf.Tensor) => ({
-    value: tf.clone(input),
-    gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
-  })) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return op(x) as T;
-}
-
-function describeObject(value: unknown): string {
-  return value === null ? 'null' : typeof value;
-}
-
-function assertInputObject(input: unknown, name: string): void {
-  if (input === null || typeof input !== 'object') {
-    throw new ContrastiveError(
-      'INVALID_ARGUMENT',
-      `Argument 'input' passed to '${name}.compute' must be { embeddings, labels, tuples?, ref? }, got ${describeObject(input)}`,
-    );
-  }
-}
-
-function assertReference(ref: unknown, embeddings: Embeddings, name: string): asserts ref is Reference {
-  if (ref === null || typeof ref !== 'object') {
-    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'ref' passed to '${name}' must be { embeddings, labels }, got ${describeObject(ref)}`);
-  }
-  const { embeddings: refEmbeddings, labels: refLabels } = ref as Partial<Reference>;
-  assertEmbeddings(refEmbeddings, 'ref.embeddings', name);
-  assertSameDims(embeddings, refEmbeddings, 'ref.embeddings', name);
-  assertLabels(refLabels, refEmbeddings.shape[0], 'ref.labels', name);
-}
-
-function assertIndexPair(rows: unknown, cols: unknown, rowsName: string, colsName: string, name: string): void {
-  assertTensor(rows, 1, `tuples.${rowsName}`, name, 'int32');
-  assertTensor(cols, 1, `tuples.${colsName}`, name, 'int32');
-  const expected = rows.shape[0] as number;
-  const received = cols.shape[0] as number;
-  if (received !== expected) {
-    throw new ContrastiveError(
-      'SHAPE_MISMATCH',
-      `Argument 'tuples.${colsName}' passed to '${name}' must have ${expected} entries (one per entry of 'tuples.${rowsName}'), got ${received}`,
-    );
-  }
-}
-
-function assertTuples(tuples: unknown, name: string): asserts tuples is Tuples {
-  if (tuples === null || typeof tuples !== 'object') {
-    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'tuples' passed to '${name}' must be pair or triplet tuples, got ${describeObject(tuples)}`);
-  }
-  assertOneOf((tuples as { kind?: unknown }).kind, ['pairs', 'triplets'] as const, 'tuples.kind', name);
-  const checked = tuples as Tuples;
-  switch (checked.kind) {
-    case 'pairs':
-      assertIndexPair(checked.anchorPos, checked.positive, 'anchorPos', 'positive', name);
-      assertIndexPair(checked.anchorNeg, checked.negative, 'anchorNeg', 'negative', name);
-      return;
-    case 'triplets':
-      assertIndexPair(checked.anchor, checked.positive, 'anchor', 'positive', name);
-      assertIndexPair(checked.anchor, checked.negative, 'anchor', 'negative', name);
-      return;
-    default: {
-      const unreachable: never = checked;
-      return unreachable;
-    }
-  }
-}
 
 /** The two views, `[N, d]` each: slices of `embeddings` (owned by the current tidy) or `embeddings` and `ref.embeddings` (borrowed). */
 interface Views {
@@ -136,16 +53,6 @@ function splitViews(input: LossInput, samples: number): Views {
     first: tf.slice(embeddings, [0, 0], [samples, dims]),
     second: tf.slice(embeddings, [samples, 0], [samples, dims]),
   };
-}
-
-function validateCommon(input: unknown, name: string): LossInput {
-  assertInputObject(input, name);
-  const { embeddings, labels, tuples, ref } = input as Partial<LossInput>;
-  assertEmbeddings(embeddings, 'embeddings', name);
-  assertLabels(labels, embeddings.shape[0], 'labels', name);
-  if (ref !== undefined) assertReference(ref, embeddings, name);
-  if (tuples !== undefined) assertTuples(tuples, name);
-  return input as LossInput;
 }
 
 function rejectTuples(input: LossInput, name: string): void {
@@ -209,10 +116,10 @@ export function negativeCosineSimilarityLoss(): Loss {
   return {
     name: NEGATIVE_COSINE,
     compute(input: LossInput): tf.Scalar {
-      const checked = validateCommon(input, NEGATIVE_COSINE);
+      const checked = validateLossInput(input, NEGATIVE_COSINE);
       const { embeddings, tuples, ref } = checked;
       if (tuples !== undefined) {
-        const [anchors, positives] = tuples.kind === 'pairs' ? [tuples.anchorPos, tuples.positive] : [tuples.anchor, tuples.positive];
+        const { anchorPos: anchors, positive: positives } = tuplesToPairs(tuples);
         if (anchors.shape[0] === 0) return connectedZero(embeddings);
         return tf.tidy(() => {
           const targets = stopGradient(ref === undefined ? embeddings : ref.embeddings);
@@ -307,7 +214,7 @@ export function barlowTwinsLoss(options: BarlowTwinsLossOptions = {}): Loss {
   return {
     name: BARLOW,
     compute(input: LossInput): tf.Scalar {
-      const checked = validateCommon(input, BARLOW);
+      const checked = validateLossInput(input, BARLOW);
       rejectTuples(checked, BARLOW);
       const samples = validateViews(checked, BARLOW);
       if (samples < 2) return connectedZero(checked.embeddings);
@@ -407,7 +314,7 @@ export function vicregLoss(options: VicregLossOptions = {}): Loss {
   return {
     name: VICREG,
     compute(input: LossInput): tf.Scalar {
-      const checked = validateCommon(input, VICREG);
+      const checked = validateLossInput(input, VICREG);
       rejectTuples(checked, VICREG);
       const samples = validateViews(checked, VICREG);
       if (samples < 2) return connectedZero(checked.embeddings);

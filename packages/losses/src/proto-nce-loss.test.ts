@@ -447,6 +447,16 @@ describe('protoNceLoss: edge cases', () => {
     expect(withPrototypes.value).toBeCloseTo(referenceProtoNce(rows, [0], { tau: 0.2, form: 'paper', clusters: twoPrototypes }), 5);
   });
 
+  it('a granularity with a single prototype (tf.oneHot rejects depth 1): exact, both forms', () => {
+    const rows = [[0.6, 0.8], [1, -0.5], [0.2, 0.9], [-0.3, 1]];
+    const plain: PlainClusters = { prototypes: [[[1, 0], [0, 1]], [[0.6, -0.8]]], phi: [[0.2, 0.3], [0.4]], assignments: [[0, 1], [0, 0]] };
+    for (const form of ['paper', 'code'] as const) {
+      const result = run(rows, plain, { form });
+      expect(result.finite).toBe(true);
+      expect(result.value).toBeCloseTo(referenceProtoNce(rows, [0, 1], { tau: 0.2, form, clusters: plain }), 5);
+    }
+  });
+
   it('identical and zero vectors: finite, log N + log K for zero vectors', () => {
     const plain: PlainClusters = { prototypes: [[[1, 0, 0], [0, 1, 0], [0, 0, 1]]], phi: [[0.2, 0.3, 0.1]], assignments: [[0, 1, 2, 0]] };
     const identical = run(Array.from({ length: 8 }, () => [0.2, -1.5, 0.7]), plain, { form: 'code' });

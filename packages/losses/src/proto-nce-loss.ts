@@ -10,8 +10,8 @@ import {
   assertTensor,
   l2Normalize,
 } from '@contrastive/core';
-import type { Embeddings, Loss, LossInput, Reference } from '@contrastive/core';
-import { stopGradient } from './non-contrastive-losses.js';
+import type { Embeddings, Loss, LossInput } from '@contrastive/core';
+import { assertReference, constantRowMax, describeObject, oneHotRows, stopGradient } from './internal/pairs.js';
 
 const NAME = 'protoNceLoss';
 
@@ -82,10 +82,6 @@ interface Settings {
   readonly negativePrototypes: 'all' | number;
   readonly form: 'paper' | 'code';
   readonly rng: Rng;
-}
-
-function describeObject(value: unknown): string {
-  return value === null ? 'null' : typeof value;
 }
 
 function assertTensorList(value: unknown, argument: string, count: number | undefined): asserts value is readonly tf.Tensor[] {
@@ -168,15 +164,7 @@ function validateInput(input: unknown, clusters: ProtoNcePrototypes | undefined)
       `Argument 'embeddings' passed to '${NAME}' must have an even number of rows (queries in rows 0..N-1, keys in rows N..2N-1), got ${embeddings.shape[0]}`,
     );
   }
-  if (ref !== undefined) {
-    if (ref === null || typeof ref !== 'object') {
-      throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'ref' passed to '${NAME}' must be { embeddings, labels }, got ${describeObject(ref)}`);
-    }
-    const { embeddings: queue, labels: queueLabels } = ref as Partial<Reference>;
-    assertEmbeddings(queue, 'ref.embeddings', NAME);
-    assertSameDims(embeddings, queue, 'ref.embeddings', NAME);
-    assertLabels(queueLabels, queue.shape[0], 'ref.labels', NAME);
-  }
+  if (ref !== undefined) assertReference(ref, embeddings, NAME);
   if (tuples !== undefined) {
     throw new ContrastiveError(
       'INVALID_ARGUMENT',
@@ -188,12 +176,6 @@ function validateInput(input: unknown, clusters: ProtoNcePrototypes | undefined)
   }
   return input as LossInput;
 }
-
-/** Row maximum treated as a constant by autodiff (a log-sum-exp does not depend on its shift). */
-const constantRowMax = tf.customGrad(((x: tf.Tensor) => ({
-  value: tf.max(x, 1, true),
-  gradFunc: () => tf.zerosLike(x),
-})) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor2D) => tf.Tensor2D;
 
 /** `[N]` `log Σ_j exp(x_ij)` with the row maximum subtracted. */
 function logSumExp(x: tf.Tensor2D): tf.Tensor1D {
@@ -232,8 +214,8 @@ function prototypeTerm(
   const n = queries.shape[0];
   const clusters = centres.shape[0];
   const logits = tf.div(tf.matMul(queries, tf.transpose(stopGradient(centres))), tf.expandDims(phi, 0)) as tf.Tensor2D;
-  // An int32 oneHot, then cast: tfjs-backend-wasm 4.22 fills a float32 oneHot with int32 bit patterns.
-  const own = tf.cast(tf.oneHot(ids, clusters), 'float32') as tf.Tensor2D;
+  // oneHotRows: tf.oneHot rejects a single prototype (depth 1) and misfills float32 on wasm.
+  const own = oneHotRows(ids, clusters);
   const target = tf.sum(tf.mul(own, logits), 1);
   const { negativePrototypes: r, form, rng } = settings;
   let normaliser: tf.Tensor1D;

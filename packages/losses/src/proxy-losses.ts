@@ -9,7 +9,7 @@ import {
   ncaTerms,
   oneHotRows,
   validateLossInput,
-} from './nca-loss.js';
+} from './internal/pairs.js';
 import { meanReducer } from './reducers.js';
 import type { Reducer } from './reducers.js';
 
