@@ -4,10 +4,11 @@
  * `registerWasmKernels()` from @contrastive/core, and matMul on the cpu backend for comparison.
  * Run with `npm run bench` (it builds first); writes bench/results.json and prints a table.
  *
- * Flags: --reps N (timed runs per figure, default 7), --quick (3 reps, fewer shapes).
+ * Flags: --reps N (timed runs per figure, default 7), --quick (3 reps, fewer shapes), --losses (only
+ * the InfoNCE-family loss figures, merged into an existing bench/results.json).
  * Every figure is the median of N runs after warm-up runs, in milliseconds.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
@@ -18,6 +19,7 @@ import * as core from '@contrastive/core';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
+const lossesOnly = args.includes('--losses');
 const repsFlag = args.indexOf('--reps');
 const REPS = repsFlag >= 0 ? Number(args[repsFlag + 1]) : quick ? 3 : 7;
 const WARMUP = 2;
@@ -222,6 +224,150 @@ async function trainStep(makeModel, inputShape, reps) {
   }
 }
 
+// ---------------------------------------------------------------- InfoNCE-family losses (issue 3)
+
+/** A loss factory from the package index, or (before it is exported there) from its built file. */
+async function lossFactory(name, file) {
+  if (typeof losses[name] === 'function') return losses[name];
+  try {
+    const module = await import(new URL(`../packages/losses/dist/${file}`, import.meta.url));
+    return typeof module[name] === 'function' ? module[name] : null;
+  } catch {
+    return null;
+  }
+}
+
+const INFO_NCE_FAMILY = {
+  ntXentLoss: { file: 'nt-xent.js', options: { temperature: 0.1 } },
+  supConLoss: { file: 'supcon-loss.js', options: { temperature: 0.1 } },
+  infoNceLoss: { file: 'info-nce-loss.js', options: { temperature: 0.07 } },
+  clipLoss: { file: 'clip-loss.js', options: { temperature: 0.07 } },
+};
+const LOSS_SIZES = quick ? [256, 1024] : [256, 1024, 4096];
+const LOSS_DIM = 128;
+
+/** Forward + backward (tf.valueAndGrad w.r.t. the embeddings) of each loss at N x 128, view labels. */
+async function infoNceFamilyTimes() {
+  const result = {};
+  for (const [name, { file, options }] of Object.entries(INFO_NCE_FAMILY)) {
+    const factory = await lossFactory(name, file);
+    result[name] = {};
+    if (factory === null) {
+      for (const n of LOSS_SIZES) result[name][n] = 'missing';
+      continue;
+    }
+    for (const n of LOSS_SIZES) {
+      const x = tf.randomNormal([n, LOSS_DIM], 0, 1, 'float32', 7);
+      const labels = core.viewLabels(n / 2);
+      const loss = factory(options);
+      result[name][n] = await attempt(() => {
+        const { value, grad } = tf.valueAndGrad((e) => loss.compute({ embeddings: e, labels }))(x);
+        tf.sum(grad).dataSync();
+        tf.dispose([value, grad]);
+      }, n >= 4096 ? Math.min(REPS, 3) : REPS);
+      loss.dispose?.();
+      tf.dispose([x, labels]);
+    }
+  }
+  return result;
+}
+
+/**
+ * Peak memory of one NT-Xent forward + backward at N = 32,768, d = 128 (view labels): the largest
+ * `tf.memory().numBytes` seen whenever a tensor is created, the process RSS sampled at the same
+ * moments, and the wasm heap size. No warm-up: one run.
+ */
+async function ntXentPeakMemory(n = 32768, d = LOSS_DIM) {
+  const factory = await lossFactory('ntXentLoss', 'nt-xent.js');
+  if (factory === null) return 'missing';
+  const engine = tf.engine();
+  const x = tf.randomNormal([n, d], 0, 1, 'float32', 9);
+  const labels = core.viewLabels(n / 2);
+  const loss = factory({ temperature: 0.1 });
+  const baseline = { tensorBytes: engine.state.numBytes, rss: process.memoryUsage.rss() };
+  const peak = { tensorBytes: baseline.tensorBytes, rss: baseline.rss };
+  const track = engine.trackTensor;
+  engine.trackTensor = function trackAndMeasure(...trackArgs) {
+    const out = track.apply(this, trackArgs);
+    if (engine.state.numBytes > peak.tensorBytes) peak.tensorBytes = engine.state.numBytes;
+    const rss = process.memoryUsage.rss();
+    if (rss > peak.rss) peak.rss = rss;
+    return out;
+  };
+  const started = performance.now();
+  let finite = false;
+  try {
+    const { value, grad } = tf.valueAndGrad((e) => loss.compute({ embeddings: e, labels }))(x);
+    finite = Number.isFinite(value.dataSync()[0]) && Number.isFinite(tf.sum(grad).dataSync()[0]);
+    tf.dispose([value, grad]);
+  } finally {
+    engine.trackTensor = track;
+  }
+  const seconds = Math.round((performance.now() - started) / 100) / 10;
+  let wasmHeapBytes = null;
+  try {
+    wasmHeapBytes = tf.backend().wasm.HEAPU8.buffer.byteLength;
+  } catch {
+    // not the wasm backend
+  }
+  tf.dispose([x, labels]);
+  const mb = (bytes) => Math.round(bytes / 2 ** 20);
+  return {
+    n,
+    d,
+    seconds,
+    finite,
+    peakTensorMB: mb(peak.tensorBytes),
+    peakTensorMBAboveInputs: mb(peak.tensorBytes - baseline.tensorBytes),
+    denseMatrixMB: mb(n * n * 4),
+    rssMBBefore: mb(baseline.rss),
+    peakRssMB: mb(peak.rss),
+    wasmHeapMB: wasmHeapBytes === null ? null : mb(wasmHeapBytes),
+  };
+}
+
+async function infoNceFamily() {
+  return {
+    description: `forward + backward (valueAndGrad w.r.t. the embeddings) ms, N x ${LOSS_DIM}, view labels (N/2 pairs), wasm with registerWasmKernels(); default chunking (blocks of <= 2^22 similarities)`,
+    ms: await infoNceFamilyTimes(),
+    ntXentPeakMemory: await ntXentPeakMemory(),
+  };
+}
+
+function printInfoNceFamily(family) {
+  const names = Object.keys(family.ms);
+  const width = Math.max(...names.map((name) => name.length), 12);
+  console.log(`\n${'fwd+bwd ms'.padEnd(width)}  ${LOSS_SIZES.map((n) => `N=${n}`.padStart(9)).join('  ')}`);
+  for (const name of names) {
+    console.log(`${name.padEnd(width)}  ${LOSS_SIZES.map((n) => cell(family.ms[name][n]).padStart(9)).join('  ')}`);
+  }
+  const memory = family.ntXentPeakMemory;
+  if (typeof memory === 'object') {
+    console.log(
+      `NT-Xent N=${memory.n} d=${memory.d}: ${memory.seconds} s, peak tf.memory().numBytes ${memory.peakTensorMB} MB ` +
+        `(${memory.peakTensorMBAboveInputs} MB above the inputs; one dense N x N float32 matrix is ${memory.denseMatrixMB} MB), ` +
+        `RSS ${memory.rssMBBefore} -> ${memory.peakRssMB} MB, wasm heap ${memory.wasmHeapMB} MB, finite: ${memory.finite}`,
+    );
+  }
+}
+
+const cell = (value) => (typeof value === 'number' ? value.toFixed(1) : value === null || value === undefined ? '-' : value === 'missing' ? 'missing' : 'throws');
+
+if (lossesOnly) {
+  await tf.setBackend('wasm');
+  await tf.ready();
+  core.registerWasmKernels();
+  await tf.setBackend('wasm');
+  warmUp(3000);
+  const family = await infoNceFamily();
+  const out = fileURLToPath(new URL('./results.json', import.meta.url));
+  const previous = existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')) : {};
+  writeFileSync(out, `${JSON.stringify({ ...previous, infoNceFamily: family }, null, 2)}\n`);
+  printInfoNceFamily(family);
+  console.log(`merged infoNceFamily into ${out}`);
+  process.exit(0);
+}
+
 // ---------------------------------------------------------------- run
 
 const started = Date.now();
@@ -258,6 +404,7 @@ for (const shape of MATMUL_SHAPES) withKernels.matMul[shape.join('x')] = await m
 withKernels.kernels = await kernelTimes(REPS);
 withKernels.steps.mlp = await trainStep(mlpModel, [784], REPS);
 withKernels.steps.cnn = await trainStep(cnnModel, [28, 28, 1], REPS);
+results.infoNceFamily = await infoNceFamily();
 
 // 3. cpu, matMul only (the plain-JS backend; 1024^3 skipped: seconds per run).
 await tf.setBackend('cpu');
@@ -287,7 +434,6 @@ writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
 
 // ---------------------------------------------------------------- table
 
-const cell = (value) => (typeof value === 'number' ? value.toFixed(1) : value === null || value === undefined ? '-' : 'throws');
 const rows = [];
 for (const [shape, forms] of Object.entries(results.matMul)) {
   for (const form of Object.keys(FORMS)) {
@@ -302,4 +448,5 @@ for (const [name, wasm, raw, cpuTime] of rows) {
   console.log(`${name.padEnd(width)}  ${cell(wasm).padStart(9)}  ${cell(raw).padStart(9)}  ${cell(cpuTime).padStart(9)}`);
 }
 console.log(`\n'wasm' = with registerWasmKernels(); 'wasm, raw' = @tensorflow/tfjs-backend-wasm as shipped ('throws' = missing kernel).`);
+printInfoNceFamily(results.infoNceFamily);
 console.log(`wrote ${out} (${results.totalSeconds} s)`);

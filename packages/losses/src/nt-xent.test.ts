@@ -589,6 +589,29 @@ describe('ntXentLoss: training and resources', () => {
     tf.dispose([variable, labels]);
   });
 
+  it('runs in row chunks: any chunkElements gives the same value and gradient (labels, ref, tuples, lpDistance)', () => {
+    const rows = randomRows(new Rng(81), 12, 5);
+    const x = tf.tensor2d(rows);
+    const y = int32([0, 1, 2, 0, 1, 2, 3, 3, 4, 0, 5, 5]);
+    const ref = { embeddings: tf.tensor2d(randomRows(new Rng(82), 7, 5)), labels: int32([0, 1, 2, 3, 4, 0, 9]) };
+    const tuples = pairTuples({ anchorPos: [0, 3, 6, 6], positive: [3, 0, 7, 7], anchorNeg: [0, 0, 6, 9], negative: [1, 2, 8, 4] });
+    const inputs = [{ labels: y }, { labels: y, ref }, { labels: y, tuples }];
+    for (const distance of [cosineSimilarity(), lpDistance()]) {
+      for (const input of inputs) {
+        const whole = tf.valueAndGrad((e: tf.Tensor) => ntXentLoss({ distance }).compute({ ...input, embeddings: e as tf.Tensor2D }))(x);
+        for (const chunkElements of [1, 20, 50]) {
+          const part = tf.valueAndGrad((e: tf.Tensor) => ntXentLoss({ distance, chunkElements }).compute({ ...input, embeddings: e as tf.Tensor2D }))(x);
+          expectTensorClose(part.value, whole.value, FLOAT32_TOLERANCE);
+          expectTensorClose(part.grad, whole.grad, FLOAT32_TOLERANCE);
+          tf.dispose([part.value, part.grad]);
+        }
+        tf.dispose([whole.value, whole.grad]);
+      }
+    }
+    disposeTuples(tuples);
+    tf.dispose([x, y, ref.embeddings, ref.labels]);
+  });
+
   it('handles N = 1024 (d = 128) with a finite value and gradient', () => {
     const n = 1024;
     const x = tf.randomNormal([n, 128], 0, 1, 'float32', 61) as tf.Tensor2D;
@@ -613,6 +636,7 @@ describe('ntXentLoss: errors', () => {
     }
     expect(() => ntXentLoss({ temperature: '0.1' as unknown as number })).toThrow(/got "0.1"/);
     expect(() => ntXentLoss({ distance: {} as Distance })).toThrow(/Argument 'distance' passed to 'ntXentLoss' must be a Distance/);
+    expect(() => ntXentLoss({ chunkElements: 0 })).toThrow(/Argument 'chunkElements' passed to 'ntXentLoss' must be an integer >= 1, got 0/);
     try {
       ntXentLoss({ temperature: 0 });
       expect.unreachable();

@@ -1,15 +1,21 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { assertNumber, cosineSimilarity, l2Normalize } from '@contrastive/core';
+import type { Distance, LossInput, Loss } from '@contrastive/core';
 import {
-  ContrastiveError,
-  assertEmbeddings,
-  assertLabels,
-  assertNumber,
-  assertOneOf,
-  assertSameDims,
-  assertTensor,
-  cosineSimilarity,
-} from '@contrastive/core';
-import type { Distance, Embeddings, Labels, LossInput, Loss, Reference, Tuples } from '@contrastive/core';
+  DEFAULT_CHUNK_ELEMENTS,
+  assertDistance,
+  denseRowLosses,
+  dotForm,
+  excludedLogSoftmax,
+  excludedLogSumExp,
+  infoNceRowLosses,
+  maskedLogSoftmax,
+  positiveCounts,
+  tupleCounts,
+  tupleWeights,
+  validateLossInput,
+} from './info-nce-engine.js';
+import type { EngineChunk, InfoNceEngineSpec } from './info-nce-engine.js';
 
 const NAME = 'ntXentLoss';
 
@@ -30,182 +36,52 @@ export interface NtXentLossOptions {
    * @defaultValue `cosineSimilarity()` (the "normalized" of NT-Xent)
    */
   readonly distance?: Distance;
+  /**
+   * Most elements of one `[c, n]` similarity block: the batch runs in row chunks of `c` anchors with
+   * a recomputing (checkpointed) gradient, so memory grows linearly in the batch size. Only the
+   * dot-product similarities (`cosineSimilarity()`, `dotProductSimilarity()`) run in chunks; other
+   * distances build the whole `[n, m]` matrix.
+   * @defaultValue 4194304 (2^22)
+   */
+  readonly chunkElements?: number;
 }
 
 /**
- * `[n, m]` float32 multiplicities of the positive and negative pairs (anchor row, candidate column),
- * and where the negative multiplicity is non-zero.
+ * Per-anchor NT-Xent: `Σ_p w⁺_ap softplus(lse_a - s_ap)` with `lse_a = log Σ_n w⁻_an exp(s_an)`, which
+ * equals `Σ_p w⁺_ap · -log(exp(s_ap) / (exp(s_ap) + Σ_n w⁻_an exp(s_an)))`. The log-sum-exp over the
+ * negatives subtracts their maximum, so no exponential overflows and the log never sees 0; an anchor
+ * without negatives contributes 0 (its pairs still count in the mean, as in PML). With labels the
+ * negatives are "not the same label" (an excluded-entries log-sum-exp); mined tuples give weights.
  */
-interface PairWeights {
-  readonly positive: tf.Tensor2D;
-  readonly negative: tf.Tensor2D;
-  readonly isNegative: tf.Tensor2D;
+function negativeLogSoftmax(block: tf.Tensor2D, chunk: EngineChunk, mined: boolean, withSoftmax: boolean): { lse: tf.Tensor2D; softmax?: tf.Tensor2D; hasAny: tf.Tensor2D; positive: tf.Tensor2D } {
+  if (mined) {
+    const parts = maskedLogSoftmax(block, chunk.perAnchor('negative') as tf.Tensor2D);
+    return { ...parts, positive: chunk.perAnchor('positive') as tf.Tensor2D };
+  }
+  const parts = withSoftmax ? excludedLogSoftmax(block, chunk.sameLabel()) : excludedLogSumExp(block, chunk.sameLabel());
+  return { ...parts, positive: chunk.positives() };
 }
 
-function assertDistance(distance: unknown): asserts distance is Distance {
-  const candidate = distance as Partial<Distance> | null;
-  if (
-    candidate === null ||
-    typeof candidate !== 'object' ||
-    typeof candidate.pairwise !== 'function' ||
-    typeof candidate.isSimilarity !== 'boolean'
-  ) {
-    throw new ContrastiveError(
-      'INVALID_ARGUMENT',
-      `Argument 'distance' passed to '${NAME}' must be a Distance (e.g. cosineSimilarity()), got ${candidate === null ? 'null' : typeof candidate}`,
-    );
-  }
-}
-
-function assertIndexPair(rows: unknown, cols: unknown, rowsName: string, colsName: string): void {
-  assertTensor(rows, 1, `tuples.${rowsName}`, NAME, 'int32');
-  assertTensor(cols, 1, `tuples.${colsName}`, NAME, 'int32');
-  const expected = rows.shape[0] as number;
-  const received = cols.shape[0] as number;
-  if (received !== expected) {
-    throw new ContrastiveError(
-      'SHAPE_MISMATCH',
-      `Argument 'tuples.${colsName}' passed to '${NAME}' must have ${expected} entries (one per entry of 'tuples.${rowsName}'), got ${received}`,
-    );
-  }
-}
-
-function assertTuples(tuples: unknown): asserts tuples is Tuples {
-  if (tuples === null || typeof tuples !== 'object') {
-    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'tuples' passed to '${NAME}' must be pair or triplet tuples, got ${tuples === null ? 'null' : typeof tuples}`);
-  }
-  const kind = (tuples as { kind?: unknown }).kind;
-  assertOneOf(kind, ['pairs', 'triplets'] as const, 'tuples.kind', NAME);
-  const checked = tuples as Tuples;
-  switch (checked.kind) {
-    case 'pairs':
-      assertIndexPair(checked.anchorPos, checked.positive, 'anchorPos', 'positive');
-      assertIndexPair(checked.anchorNeg, checked.negative, 'anchorNeg', 'negative');
-      return;
-    case 'triplets':
-      assertIndexPair(checked.anchor, checked.positive, 'anchor', 'positive');
-      assertIndexPair(checked.anchor, checked.negative, 'anchor', 'negative');
-      return;
-    default: {
-      const unreachable: never = checked;
-      return unreachable;
-    }
-  }
-}
-
-function assertReference(ref: unknown, embeddings: Embeddings): asserts ref is Reference {
-  if (ref === null || typeof ref !== 'object') {
-    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'ref' passed to '${NAME}' must be { embeddings, labels }, got ${ref === null ? 'null' : typeof ref}`);
-  }
-  const { embeddings: refEmbeddings, labels: refLabels } = ref as Partial<Reference>;
-  assertEmbeddings(refEmbeddings, 'ref.embeddings', NAME);
-  assertSameDims(embeddings, refEmbeddings, 'ref.embeddings', NAME);
-  assertLabels(refLabels, refEmbeddings.shape[0], 'ref.labels', NAME);
-}
-
-function validateInput(input: unknown): LossInput {
-  if (input === null || typeof input !== 'object') {
-    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'input' passed to '${NAME}.compute' must be { embeddings, labels, tuples?, ref? }, got ${input === null ? 'null' : typeof input}`);
-  }
-  const { embeddings, labels, tuples, ref } = input as Partial<LossInput>;
-  assertEmbeddings(embeddings, 'embeddings', NAME);
-  assertLabels(labels, embeddings.shape[0], 'labels', NAME);
-  if (ref !== undefined) assertReference(ref, embeddings);
-  if (tuples !== undefined) assertTuples(tuples);
-  return input as LossInput;
+function rowLoss(mined: boolean): (block: tf.Tensor2D, chunk: EngineChunk) => tf.Tensor {
+  return (block, chunk) => {
+    const { lse, hasAny, positive } = negativeLogSoftmax(block, chunk, mined, false);
+    const perPair = tf.softplus(tf.sub(lse, block));
+    return tf.reshape(tf.mul(tf.sum(tf.mul(positive, perPair), 1, true), hasAny), [-1]);
+  };
 }
 
 /**
- * Every same-label pair is positive, every other pair negative; without a reference a row is not its
- * own positive. Labels are first replaced by compact ids (`tf.unique`, exact for any int32), which
- * float32 holds exactly, so the `[n, m]` comparison is a broadcast subtraction: on wasm and cpu a
- * broadcast `tf.equal` of `[n, 1]` with `[1, m]` is an order of magnitude slower.
+ * Closed form: with `σ_ap = sigmoid(lse_a - s_ap)` (the negatives' share of pair (a, p)),
+ * `d row_a / d s_ap = -w⁺_ap σ_ap` and `d row_a / d s_an = (Σ_p w⁺_ap σ_ap) · softmax⁻_an`.
  */
-function allPairWeights(labels: Labels, refLabels: Labels | undefined): PairWeights {
-  const n = labels.shape[0];
-  const { indices } = tf.unique(refLabels === undefined ? labels : tf.concat([labels, refLabels]));
-  const ids = tf.cast(indices, 'float32');
-  const rowIds = refLabels === undefined ? ids : tf.slice(ids, [0], [n]);
-  const colIds = refLabels === undefined ? ids : tf.slice(ids, [n], [refLabels.shape[0]]);
-  const isNegative = tf.notEqual(tf.sub(tf.expandDims(rowIds, 1), tf.expandDims(colIds, 0)), 0) as tf.Tensor2D;
-  const negative = tf.cast(isNegative, 'float32') as tf.Tensor2D;
-  const same = tf.sub(1, negative);
-  if (refLabels !== undefined) return { positive: same as tf.Tensor2D, negative, isNegative };
-  // An int32 oneHot, then cast: tfjs-backend-wasm 4.22 fills a float32 oneHot with int32 bit patterns.
-  const identity = tf.cast(tf.oneHot(tf.range(0, n, 1, 'int32'), n), 'float32');
-  return { positive: tf.sub(same, identity) as tf.Tensor2D, negative, isNegative };
-}
-
-/** `[n, m]` count of each (row, col) index pair; duplicates add up, as repeated pairs do in PML. */
-function pairCounts(rows: tf.Tensor1D, cols: tf.Tensor1D, n: number, m: number): tf.Tensor2D {
-  const k = rows.shape[0];
-  if (k === 0) return tf.zeros([n, m]);
-  return tf.scatterND(tf.stack([rows, cols], 1), tf.ones([k]), [n, m]) as tf.Tensor2D;
-}
-
-/** Mined tuples as pair multiplicities; a triplet (a, p, n) gives the pairs (a, p) and (a, n), as PML's `convert_to_pairs`. */
-function tupleWeights(tuples: Tuples, n: number, m: number): PairWeights {
-  let positive: tf.Tensor2D;
-  let negative: tf.Tensor2D;
-  switch (tuples.kind) {
-    case 'pairs':
-      positive = pairCounts(tuples.anchorPos, tuples.positive, n, m);
-      negative = pairCounts(tuples.anchorNeg, tuples.negative, n, m);
-      break;
-    case 'triplets':
-      positive = pairCounts(tuples.anchor, tuples.positive, n, m);
-      negative = pairCounts(tuples.anchor, tuples.negative, n, m);
-      break;
-    default: {
-      const unreachable: never = tuples;
-      return unreachable;
-    }
-  }
-  return { positive, negative, isNegative: tf.greater(negative, 0) as tf.Tensor2D };
-}
-
-function tupleCounts(tuples: Tuples): { positives: number; negatives: number } {
-  switch (tuples.kind) {
-    case 'pairs':
-      return { positives: tuples.anchorPos.shape[0], negatives: tuples.anchorNeg.shape[0] };
-    case 'triplets':
-      return { positives: tuples.anchor.shape[0], negatives: tuples.anchor.shape[0] };
-    default: {
-      const unreachable: never = tuples;
-      return unreachable;
-    }
-  }
-}
-
-/**
- * Row maximum that autodiff treats as a constant. A log-sum-exp does not depend on the shift it
- * subtracts, so dropping its gradient is exact, and it avoids `tf.max`'s gradient (a broadcast
- * `tf.equal` over the whole matrix).
- */
-const constantRowMax = tf.customGrad(((x: tf.Tensor) => ({
-  value: tf.max(x, 1, true),
-  gradFunc: () => tf.zerosLike(x),
-})) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor2D) => tf.Tensor2D;
-
-/**
- * Mean over positive pairs (a, p) of `softplus(log Σ_n w_an exp(s_an) - s_ap)`, which equals
- * `-log(exp(s_ap) / (exp(s_ap) + Σ_n w_an exp(s_an)))`. The log-sum-exp over each anchor's negatives
- * subtracts their maximum, so no exponential overflows and the log never sees 0; an anchor without
- * negatives contributes 0 (its pairs still count in the mean, as in PML).
- */
-function meanPairLoss(scaled: tf.Tensor2D, weights: PairWeights): tf.Scalar {
-  const { positive, negative, isNegative } = weights;
-  const negatives = tf.where(isNegative, scaled, tf.fill(scaled.shape, Number.NEGATIVE_INFINITY));
-  const rowHasNegative = tf.greater(tf.sum(negative, 1, true), 0);
-  const rowMax = constantRowMax(negatives);
-  const shift = tf.where(rowHasNegative, rowMax, tf.zerosLike(rowMax));
-  // Rows with negatives hold exp(0) * count >= 1 at their maximum, so the sum is >= 1.
-  const sumExp = tf.sum(tf.mul(negative, tf.exp(tf.sub(negatives, shift))), 1, true);
-  const logSumExp = tf.add(shift, tf.log(tf.where(rowHasNegative, sumExp, tf.onesLike(sumExp))));
-  const perPair = tf.softplus(tf.sub(logSumExp, scaled));
-  const rowLoss = tf.sum(tf.mul(positive, perPair), 1);
-  const total = tf.sum(tf.mul(rowLoss, tf.cast(tf.reshape(rowHasNegative, [-1]), 'float32')));
-  return tf.div(total, tf.maximum(tf.sum(positive), 1)) as tf.Scalar;
+function rowGrad(mined: boolean): (block: tf.Tensor2D, chunk: EngineChunk, dRow: tf.Tensor1D) => tf.Tensor {
+  return (block, chunk, dRow) => {
+    const { lse, softmax, hasAny, positive } = negativeLogSoftmax(block, chunk, mined, true);
+    const coefficient = tf.mul(tf.reshape(dRow, [-1, 1]), hasAny);
+    const share = tf.mul(positive, tf.sigmoid(tf.sub(lse, block)));
+    const pull = tf.mul(tf.sum(share, 1, true), coefficient);
+    return tf.sub(tf.mul(softmax as tf.Tensor2D, pull), tf.mul(share, coefficient));
+  };
 }
 
 /**
@@ -230,15 +106,23 @@ function meanPairLoss(scaled: tf.Tensor2D, weights: PairWeights): tf.Scalar {
  * log) where this keeps the exact value, and PML returns 0 whenever each of its four index lists
  * holds at most one entry (e.g. one mined positive and one negative pair) where this computes it.
  *
- * @param options - temperature and distance; see {@link NtXentLossOptions}.
- * @returns a {@link Loss} named `'ntXentLoss'`. Its `compute` takes `embeddings` `[n, d]` float32,
+ * Memory grows linearly in the batch: the loss runs on the InfoNCE engine (`info-nce-engine.ts`) in
+ * row chunks of at most `chunkElements` similarities with a recomputing closed-form gradient, so
+ * N = 32,768 embeddings of dimension 128 fit in a few hundred MB (pytorch-metric-learning builds
+ * `[N, N, N]` masks). With mined `tuples` the two `[n, m]` pair-count matrices are dense; with a
+ * distance other than `cosineSimilarity()` / `dotProductSimilarity()` the whole `[n, m]` matrix is
+ * built (the same row math, one chunk).
+ *
+ * @param options - temperature, distance and chunk bound; see {@link NtXentLossOptions}.
+ * @returns a `Loss` named `'ntXentLoss'`. Its `compute` takes `embeddings` `[n, d]` float32,
  * `labels` `[n]` int32, optional `tuples` (`[k]` int32 index vectors) and an optional `ref`
  * (`[m, d]` float32 embeddings, `[m]` int32 labels); it returns a float32 scalar owned by the
- * caller and disposes none of its inputs. It runs one matMul (the distance's) and `[n, m]`
- * element-wise ops, never reads the embeddings back, and so works under `optimizer.minimize`.
+ * caller and disposes none of its inputs. It never reads the embeddings back, and so works under
+ * `optimizer.minimize`.
  * (Labels are compacted with `tf.unique`, which on WebGL reads the labels, not the embeddings.)
  * @throws `ContrastiveError` (from `@contrastive/core`): `INVALID_ARGUMENT` when `temperature` is
- * not a finite number > 0 or `distance` is not a Distance; from `compute`, `SHAPE_MISMATCH`,
+ * not a finite number > 0, `distance` is not a Distance or `chunkElements` is not an integer >= 1;
+ * from `compute`, `SHAPE_MISMATCH`,
  * `DTYPE_MISMATCH`, `LABEL_COUNT`, `INVALID_ARGUMENT` or `DISPOSED` naming the argument
  * (`embeddings`, `labels`, `ref.embeddings`, `ref.labels`, `tuples.*`).
  * @example
@@ -259,12 +143,15 @@ export function ntXentLoss(options: NtXentLossOptions = {}): Loss {
   const temperature = options.temperature ?? 0.07;
   assertNumber(temperature, 'temperature', NAME, { min: 0, exclusiveMin: true });
   const distance = options.distance ?? cosineSimilarity();
-  assertDistance(distance);
+  assertDistance(distance, NAME);
+  const chunkElements = options.chunkElements ?? DEFAULT_CHUNK_ELEMENTS;
+  assertNumber(chunkElements, 'chunkElements', NAME, { integer: true, min: 1 });
+  const form = dotForm(distance);
 
   return {
     name: NAME,
     compute(input: LossInput): tf.Scalar {
-      const { embeddings, labels, tuples, ref } = validateInput(input);
+      const { embeddings, labels, tuples, ref } = validateLossInput(input, NAME);
       const n = embeddings.shape[0];
       const m = ref === undefined ? n : ref.embeddings.shape[0];
       const counts = tuples === undefined ? undefined : tupleCounts(tuples);
@@ -273,11 +160,30 @@ export function ntXentLoss(options: NtXentLossOptions = {}): Loss {
       if (nothingToCompare) return tf.tidy(() => tf.mul(tf.sum(embeddings), 0) as tf.Scalar);
 
       return tf.tidy(() => {
-        const matrix = distance.pairwise(embeddings, ref?.embeddings);
-        // Larger must mean closer: PML negates distances the same way.
-        const scaled = tf.div(distance.isSimilarity ? matrix : tf.neg(matrix), temperature) as tf.Tensor2D;
-        const weights = tuples === undefined ? allPairWeights(labels, ref?.labels) : tupleWeights(tuples, n, m);
-        return meanPairLoss(scaled, weights);
+        const mined = tuples === undefined ? null : tupleWeights(tuples, n, m);
+        const spec: InfoNceEngineSpec = {
+          name: NAME,
+          anchors: embeddings,
+          ...(ref === undefined ? {} : { keys: ref.embeddings, keyLabels: ref.labels }),
+          scale: 1 / temperature,
+          labels,
+          ...(mined === null ? {} : { perAnchor: { positive: mined.positive, negative: mined.negative } }),
+          rowLoss: rowLoss(mined !== null),
+          rowGrad: rowGrad(mined !== null),
+          chunkElements,
+        };
+        let rows: tf.Tensor1D;
+        if (form === null) {
+          // Any other distance: the whole matrix, negated for distances (larger = closer, as PML).
+          const matrix = distance.pairwise(embeddings, ref?.embeddings);
+          rows = denseRowLosses(tf.div(distance.isSimilarity ? matrix : tf.neg(matrix), temperature) as tf.Tensor2D, spec);
+        } else {
+          const prepare = (x: tf.Tensor2D): tf.Tensor2D => (form === 'cosine' ? l2Normalize(x) : x);
+          const anchors = prepare(embeddings);
+          rows = infoNceRowLosses({ ...spec, anchors, ...(ref === undefined ? {} : { keys: prepare(ref.embeddings) }) });
+        }
+        const pairs = counts === undefined ? tf.sum(positiveCounts(labels, ref?.labels)) : tf.scalar(counts.positives);
+        return tf.div(tf.sum(rows), tf.maximum(pairs, 1)) as tf.Scalar;
       });
     },
   };
