@@ -1,0 +1,425 @@
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  ContrastiveError,
+  assertEmbeddings,
+  assertLabels,
+  assertNumber,
+  assertOneOf,
+  assertSameDims,
+  assertTensor,
+  lpDistance,
+} from '@contrastive/core';
+import type { Distance, Embeddings, Labels, LossInput, Loss, Reference, Tuples } from '@contrastive/core';
+import { avgNonZeroReducer, connectedZero } from './reducers.js';
+import type { Reducer } from './reducers.js';
+
+const NAME = 'contrastiveLoss';
+
+// ---------------------------------------------------------------------------------------------
+// Helpers shared by the pair and triplet losses of this package (contrastiveLoss,
+// tripletMarginLoss, lmnnLoss). Not exported from the package.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Throws unless `distance` is a `Distance`.
+ * @internal
+ */
+export function assertDistanceOption(distance: unknown, fn: string): asserts distance is Distance {
+  const candidate = distance as Partial<Distance> | null;
+  if (
+    candidate === null ||
+    typeof candidate !== 'object' ||
+    typeof candidate.pairwise !== 'function' ||
+    typeof candidate.isSimilarity !== 'boolean'
+  ) {
+    throw new ContrastiveError(
+      'INVALID_ARGUMENT',
+      `Argument 'distance' passed to '${fn}' must be a Distance (e.g. lpDistance()), got ${candidate === null ? 'null' : typeof candidate}`,
+    );
+  }
+}
+
+/**
+ * Throws unless `reducer` is a `Reducer`.
+ * @internal
+ */
+export function assertReducerOption(reducer: unknown, fn: string): asserts reducer is Reducer {
+  const candidate = reducer as Partial<Reducer> | null;
+  if (candidate === null || typeof candidate !== 'object' || typeof candidate.reduce !== 'function') {
+    throw new ContrastiveError(
+      'INVALID_ARGUMENT',
+      `Argument 'reducer' passed to '${fn}' must be a Reducer (e.g. avgNonZeroReducer()), got ${candidate === null ? 'null' : typeof candidate}`,
+    );
+  }
+}
+
+function describeObject(value: unknown): string {
+  return value === null ? 'null' : typeof value;
+}
+
+function assertIndexPair(rows: unknown, cols: unknown, rowsName: string, colsName: string, fn: string): void {
+  assertTensor(rows, 1, `tuples.${rowsName}`, fn, 'int32');
+  assertTensor(cols, 1, `tuples.${colsName}`, fn, 'int32');
+  const expected = rows.shape[0] as number;
+  const received = cols.shape[0] as number;
+  if (received !== expected) {
+    throw new ContrastiveError(
+      'SHAPE_MISMATCH',
+      `Argument 'tuples.${colsName}' passed to '${fn}' must have ${expected} entries (one per entry of 'tuples.${rowsName}'), got ${received}`,
+    );
+  }
+}
+
+function assertTuples(tuples: unknown, fn: string): asserts tuples is Tuples {
+  if (tuples === null || typeof tuples !== 'object') {
+    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'tuples' passed to '${fn}' must be pair or triplet tuples, got ${describeObject(tuples)}`);
+  }
+  assertOneOf((tuples as { kind?: unknown }).kind, ['pairs', 'triplets'] as const, 'tuples.kind', fn);
+  const checked = tuples as Tuples;
+  switch (checked.kind) {
+    case 'pairs':
+      assertIndexPair(checked.anchorPos, checked.positive, 'anchorPos', 'positive', fn);
+      assertIndexPair(checked.anchorNeg, checked.negative, 'anchorNeg', 'negative', fn);
+      return;
+    case 'triplets':
+      assertIndexPair(checked.anchor, checked.positive, 'anchor', 'positive', fn);
+      assertIndexPair(checked.anchor, checked.negative, 'anchor', 'negative', fn);
+      return;
+    default: {
+      const unreachable: never = checked;
+      return unreachable;
+    }
+  }
+}
+
+function assertReference(ref: unknown, embeddings: Embeddings, fn: string): asserts ref is Reference {
+  if (ref === null || typeof ref !== 'object') {
+    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'ref' passed to '${fn}' must be { embeddings, labels }, got ${describeObject(ref)}`);
+  }
+  const { embeddings: refEmbeddings, labels: refLabels } = ref as Partial<Reference>;
+  assertEmbeddings(refEmbeddings, 'ref.embeddings', fn);
+  assertSameDims(embeddings, refEmbeddings, 'ref.embeddings', fn);
+  assertLabels(refLabels, refEmbeddings.shape[0], 'ref.labels', fn);
+}
+
+/**
+ * Validates a `LossInput` (embeddings, labels, optional ref and tuples), naming the argument.
+ * @internal
+ */
+export function validateLossInput(input: unknown, fn: string): LossInput {
+  if (input === null || typeof input !== 'object') {
+    throw new ContrastiveError(
+      'INVALID_ARGUMENT',
+      `Argument 'input' passed to '${fn}.compute' must be { embeddings, labels, tuples?, ref? }, got ${describeObject(input)}`,
+    );
+  }
+  const { embeddings, labels, tuples, ref } = input as Partial<LossInput>;
+  assertEmbeddings(embeddings, 'embeddings', fn);
+  assertLabels(labels, embeddings.shape[0], 'labels', fn);
+  if (ref !== undefined) assertReference(ref, embeddings, fn);
+  if (tuples !== undefined) assertTuples(tuples, fn);
+  return input as LossInput;
+}
+
+/**
+ * The values of an int32 labels or index tensor (never embeddings: no gradient flows through them).
+ * This is the one read-back of the pair and triplet losses: enumerating every valid pair or triplet
+ * has a data-dependent size, and tf.js has no synchronous on-device compaction (`tf.unique`, which
+ * `ntXentLoss` uses, reads its input back the same way on every backend).
+ * @internal
+ */
+export function readIndices(tensor: tf.Tensor): Int32Array {
+  return tensor.dataSync() as Int32Array;
+}
+
+/** Anchor (row) and partner (column) indices of pairs, on the host. @internal */
+export interface HostPairs {
+  readonly anchors: Int32Array;
+  readonly others: Int32Array;
+}
+
+/**
+ * `[n, m]` float32 same-label indicator, without the diagonal when the batch is compared with
+ * itself, and its different-label complement. Labels become compact ids (`tf.unique`, exact for any
+ * int32) that float32 holds exactly, so the comparison is a broadcast subtraction — on wasm a
+ * broadcast `tf.equal` is an order of magnitude slower.
+ * @internal
+ */
+export function labelMasks(labels: Labels, refLabels: Labels | undefined): { same: tf.Tensor2D; different: tf.Tensor2D } {
+  const n = labels.shape[0];
+  const { indices } = tf.unique(refLabels === undefined ? labels : tf.concat([labels, refLabels]));
+  const ids = tf.cast(indices, 'float32');
+  const rowIds = refLabels === undefined ? ids : tf.slice(ids, [0], [n]);
+  const colIds = refLabels === undefined ? ids : tf.slice(ids, [n], [refLabels.shape[0]]);
+  const different = tf.minimum(tf.abs(tf.sub(tf.expandDims(rowIds, 1), tf.expandDims(colIds, 0))), 1) as tf.Tensor2D;
+  const sameOrSelf = tf.sub(1, different);
+  if (refLabels !== undefined) return { same: sameOrSelf as tf.Tensor2D, different };
+  // An int32 oneHot, then cast (tfjs-backend-wasm 4.22 fills a float32 oneHot with int32 bit
+  // patterns); oneHot needs a depth >= 2.
+  const identity = n === 1 ? tf.ones([1, 1]) : tf.cast(tf.oneHot(tf.range(0, n, 1, 'int32'), n), 'float32');
+  return { same: tf.sub(sameOrSelf, identity) as tf.Tensor2D, different };
+}
+
+/**
+ * Every ordered pair of PML's `get_all_pairs_indices`: positives are same-label (row, column) pairs,
+ * without the diagonal when the batch is compared with itself (`refLabels` undefined); negatives are
+ * the different-label pairs. Row-major order, as `torch.where`.
+ * @internal
+ */
+export function allHostPairs(labels: Int32Array, refLabels: Int32Array | undefined): { positive: HostPairs; negative: HostPairs } {
+  const self = refLabels === undefined;
+  const columns = refLabels ?? labels;
+  const n = labels.length;
+  const m = columns.length;
+  let positives = 0;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < m; j++) if (columns[j] === labels[i] && !(self && i === j)) positives++;
+  }
+  const negatives = n * m - positives - (self ? n : 0);
+  const positive = { anchors: new Int32Array(positives), others: new Int32Array(positives) };
+  const negative = { anchors: new Int32Array(negatives), others: new Int32Array(negatives) };
+  let p = 0;
+  let q = 0;
+  for (let i = 0; i < n; i++) {
+    const label = labels[i];
+    for (let j = 0; j < m; j++) {
+      if (columns[j] === label) {
+        if (self && i === j) continue;
+        positive.anchors[p] = i;
+        positive.others[p++] = j;
+      } else {
+        negative.anchors[q] = i;
+        negative.others[q++] = j;
+      }
+    }
+  }
+  return { positive, negative };
+}
+
+/**
+ * The positive pairs of {@link allHostPairs} alone: `O(n + m + p)` work through a label index.
+ * @internal
+ */
+export function hostPositivePairs(labels: Int32Array, refLabels: Int32Array | undefined): HostPairs {
+  const self = refLabels === undefined;
+  const columns = refLabels ?? labels;
+  const byLabel = new Map<number, number[]>();
+  columns.forEach((label, j) => {
+    const group = byLabel.get(label);
+    if (group === undefined) byLabel.set(label, [j]);
+    else group.push(j);
+  });
+  let total = 0;
+  labels.forEach((label) => {
+    total += (byLabel.get(label)?.length ?? 0) - (self ? 1 : 0);
+  });
+  const anchors = new Int32Array(total);
+  const others = new Int32Array(total);
+  let t = 0;
+  labels.forEach((label, i) => {
+    for (const j of byLabel.get(label) ?? []) {
+      if (self && j === i) continue;
+      anchors[t] = i;
+      others[t++] = j;
+    }
+  });
+  return { anchors, others };
+}
+
+/**
+ * `[k]` float32 entries `matrix[rows[t], cols[t]]` of an `[n, m]` matrix, by one flat `tf.gather`
+ * (whose gradient, an unsorted segment sum, runs on every backend).
+ * @internal
+ */
+export function gatherEntries(matrix: tf.Tensor2D, rows: tf.Tensor1D, cols: tf.Tensor1D): tf.Tensor1D {
+  const m = matrix.shape[1];
+  const flat = tf.reshape(matrix, [-1]);
+  const index = tf.add(tf.mul(rows, tf.scalar(m, 'int32')), cols);
+  return tf.gather(flat, index) as tf.Tensor1D;
+}
+
+/** `[k]` int32 tensor of host indices. @internal */
+export function indexTensor(values: Int32Array): tf.Tensor1D {
+  return tf.tensor1d(values, 'int32');
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Options of {@link contrastiveLoss}.
+ * @category Losses
+ */
+export interface ContrastiveLossOptions {
+  /**
+   * Margin of the positive pairs, a finite number. With a distance a positive pair costs
+   * `relu(d - posMargin)` (it contributes while farther apart than `posMargin`); with a similarity it
+   * costs `relu(posMargin - s)`.
+   * @defaultValue 0 (pytorch-metric-learning's `ContrastiveLoss`)
+   */
+  readonly posMargin?: number;
+  /**
+   * Margin of the negative pairs, a finite number. With a distance a negative pair costs
+   * `relu(negMargin - d)` (it contributes while closer than `negMargin`); with a similarity it costs
+   * `relu(s - negMargin)`.
+   * @defaultValue 1 (pytorch-metric-learning's `ContrastiveLoss`)
+   */
+  readonly negMargin?: number;
+  /**
+   * How embeddings are compared. A distance (`isSimilarity: false`) or a similarity: the margins
+   * flip sides accordingly (with a similarity choose e.g. `posMargin: 1, negMargin: 0`).
+   * @defaultValue `lpDistance()`: Euclidean distance of L2-normalized rows (PML's default `LpDistance`)
+   */
+  readonly distance?: Distance;
+  /**
+   * Reduces the `[p]` positive-pair losses and, separately, the `[q]` negative-pair losses; the two
+   * results are summed. Each element carries its anchor row, so `perAnchorReducer` works too.
+   * @defaultValue `avgNonZeroReducer()` (PML: each sub-loss averaged over its non-zero pairs)
+   */
+  readonly reducer?: Reducer;
+}
+
+/**
+ * The margin contrastive (pair) loss of Chopra, Hadsell & LeCun 2005 ("Learning a Similarity Metric
+ * Discriminatively, with Application to Face Verification") and Hadsell, Chopra & LeCun 2006
+ * ("Dimensionality Reduction by Learning an Invariant Mapping"), as pytorch-metric-learning's
+ * `ContrastiveLoss`: positive pairs are pulled together, `relu(d_ap - posMargin)`, negative pairs
+ * pushed apart until they are `negMargin` away, `relu(negMargin - d_an)` (for a similarity
+ * `relu(posMargin - s_ap)` and `relu(s_an - negMargin)`). The positive and the negative pair losses
+ * are each reduced with `reducer` (by default averaged over the pairs with a non-zero loss), and the
+ * two are summed.
+ *
+ * `compute({ embeddings, labels })` uses every ordered pair (i, j), i ≠ j, of the batch: same label
+ * → positive, different → negative. With `tuples` it uses only those pairs; triplets (a, p, n)
+ * become the pairs (a, p) and (a, n), as PML's `convert_to_pairs`. With `ref` it compares the batch
+ * with `ref.embeddings` / `ref.labels`, and a same-label reference row is a positive even when it
+ * is a copy of the anchor (PML's `ref_emb`). Tuple indices must lie in range (rows of the batch,
+ * columns of the reference or batch); they are not read back to check.
+ *
+ * **Siamese networks.** A Siamese pair loss (Bromley et al. 1993, "Signature Verification using a
+ * 'Siamese' Time Delay Neural Network"; Chopra et al. 2005) embeds the two inputs of each labelled
+ * pair `(x1_k, x2_k, same_k)` with one shared encoder and penalises the distance of the two
+ * embeddings. Stack the two branches as one batch, `embeddings = concat([e(x1), e(x2)])` (`[2K, d]`),
+ * and name the pairs as tuples: `{ kind: 'pairs', anchorPos: k, positive: K + k }` for the similar
+ * pairs and `{ anchorNeg: k, negative: K + k }` for the dissimilar ones (labels are then unused;
+ * pass any `[2K]` int32). Equivalently keep the second branch in `ref` and index it with `k`.
+ * With `negMargin: m`, `distance: lpDistance({ normalize: false })` and `reducer: meanReducer()`
+ * this is the mean over similar pairs of `d` plus the mean over dissimilar pairs of `relu(m - d)`
+ * (`sumReducer()` for the sums). Hadsell et al.'s squared form `½d²` / `½relu(m - d)²` and Chopra et
+ * al.'s exponential energy are not reproduced exactly: `lpDistance({ power: 2, normalize: false })`
+ * gives `d²` for the similar pairs but `relu(m - d²)` for the dissimilar ones.
+ *
+ * A batch without any pair gives 0 connected to `embeddings` (zero gradients); a missing positive
+ * (or negative) sub-loss counts as 0. One deliberate difference from PML 2.8: PML returns 0 whenever
+ * each of its four index lists holds at most one entry (e.g. one mined positive and one negative
+ * pair); this computes the loss of those pairs.
+ *
+ * @param options - margins, distance and reducer; see {@link ContrastiveLossOptions}.
+ * @returns a {@link Loss} named `'contrastiveLoss'`. Its `compute` takes `embeddings` `[n, d]`
+ * float32, `labels` `[n]` int32, optional `tuples` (`[k]` int32 index vectors) and an optional `ref`
+ * (`[m, d]` float32 embeddings, `[m]` int32 labels); it returns a float32 scalar owned by the caller
+ * and disposes none of its inputs. It computes the distance's `[n, m]` matrix once. With the
+ * default reducer and no `tuples` everything stays in that matrix (masked element-wise ops; the
+ * average over non-zero losses ignores the masked zeros, so this equals reducing the pair list).
+ * With another reducer the pairs of `labels` are listed on the host — the labels (int32, never the
+ * embeddings) are read back, since the number of pairs is data-dependent — and gathered, as are
+ * given `tuples`; a gather of all n·m pairs is much slower than the dense path for large batches.
+ * @throws `ContrastiveError` (from `@contrastive/core`): `INVALID_ARGUMENT` when a margin is not a
+ * finite number, or `distance` / `reducer` is not a Distance / Reducer; from `compute`,
+ * `SHAPE_MISMATCH`, `DTYPE_MISMATCH`, `LABEL_COUNT`, `INVALID_ARGUMENT` or `DISPOSED` naming the
+ * argument (`embeddings`, `labels`, `ref.embeddings`, `ref.labels`, `tuples.*`).
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import { contrastiveLoss } from '@contrastive/losses';
+ *
+ * const embeddings = tf.tensor2d([[1, 0], [0.8, 0.6], [0, 1], [-0.6, 0.8]]);
+ * const labels = tf.tensor1d([0, 0, 1, 1], 'int32');
+ * contrastiveLoss().compute({ embeddings, labels }).print(); // Tensor 0.7380283
+ * ```
+ * @category Losses
+ */
+export function contrastiveLoss(options: ContrastiveLossOptions = {}): Loss {
+  const posMargin = options.posMargin ?? 0;
+  const negMargin = options.negMargin ?? 1;
+  assertNumber(posMargin, 'posMargin', NAME);
+  assertNumber(negMargin, 'negMargin', NAME);
+  const distance = options.distance ?? lpDistance();
+  assertDistanceOption(distance, NAME);
+  const reducer = options.reducer ?? avgNonZeroReducer();
+  assertReducerOption(reducer, NAME);
+  // With the default reducer (average over non-zero losses) every pair's loss can stay in its [n, m]
+  // matrix, with 0 for the pairs that are not positive (or not negative): the reducer ignores zeros,
+  // so the result equals reducing the compacted list, without gathering n·m entries.
+  const dense = options.reducer === undefined;
+
+  // PML's distance.margin(x, y): x - y for a distance, y - x for a similarity.
+  const pairLoss = (values: tf.Tensor, isPositive: boolean): tf.Tensor => {
+    const margin = isPositive ? posMargin : negMargin;
+    return tf.relu(isPositive === distance.isSimilarity ? tf.sub(margin, values) : tf.sub(values, margin));
+  };
+
+  return {
+    name: NAME,
+    compute(input: LossInput): tf.Scalar {
+      const { embeddings, labels, tuples, ref } = validateLossInput(input, NAME);
+      const n = embeddings.shape[0];
+      if (tuples === undefined && dense) {
+        return tf.tidy(() => {
+          const matrix = distance.pairwise(embeddings, ref?.embeddings);
+          const { same, different } = labelMasks(labels, ref?.labels);
+          const positive = tf.reshape(tf.mul(pairLoss(matrix, true), same), [-1]) as tf.Tensor1D;
+          const negative = tf.reshape(tf.mul(pairLoss(matrix, false), different), [-1]) as tf.Tensor1D;
+          return tf.add(reducer.reduce({ losses: positive }, embeddings), reducer.reduce({ losses: negative }, embeddings)) as tf.Scalar;
+        });
+      }
+      const hostPairs =
+        tuples === undefined
+          ? allHostPairs(readIndices(labels), ref === undefined ? undefined : readIndices(ref.labels))
+          : undefined;
+
+      return tf.tidy(() => {
+        let anchorPos: tf.Tensor1D;
+        let positive: tf.Tensor1D;
+        let anchorNeg: tf.Tensor1D;
+        let negative: tf.Tensor1D;
+        if (hostPairs !== undefined) {
+          anchorPos = indexTensor(hostPairs.positive.anchors);
+          positive = indexTensor(hostPairs.positive.others);
+          anchorNeg = indexTensor(hostPairs.negative.anchors);
+          negative = indexTensor(hostPairs.negative.others);
+        } else {
+          const given = tuples as Tuples;
+          switch (given.kind) {
+            case 'pairs':
+              ({ anchorPos, positive, anchorNeg, negative } = given);
+              break;
+            case 'triplets':
+              // PML's convert_to_pairs: (a, p, n) -> positive pair (a, p), negative pair (a, n).
+              anchorPos = given.anchor;
+              positive = given.positive;
+              anchorNeg = given.anchor;
+              negative = given.negative;
+              break;
+            default: {
+              const unreachable: never = given;
+              return unreachable;
+            }
+          }
+        }
+        const positives = anchorPos.shape[0];
+        const negatives = anchorNeg.shape[0];
+        if (positives === 0 && negatives === 0) return connectedZero(embeddings);
+
+        const matrix = distance.pairwise(embeddings, ref?.embeddings);
+        const subLoss = (rows: tf.Tensor1D, cols: tf.Tensor1D, count: number, isPositive: boolean): tf.Scalar => {
+          const losses = count === 0 ? tf.zeros([0]) : pairLoss(gatherEntries(matrix, rows, cols), isPositive);
+          return reducer.reduce({ losses: losses as tf.Tensor1D, anchors: rows, numAnchors: n }, embeddings);
+        };
+        return tf.add(
+          subLoss(anchorPos, positive, positives, true),
+          subLoss(anchorNeg, negative, negatives, false),
+        ) as tf.Scalar;
+      });
+    },
+  };
+}
