@@ -224,7 +224,7 @@ async function trainStep(makeModel, inputShape, reps) {
   }
 }
 
-// ---------------------------------------------------------------- InfoNCE-family losses (issue 3)
+// ------------------------------------ InfoNCE-family, contrastive and triplet losses (issue 3)
 
 /** A loss factory from the package index, or (before it is exported there) from its built file. */
 async function lossFactory(name, file) {
@@ -242,14 +242,37 @@ const INFO_NCE_FAMILY = {
   supConLoss: { file: 'supcon-loss.js', options: { temperature: 0.1 } },
   infoNceLoss: { file: 'info-nce-loss.js', options: { temperature: 0.07 } },
   clipLoss: { file: 'clip-loss.js', options: { temperature: 0.07 } },
+  debiasedContrastiveLoss: { file: 'debiased-contrastive-loss.js', options: { temperature: 0.5, tauPlus: 0.1 } },
+  hardNegativeLoss: { file: 'hard-negative-loss.js', options: { temperature: 0.5, beta: 1, tauPlus: 0.1 } },
+  contrastiveLoss: { file: 'contrastive-loss.js', options: {} },
+  // Timed with batch-hard mining included (as issue 8's "triplet with batch-hard mining" row).
+  tripletMarginLoss: { file: 'triplet-margin-loss.js', options: { margin: 0.2 }, mine: 'batchHard' },
 };
+
+/**
+ * Batch-hard triplets (Hermans et al. 2017) from normalized Euclidean distances, outside the
+ * gradient: per anchor the farthest positive and the nearest negative.
+ */
+function batchHardTuples(x, labels) {
+  const [anchor, positive, negative] = tf.tidy(() => {
+    const n = x.shape[0];
+    const d = core.lpDistance().pairwise(x);
+    const l = tf.cast(labels, 'float32');
+    const same = tf.sub(1, tf.sign(tf.abs(tf.sub(tf.reshape(l, [n, 1]), tf.reshape(l, [1, n])))));
+    const positives = tf.sub(same, tf.eye(n));
+    const hardestPositive = tf.argMax(tf.sub(tf.mul(d, positives), tf.mul(tf.sub(1, positives), 1e9)), 1);
+    const hardestNegative = tf.argMin(tf.add(d, tf.mul(same, 1e9)), 1);
+    return [tf.range(0, n, 1, 'int32'), tf.cast(hardestPositive, 'int32'), tf.cast(hardestNegative, 'int32')];
+  });
+  return { kind: 'triplets', anchor, positive, negative };
+}
 const LOSS_SIZES = quick ? [256, 1024] : [256, 1024, 4096];
 const LOSS_DIM = 128;
 
 /** Forward + backward (tf.valueAndGrad w.r.t. the embeddings) of each loss at N x 128, view labels. */
 async function infoNceFamilyTimes() {
   const result = {};
-  for (const [name, { file, options }] of Object.entries(INFO_NCE_FAMILY)) {
+  for (const [name, { file, options, mine }] of Object.entries(INFO_NCE_FAMILY)) {
     const factory = await lossFactory(name, file);
     result[name] = {};
     if (factory === null) {
@@ -261,9 +284,11 @@ async function infoNceFamilyTimes() {
       const labels = core.viewLabels(n / 2);
       const loss = factory(options);
       result[name][n] = await attempt(() => {
-        const { value, grad } = tf.valueAndGrad((e) => loss.compute({ embeddings: e, labels }))(x);
+        const tuples = mine === 'batchHard' ? batchHardTuples(x, labels) : undefined;
+        const { value, grad } = tf.valueAndGrad((e) => loss.compute({ embeddings: e, labels, ...(tuples === undefined ? {} : { tuples }) }))(x);
         tf.sum(grad).dataSync();
         tf.dispose([value, grad]);
+        if (tuples !== undefined) tf.dispose([tuples.anchor, tuples.positive, tuples.negative]);
       }, n >= 4096 ? Math.min(REPS, 3) : REPS);
       loss.dispose?.();
       tf.dispose([x, labels]);
@@ -328,7 +353,7 @@ async function ntXentPeakMemory(n = 32768, d = LOSS_DIM) {
 
 async function infoNceFamily() {
   return {
-    description: `forward + backward (valueAndGrad w.r.t. the embeddings) ms, N x ${LOSS_DIM}, view labels (N/2 pairs), wasm with registerWasmKernels(); default chunking (blocks of <= 2^22 similarities)`,
+    description: `forward + backward (valueAndGrad w.r.t. the embeddings) ms, N x ${LOSS_DIM}, view labels (N/2 pairs), triplet including batch-hard mining, wasm with registerWasmKernels(); default chunking (blocks of <= 2^22 similarities)`,
     ms: await infoNceFamilyTimes(),
     ntXentPeakMemory: await ntXentPeakMemory(),
   };
