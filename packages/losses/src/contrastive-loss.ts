@@ -123,7 +123,7 @@ export function validateLossInput(input: unknown, fn: string): LossInput {
 
 /**
  * The values of an int32 labels or index tensor (never embeddings: no gradient flows through them).
- * This is the one read-back of the pair and triplet losses: enumerating every valid pair or triplet
+ * The only read-back of the pair and triplet losses, where they list pairs or triplets: that list
  * has a data-dependent size, and tf.js has no synchronous on-device compaction (`tf.unique`, which
  * `ntXentLoss` uses, reads its input back the same way on every backend).
  * @internal
@@ -197,7 +197,7 @@ export function allHostPairs(labels: Int32Array, refLabels: Int32Array | undefin
 }
 
 /**
- * The positive pairs of {@link allHostPairs} alone: `O(n + m + p)` work through a label index.
+ * The positive pairs of `allHostPairs` alone: `O(n + m + p)` work through a label index.
  * @internal
  */
 export function hostPositivePairs(labels: Int32Array, refLabels: Int32Array | undefined): HostPairs {
@@ -227,15 +227,41 @@ export function hostPositivePairs(labels: Int32Array, refLabels: Int32Array | un
 }
 
 /**
- * `[k]` float32 entries `matrix[rows[t], cols[t]]` of an `[n, m]` matrix, by one flat `tf.gather`
- * (whose gradient, an unsorted segment sum, runs on every backend).
+ * `[k]` float32 entries `matrix[rows[t], cols[t]]` of an `[n, m]` matrix. A `tf.gatherND` with a
+ * custom gradient, a `tf.scatterND` (which adds up repeated entries): `tf.gather`'s own gradient is
+ * an unsorted segment sum, which tfjs-backend-cpu 4.22 runs in O(segments × entries) — minutes for
+ * the n·m segments of a 1024-row batch.
  * @internal
  */
 export function gatherEntries(matrix: tf.Tensor2D, rows: tf.Tensor1D, cols: tf.Tensor1D): tf.Tensor1D {
-  const m = matrix.shape[1];
-  const flat = tf.reshape(matrix, [-1]);
-  const index = tf.add(tf.mul(rows, tf.scalar(m, 'int32')), cols);
-  return tf.gather(flat, index) as tf.Tensor1D;
+  const shape = matrix.shape;
+  const op = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+    const indices = tf.stack([rows, cols], 1);
+    save([indices]);
+    return {
+      value: tf.gatherND(x, indices),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.scatterND(saved[0] as tf.Tensor, dy, shape),
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(matrix) as tf.Tensor1D;
+}
+
+/**
+ * `[k, m]` rows `matrix[rows[t]]` of an `[n, m]` matrix: a `tf.gather` whose gradient is a
+ * `tf.scatterND` (see `gatherEntries` for why not `tf.gather`'s own).
+ * @internal
+ */
+export function gatherRows(matrix: tf.Tensor2D, rows: tf.Tensor1D): tf.Tensor2D {
+  const shape = matrix.shape;
+  const op = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+    const indices = tf.expandDims(rows, 1);
+    save([indices]);
+    return {
+      value: tf.gather(x, rows),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.scatterND(saved[0] as tf.Tensor, dy, shape),
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(matrix) as tf.Tensor2D;
 }
 
 /** `[k]` int32 tensor of host indices. @internal */
@@ -314,7 +340,7 @@ export interface ContrastiveLossOptions {
  * pair); this computes the loss of those pairs.
  *
  * @param options - margins, distance and reducer; see {@link ContrastiveLossOptions}.
- * @returns a {@link Loss} named `'contrastiveLoss'`. Its `compute` takes `embeddings` `[n, d]`
+ * @returns a `Loss` (from `@contrastive/core`) named `'contrastiveLoss'`. Its `compute` takes `embeddings` `[n, d]`
  * float32, `labels` `[n]` int32, optional `tuples` (`[k]` int32 index vectors) and an optional `ref`
  * (`[m, d]` float32 embeddings, `[m]` int32 labels); it returns a float32 scalar owned by the caller
  * and disposes none of its inputs. It computes the distance's `[n, m]` matrix once. With the

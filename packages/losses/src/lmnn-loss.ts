@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, assertNumber, lpDistance } from '@contrastive/core';
-import type { Distance, Labels, LossInput, Loss, Tuples } from '@contrastive/core';
+import type { Distance, Labels, LossInput, Loss } from '@contrastive/core';
 import { assertDistanceOption, gatherEntries, indexTensor, labelMasks, validateLossInput } from './contrastive-loss.js';
-import { pairCombinations } from './triplet-margin-loss.js';
+import { pairCombinations, tupleTriplets } from './triplet-margin-loss.js';
+import type { TripletTensors } from './triplet-margin-loss.js';
 
 const NAME = 'lmnnLoss';
 
@@ -36,15 +37,9 @@ export interface LmnnLossOptions {
   readonly distance?: Distance;
 }
 
-interface Triplets {
-  readonly anchor: tf.Tensor1D;
-  readonly positive: tf.Tensor1D;
-  readonly negative: tf.Tensor1D;
-}
-
 /**
  * `[n, k]` float32 distances from each anchor to its `k` nearest same-label columns (slots past an
- * anchor's same-label count hold an arbitrary column; mask them with {@link targetSlots}). The
+ * anchor's same-label count hold an arbitrary column; mask them with `targetSlots`). The
  * choice (a `tf.topk`) carries no gradient; the distances do: a custom gradient scatters `dy` back
  * to the chosen entries of the matrix, which keeps the int32 indices off the gradient path.
  */
@@ -58,8 +53,9 @@ function targetDistances(matrix: tf.Tensor2D, same: tf.Tensor2D, k: number): tf.
     save([flat]);
     return {
       value: tf.reshape(tf.gather(tf.reshape(distances, [-1]), flat), [n, k]),
+      // tf.scatterND, not tf.unsortedSegmentSum: the latter is O(segments × entries) on tfjs-backend-cpu.
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
-        tf.reshape(tf.unsortedSegmentSum(tf.reshape(dy, [-1]), saved[0] as tf.Tensor1D, n * m), [n, m]),
+        tf.reshape(tf.scatterND(tf.expandDims(saved[0] as tf.Tensor1D, 1), tf.reshape(dy, [-1]), [n * m]), [n, m]),
         tf.zerosLike(sameLabel),
       ],
     };
@@ -107,7 +103,7 @@ function anchorsWith(weights: tf.Tensor2D): tf.Scalar {
  * No anchor with a target neighbour gives 0 connected to `embeddings` (zero gradients).
  *
  * @param options - `k`, `margin`, `mu`, distance; see {@link LmnnLossOptions}.
- * @returns a {@link Loss} named `'lmnnLoss'`. Its `compute` takes `embeddings` `[n, d]` float32,
+ * @returns a `Loss` (from `@contrastive/core`) named `'lmnnLoss'`. Its `compute` takes `embeddings` `[n, d]` float32,
  * `labels` `[n]` int32, optional `tuples` (`[t]` int32 index vectors) and an optional `ref`
  * (`[m, d]` float32 embeddings, `[m]` int32 labels); it returns a float32 scalar owned by the caller
  * and disposes none of its inputs. It builds the `[n, m]` distance matrix, a `tf.topk` of it and an
@@ -162,7 +158,7 @@ export function lmnnLoss(options: LmnnLossOptions = {}): Loss {
     return combine(pull, push, anchorsWith(valid));
   };
 
-  const fromTuples = (matrix: tf.Tensor2D, targets: { rows: tf.Tensor1D; cols: tf.Tensor1D }, triplets: Triplets): tf.Scalar => {
+  const fromTuples = (matrix: tf.Tensor2D, targets: { rows: tf.Tensor1D; cols: tf.Tensor1D }, triplets: TripletTensors): tf.Scalar => {
     const [n, m] = matrix.shape;
     const pairs = targets.rows.shape[0];
     // Each distinct (anchor, target neighbour) pair once.
@@ -189,29 +185,10 @@ export function lmnnLoss(options: LmnnLossOptions = {}): Loss {
       return tf.tidy(() => {
         const matrix = distance.pairwise(embeddings, ref?.embeddings);
         if (tuples === undefined) return fromLabels(matrix, labels, ref?.labels);
-        const given: Tuples = tuples;
-        switch (given.kind) {
-          case 'triplets':
-            return fromTuples(matrix, { rows: given.anchor, cols: given.positive }, given);
-          case 'pairs': {
-            const positivePair = indexTensor(combinations?.positivePair ?? new Int32Array(0));
-            const negativePair = indexTensor(combinations?.negativePair ?? new Int32Array(0));
-            // No combination: skip the gathers (tf.gather from an empty tensor gives a malformed shape).
-            const triplets =
-              positivePair.shape[0] === 0
-                ? { anchor: positivePair, positive: positivePair, negative: positivePair }
-                : {
-                    anchor: tf.gather(given.anchorPos, positivePair) as tf.Tensor1D,
-                    positive: tf.gather(given.positive, positivePair) as tf.Tensor1D,
-                    negative: tf.gather(given.negative, negativePair) as tf.Tensor1D,
-                  };
-            return fromTuples(matrix, { rows: given.anchorPos, cols: given.positive }, triplets);
-          }
-          default: {
-            const unreachable: never = given;
-            return unreachable;
-          }
-        }
+        // Target pairs: (anchor, positive) of each triplet, or the positive pairs.
+        const targets =
+          tuples.kind === 'pairs' ? { rows: tuples.anchorPos, cols: tuples.positive } : { rows: tuples.anchor, cols: tuples.positive };
+        return fromTuples(matrix, targets, tupleTriplets(tuples, combinations));
       });
     },
   };

@@ -5,6 +5,7 @@ import {
   assertDistanceOption,
   assertReducerOption,
   gatherEntries,
+  gatherRows,
   hostPositivePairs,
   indexTensor,
   labelMasks,
@@ -118,7 +119,8 @@ export function pairCombinations(tuples: PairTuples): { positivePair: Int32Array
   return { positivePair, negativePair };
 }
 
-interface TripletTensors {
+/** Triplet index vectors (anchor, positive, negative), `[t]` int32 each. @internal */
+export interface TripletTensors {
   readonly anchor: tf.Tensor1D;
   readonly positive: tf.Tensor1D;
   readonly negative: tf.Tensor1D;
@@ -128,8 +130,12 @@ function hostTripletTensors(triplets: HostTriplets): TripletTensors {
   return { anchor: indexTensor(triplets.anchor), positive: indexTensor(triplets.positive), negative: indexTensor(triplets.negative) };
 }
 
-/** Mined tuples as triplet index vectors; pairs through their (k, j) combinations. */
-function tupleTriplets(tuples: Tuples, combinations: ReturnType<typeof pairCombinations> | undefined): TripletTensors {
+/**
+ * Mined tuples as triplet index vectors; pairs through their (k, j) combinations
+ * (`pairCombinations`).
+ * @internal
+ */
+export function tupleTriplets(tuples: Tuples, combinations: ReturnType<typeof pairCombinations> | undefined): TripletTensors {
   switch (tuples.kind) {
     case 'triplets':
       return tuples;
@@ -224,7 +230,7 @@ export interface TripletMarginLossOptions {
  *
  * @param options - margin, swap, soft margin, distance and reducer; see
  * {@link TripletMarginLossOptions}.
- * @returns a {@link Loss} named `'tripletMarginLoss'`. Its `compute` takes `embeddings` `[n, d]`
+ * @returns a `Loss` (from `@contrastive/core`) named `'tripletMarginLoss'`. Its `compute` takes `embeddings` `[n, d]`
  * float32, `labels` `[n]` int32, optional `tuples` (`[k]` int32 index vectors) and an optional `ref`
  * (`[m, d]` float32 embeddings, `[m]` int32 labels); it returns a float32 scalar owned by the caller
  * and disposes none of its inputs. It computes the distance's `[n, m]` matrix once. To find the
@@ -320,8 +326,8 @@ export function tripletMarginLoss(options: TripletMarginLossOptions = {}): Loss 
           const { different } = labelMasks(labels, ref?.labels);
           // [p, m]: positive pair k (anchor a, positive p) against every column as the negative.
           const anchorPositive = tf.expandDims(gatherEntries(matrix, anchor, positive), 1);
-          const anchorNegative = tf.gather(matrix, anchor);
-          const positiveNegative = swap ? tf.gather(ref === undefined ? matrix : distance.pairwise(ref.embeddings), positive) : undefined;
+          const anchorNegative = gatherRows(matrix, anchor);
+          const positiveNegative = swap ? gatherRows(ref === undefined ? matrix : distance.pairwise(ref.embeddings), positive) : undefined;
           const losses = tf.mul(tripletLosses(anchorPositive, anchorNegative, positiveNegative), tf.gather(different, anchor));
           return reducer.reduce({ losses: tf.reshape(losses, [-1]) as tf.Tensor1D }, embeddings);
         });
