@@ -499,7 +499,6 @@ describe('contrastiveLoss: training and resources', () => {
     const empty = pairTuples({ anchorPos: [], positive: [], anchorNeg: [], negative: [] });
     const triplets: TripletTuples = { kind: 'triplets', anchor: int32([0, 1]), positive: int32([4, 5]), negative: int32([2, 3]) };
     const one = { embeddings: tf.tensor2d([[1, 2, 3, 4]]), labels: int32([0]) };
-    const loss = contrastiveLoss();
     const inputs = [
       { embeddings: x, labels: y },
       { embeddings: x, labels: y, ref },
@@ -508,14 +507,17 @@ describe('contrastiveLoss: training and resources', () => {
       { embeddings: x, labels: y, tuples: triplets },
       one,
     ];
-    for (const input of inputs) loss.compute(input).dispose(); // warm-up
-    await expectNoLeak(() => {
-      for (const input of inputs) {
-        loss.compute(input).dispose();
-        const { value, grad } = tf.valueAndGrad((e: tf.Tensor) => loss.compute({ ...input, embeddings: e as tf.Tensor2D }))(input.embeddings);
-        tf.dispose([value, grad]);
-      }
-    });
+    // The dense path (default reducer) and the pair-list path (any other reducer).
+    for (const loss of [contrastiveLoss(), contrastiveLoss({ reducer: meanReducer() })]) {
+      for (const input of inputs) loss.compute(input).dispose(); // warm-up
+      await expectNoLeak(() => {
+        for (const input of inputs) {
+          loss.compute(input).dispose();
+          const { value, grad } = tf.valueAndGrad((e: tf.Tensor) => loss.compute({ ...input, embeddings: e as tf.Tensor2D }))(input.embeddings);
+          tf.dispose([value, grad]);
+        }
+      });
+    }
     expect(x.isDisposed || y.isDisposed || ref.embeddings.isDisposed || tuples.anchorPos.isDisposed).toBe(false);
     [tuples, empty, triplets].forEach(disposeTuples);
     tf.dispose([x, y, ref.embeddings, ref.labels, one.embeddings, one.labels]);

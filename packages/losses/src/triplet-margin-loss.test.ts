@@ -553,7 +553,8 @@ describe('tripletMarginLoss: training and resources', () => {
       { embeddings: x, labels: y, tuples: empty },
       one,
     ];
-    for (const loss of [tripletMarginLoss(), tripletMarginLoss({ swap: true, smoothLoss: true })]) {
+    // The dense path (default reducer) and the triplet-list path (any other reducer).
+    for (const loss of [tripletMarginLoss(), tripletMarginLoss({ swap: true, smoothLoss: true }), tripletMarginLoss({ swap: true, reducer: meanReducer() })]) {
       for (const input of inputs) loss.compute(input).dispose(); // warm-up
       await expectNoLeak(() => {
         for (const input of inputs) {

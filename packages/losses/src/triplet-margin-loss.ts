@@ -61,7 +61,7 @@ export function allHostTriplets(labels: Int32Array, refLabels: Int32Array | unde
     return list;
   };
   let total = 0;
-  labels.forEach((label, a) => {
+  labels.forEach((label) => {
     const positives = (byLabel.get(label)?.length ?? 0) - (self ? 1 : 0);
     total += positives * negativesFor(label).length;
   });
