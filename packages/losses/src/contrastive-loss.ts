@@ -1,15 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  ContrastiveError,
-  assertEmbeddings,
-  assertLabels,
-  assertNumber,
-  assertOneOf,
-  assertSameDims,
-  assertTensor,
-  lpDistance,
-} from '@contrastive/core';
-import type { Distance, Embeddings, Labels, LossInput, Loss, Reference, Tuples } from '@contrastive/core';
+import { ContrastiveError, assertNumber, lpDistance } from '@contrastive/core';
+import type { Distance, Labels, LossInput, Loss, Tuples } from '@contrastive/core';
+import { assertDistanceOption, assertReducerOption, validateLossInput } from './internal/pairs.js';
 import { avgNonZeroReducer, connectedZero } from './reducers.js';
 import type { Reducer } from './reducers.js';
 
@@ -19,107 +11,6 @@ const NAME = 'contrastiveLoss';
 // Helpers shared by the pair and triplet losses of this package (contrastiveLoss,
 // tripletMarginLoss, lmnnLoss). Not exported from the package.
 // ---------------------------------------------------------------------------------------------
-
-/**
- * Throws unless `distance` is a `Distance`.
- * @internal
- */
-export function assertDistanceOption(distance: unknown, fn: string): asserts distance is Distance {
-  const candidate = distance as Partial<Distance> | null;
-  if (
-    candidate === null ||
-    typeof candidate !== 'object' ||
-    typeof candidate.pairwise !== 'function' ||
-    typeof candidate.isSimilarity !== 'boolean'
-  ) {
-    throw new ContrastiveError(
-      'INVALID_ARGUMENT',
-      `Argument 'distance' passed to '${fn}' must be a Distance (e.g. lpDistance()), got ${candidate === null ? 'null' : typeof candidate}`,
-    );
-  }
-}
-
-/**
- * Throws unless `reducer` is a `Reducer`.
- * @internal
- */
-export function assertReducerOption(reducer: unknown, fn: string): asserts reducer is Reducer {
-  const candidate = reducer as Partial<Reducer> | null;
-  if (candidate === null || typeof candidate !== 'object' || typeof candidate.reduce !== 'function') {
-    throw new ContrastiveError(
-      'INVALID_ARGUMENT',
-      `Argument 'reducer' passed to '${fn}' must be a Reducer (e.g. avgNonZeroReducer()), got ${candidate === null ? 'null' : typeof candidate}`,
-    );
-  }
-}
-
-function describeObject(value: unknown): string {
-  return value === null ? 'null' : typeof value;
-}
-
-function assertIndexPair(rows: unknown, cols: unknown, rowsName: string, colsName: string, fn: string): void {
-  assertTensor(rows, 1, `tuples.${rowsName}`, fn, 'int32');
-  assertTensor(cols, 1, `tuples.${colsName}`, fn, 'int32');
-  const expected = rows.shape[0] as number;
-  const received = cols.shape[0] as number;
-  if (received !== expected) {
-    throw new ContrastiveError(
-      'SHAPE_MISMATCH',
-      `Argument 'tuples.${colsName}' passed to '${fn}' must have ${expected} entries (one per entry of 'tuples.${rowsName}'), got ${received}`,
-    );
-  }
-}
-
-function assertTuples(tuples: unknown, fn: string): asserts tuples is Tuples {
-  if (tuples === null || typeof tuples !== 'object') {
-    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'tuples' passed to '${fn}' must be pair or triplet tuples, got ${describeObject(tuples)}`);
-  }
-  assertOneOf((tuples as { kind?: unknown }).kind, ['pairs', 'triplets'] as const, 'tuples.kind', fn);
-  const checked = tuples as Tuples;
-  switch (checked.kind) {
-    case 'pairs':
-      assertIndexPair(checked.anchorPos, checked.positive, 'anchorPos', 'positive', fn);
-      assertIndexPair(checked.anchorNeg, checked.negative, 'anchorNeg', 'negative', fn);
-      return;
-    case 'triplets':
-      assertIndexPair(checked.anchor, checked.positive, 'anchor', 'positive', fn);
-      assertIndexPair(checked.anchor, checked.negative, 'anchor', 'negative', fn);
-      return;
-    default: {
-      const unreachable: never = checked;
-      return unreachable;
-    }
-  }
-}
-
-function assertReference(ref: unknown, embeddings: Embeddings, fn: string): asserts ref is Reference {
-  if (ref === null || typeof ref !== 'object') {
-    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'ref' passed to '${fn}' must be { embeddings, labels }, got ${describeObject(ref)}`);
-  }
-  const { embeddings: refEmbeddings, labels: refLabels } = ref as Partial<Reference>;
-  assertEmbeddings(refEmbeddings, 'ref.embeddings', fn);
-  assertSameDims(embeddings, refEmbeddings, 'ref.embeddings', fn);
-  assertLabels(refLabels, refEmbeddings.shape[0], 'ref.labels', fn);
-}
-
-/**
- * Validates a `LossInput` (embeddings, labels, optional ref and tuples), naming the argument.
- * @internal
- */
-export function validateLossInput(input: unknown, fn: string): LossInput {
-  if (input === null || typeof input !== 'object') {
-    throw new ContrastiveError(
-      'INVALID_ARGUMENT',
-      `Argument 'input' passed to '${fn}.compute' must be { embeddings, labels, tuples?, ref? }, got ${describeObject(input)}`,
-    );
-  }
-  const { embeddings, labels, tuples, ref } = input as Partial<LossInput>;
-  assertEmbeddings(embeddings, 'embeddings', fn);
-  assertLabels(labels, embeddings.shape[0], 'labels', fn);
-  if (ref !== undefined) assertReference(ref, embeddings, fn);
-  if (tuples !== undefined) assertTuples(tuples, fn);
-  return input as LossInput;
-}
 
 /**
  * The values of an int32 labels or index tensor (never embeddings: no gradient flows through them).
@@ -372,7 +263,7 @@ export function contrastiveLoss(options: ContrastiveLossOptions = {}): Loss {
   const distance = options.distance ?? lpDistance();
   assertDistanceOption(distance, NAME);
   const reducer = options.reducer ?? avgNonZeroReducer();
-  assertReducerOption(reducer, NAME);
+  assertReducerOption(reducer, NAME, 'avgNonZeroReducer()');
   // With the default reducer (average over non-zero losses) every pair's loss can stay in its [n, m]
   // matrix, with 0 for the pairs that are not positive (or not negative): the reducer ignores zeros,
   // so the result equals reducing the compacted list, without gathering n·m entries.

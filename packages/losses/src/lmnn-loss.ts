@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, assertNumber, lpDistance } from '@contrastive/core';
 import type { Distance, Labels, LossInput, Loss } from '@contrastive/core';
-import { assertDistanceOption, gatherEntries, indexTensor, labelMasks, validateLossInput } from './contrastive-loss.js';
+import { gatherEntries, indexTensor, labelMasks } from './contrastive-loss.js';
+import { assertDistanceOption, validateLossInput } from './internal/pairs.js';
 import { pairCombinations, tupleTriplets } from './triplet-margin-loss.js';
 import type { TripletTensors } from './triplet-margin-loss.js';
 

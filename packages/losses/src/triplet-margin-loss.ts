@@ -1,17 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, assertNumber, assertOneOf, lpDistance } from '@contrastive/core';
 import type { Distance, LossInput, Loss, PairTuples, Tuples } from '@contrastive/core';
-import {
-  assertDistanceOption,
-  assertReducerOption,
-  gatherEntries,
-  gatherRows,
-  hostPositivePairs,
-  indexTensor,
-  labelMasks,
-  readIndices,
-  validateLossInput,
-} from './contrastive-loss.js';
+import { gatherEntries, gatherRows, hostPositivePairs, indexTensor, labelMasks, readIndices } from './contrastive-loss.js';
+import { assertDistanceOption, assertReducerOption, validateLossInput } from './internal/pairs.js';
 import { avgNonZeroReducer, connectedZero } from './reducers.js';
 import type { Reducer } from './reducers.js';
 
@@ -283,7 +274,7 @@ export function tripletMarginLoss(options: TripletMarginLossOptions = {}): Loss 
   const distance = options.distance ?? lpDistance();
   assertDistanceOption(distance, NAME);
   const reducer = options.reducer ?? avgNonZeroReducer();
-  assertReducerOption(reducer, NAME);
+  assertReducerOption(reducer, NAME, 'avgNonZeroReducer()');
   // With the default reducer (average over non-zero losses) the triplets of the labels stay in a
   // dense [positive pairs, m] block with 0 for the columns that are not negatives: the reducer ignores
   // zeros, so the result equals reducing the compacted list, without gathering every triplet.

@@ -50,13 +50,20 @@ export function assertDistanceOption(
   }
 }
 
-/** @internal Throws unless `reducer` implements `Reducer`. */
-export function assertReducerOption(reducer: unknown, fn: string): asserts reducer is Reducer {
+/**
+ * @internal Throws unless `reducer` implements `Reducer`. `example` names the default reducer of the
+ * loss in the message (`e.g. meanReducer()`).
+ */
+export function assertReducerOption(
+  reducer: unknown,
+  fn: string,
+  example: 'meanReducer()' | 'avgNonZeroReducer()' = 'meanReducer()',
+): asserts reducer is Reducer {
   const candidate = reducer as Partial<Reducer> | null;
   if (candidate === null || typeof candidate !== 'object' || typeof candidate.reduce !== 'function') {
     throw new ContrastiveError(
       'INVALID_ARGUMENT',
-      `Argument 'reducer' passed to '${fn}' must be a Reducer (e.g. meanReducer()), got ${describeObject(candidate)}`,
+      `Argument 'reducer' passed to '${fn}' must be a Reducer (e.g. ${example}), got ${describeObject(candidate)}`,
     );
   }
 }
