@@ -3,7 +3,17 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ContrastiveError, isContrastiveError } from './errors.js';
 import { viewLabels } from './labels.js';
 import { useTestBackend } from './testing/index.js';
-import { assertEmbeddings, assertLabels, assertNumber, assertOneOf } from './validate.js';
+import { cosineSimilarity } from './distances.js';
+import { stopGradient } from './math.js';
+import {
+  assertDistance,
+  assertEmbeddings,
+  assertLabels,
+  assertNumber,
+  assertOneOf,
+  assertReference,
+  assertTuples,
+} from './validate.js';
 
 beforeAll(async () => {
   await useTestBackend();
@@ -59,6 +69,60 @@ describe('validation', () => {
     disposed.dispose();
     expect(() => assertEmbeddings(disposed, 'embeddings', 'f')).toThrow(/has been disposed/);
     tf.dispose([embeddings, labels, floatLabels]);
+  });
+});
+
+describe('shared argument checks', () => {
+  it('assertDistance accepts a Distance and names the argument otherwise', () => {
+    expect(() => assertDistance(cosineSimilarity(), 'f')).not.toThrow();
+    expect(() => assertDistance({ pairwise: () => null }, 'batchHardMiner')).toThrow(
+      "Argument 'distance' passed to 'batchHardMiner' must be a Distance (e.g. lpDistance()), got object",
+    );
+    expect(() => assertDistance(null, 'f', 'cosineSimilarity()', 'options.distance')).toThrow(
+      /Argument 'options.distance' passed to 'f' must be a Distance \(e.g. cosineSimilarity\(\)\), got null/,
+    );
+  });
+
+  it('assertTuples checks kind, dtype and matching lengths', () => {
+    const two = tf.tensor1d([0, 1], 'int32');
+    const three = tf.tensor1d([0, 1, 2], 'int32');
+    const float = tf.tensor1d([0, 1]);
+    expect(() => assertTuples({ kind: 'triplets', anchor: two, positive: two, negative: two }, 'f')).not.toThrow();
+    expect(() => assertTuples({ kind: 'pairs', anchorPos: two, positive: two, anchorNeg: three, negative: three }, 'f')).not.toThrow();
+    expect(() => assertTuples({ kind: 'triplets', anchor: two, positive: two, negative: three }, 'f')).toThrow(
+      "Argument 'tuples.negative' passed to 'f' must have 2 entries (one per entry of 'tuples.anchor'), got 3",
+    );
+    expect(() => assertTuples({ kind: 'triplets', anchor: two, positive: float, negative: two }, 'f')).toThrow(
+      /'tuples.positive'.*int32, got float32/,
+    );
+    expect(() => assertTuples({ kind: 'quads' }, 'f')).toThrow(/'tuples.kind'.*"pairs", "triplets", got "quads"/);
+    expect(() => assertTuples(7, 'f')).toThrow(/'tuples' passed to 'f' must be pair or triplet tuples, got number/);
+    tf.dispose([two, three, float]);
+  });
+
+  it('assertReference checks the reference rows, columns and labels', () => {
+    const embeddings = tf.zeros([2, 3]);
+    const good = { embeddings: tf.zeros([4, 3]), labels: tf.tensor1d([0, 1, 2, 3], 'int32') };
+    const wide = { embeddings: tf.zeros([4, 5]), labels: good.labels };
+    expect(() => assertReference(good, embeddings, 'f')).not.toThrow();
+    expect(() => assertReference(wide, embeddings, 'f')).toThrow(/'ref.embeddings' passed to 'f' must have 3 columns/);
+    expect(() => assertReference({ embeddings: good.embeddings, labels: tf.tensor1d([0], 'int32') }, embeddings, 'f')).toThrow(
+      /'ref.labels' passed to 'f' must have 4 entries/,
+    );
+    expect(() => assertReference(undefined, embeddings, 'f')).toThrow(/'ref' passed to 'f' must be \{ embeddings, labels \}, got undefined/);
+    tf.dispose([embeddings, good.embeddings, good.labels, wide.embeddings]);
+  });
+});
+
+describe('stopGradient', () => {
+  it('is the identity forward and blocks the gradient', () => {
+    const x = tf.tensor1d([1, -2, 3]);
+    const value = stopGradient(x);
+    expect(Array.from(value.dataSync())).toEqual([1, -2, 3]);
+    // d/dx [x * x + stop(x) * x] = 2x + stop(x) = 3x (the stopped factor contributes no gradient).
+    const grad = tf.grad((input: tf.Tensor) => tf.sum(tf.add(tf.mul(input, input), tf.mul(stopGradient(input), input))))(x);
+    expect(Array.from(grad.dataSync())).toEqual([3, -6, 9]);
+    tf.dispose([x, value, grad]);
   });
 });
 

@@ -19,11 +19,21 @@ export type {
 } from './types.js';
 export { ContrastiveError, isContrastiveError } from './errors.js';
 export type { ContrastiveErrorCode } from './errors.js';
-export { assertNumber, assertOneOf, assertTensor, assertEmbeddings, assertLabels, assertSameDims } from './validate.js';
+export {
+  assertNumber,
+  assertOneOf,
+  assertTensor,
+  assertEmbeddings,
+  assertLabels,
+  assertSameDims,
+  assertDistance,
+  assertTuples,
+  assertReference,
+} from './validate.js';
 export { Rng } from './rng.js';
 export type { RngState } from './rng.js';
 export { viewLabels } from './labels.js';
-export { l2Normalize, safeSqrt } from './math.js';
+export { l2Normalize, safeSqrt, stopGradient } from './math.js';
 export { cosineSimilarity, dotProductSimilarity, lpDistance } from './distances.js';
 export type { ChunkOptions, LpDistanceOptions } from './distances.js';
 export { selectBackend } from './backend/select.js';

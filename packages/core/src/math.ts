@@ -53,3 +53,20 @@ export function safeSqrt<T extends tf.Tensor>(x: T): T {
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return op(x) as T;
 }
+
+/**
+ * The identity in the forward pass with a zero gradient: PyTorch's `x.detach()` (tf.js 4.22 has no
+ * `stopGradient`). Used for targets that must not be trained through (SimSiam's stop-gradient,
+ * memory entries, circle loss's detached weights).
+ *
+ * @param x - any tensor.
+ * @returns a copy of `x`, owned by the caller, through which no gradient flows.
+ * @category Math
+ */
+export function stopGradient<T extends tf.Tensor>(x: T): T {
+  const op = tf.customGrad(((input: tf.Tensor) => ({
+    value: tf.clone(input),
+    gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
+  })) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(x) as T;
+}

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError } from './errors.js';
-import type { Embeddings, Labels } from './types.js';
+import type { Distance, Embeddings, Labels, Reference, Tuples } from './types.js';
 
 function describe(value: unknown): string {
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
@@ -187,4 +187,110 @@ export function assertSameDims(a: Embeddings, b: Embeddings, argument: string, f
       `Argument '${argument}' passed to '${fn}' must have ${a.shape[1]} columns (the embeddings' dimension), got ${b.shape[1]}`,
     );
   }
+}
+
+function describeKind(value: unknown): string {
+  return value === null ? 'null' : typeof value;
+}
+
+/**
+ * Throws unless `distance` implements {@link Distance} (has `pairwise` and a boolean
+ * `isSimilarity`).
+ *
+ * @param distance - the received value.
+ * @param fn - the calling function's name.
+ * @param example - the default distance named in the message. @defaultValue `'lpDistance()'`
+ * @param argument - the argument's name. @defaultValue `'distance'`
+ * @throws {@link ContrastiveError} `INVALID_ARGUMENT`.
+ * @category Validation
+ */
+export function assertDistance(
+  distance: unknown,
+  fn: string,
+  example = 'lpDistance()',
+  argument = 'distance',
+): asserts distance is Distance {
+  const candidate = distance as Partial<Distance> | null;
+  if (
+    candidate === null ||
+    typeof candidate !== 'object' ||
+    typeof candidate.pairwise !== 'function' ||
+    typeof candidate.isSimilarity !== 'boolean'
+  ) {
+    throw new ContrastiveError(
+      'INVALID_ARGUMENT',
+      `Argument '${argument}' passed to '${fn}' must be a Distance (e.g. ${example}), got ${describeKind(candidate)}`,
+    );
+  }
+}
+
+function assertIndexPair(rows: unknown, cols: unknown, rowsName: string, colsName: string, fn: string): void {
+  assertTensor(rows, 1, `tuples.${rowsName}`, fn, 'int32');
+  assertTensor(cols, 1, `tuples.${colsName}`, fn, 'int32');
+  const expected = rows.shape[0] as number;
+  const received = cols.shape[0] as number;
+  if (received !== expected) {
+    throw new ContrastiveError(
+      'SHAPE_MISMATCH',
+      `Argument 'tuples.${colsName}' passed to '${fn}' must have ${expected} entries (one per entry of 'tuples.${rowsName}'), got ${received}`,
+    );
+  }
+}
+
+/**
+ * Throws unless `tuples` are {@link Tuples}: pair or triplet tuples of int32 index vectors of
+ * matching lengths (the index values are not range-checked: that would read them on the host).
+ *
+ * @param tuples - the received value.
+ * @param fn - the calling function's name.
+ * @throws {@link ContrastiveError} `INVALID_ARGUMENT`, `DTYPE_MISMATCH`, `SHAPE_MISMATCH` or
+ * `DISPOSED` naming the field (`tuples.anchor`, ...).
+ * @category Validation
+ */
+export function assertTuples(tuples: unknown, fn: string): asserts tuples is Tuples {
+  if (tuples === null || typeof tuples !== 'object') {
+    throw new ContrastiveError(
+      'INVALID_ARGUMENT',
+      `Argument 'tuples' passed to '${fn}' must be pair or triplet tuples, got ${describeKind(tuples)}`,
+    );
+  }
+  assertOneOf((tuples as { kind?: unknown }).kind, ['pairs', 'triplets'] as const, 'tuples.kind', fn);
+  const checked = tuples as Tuples;
+  switch (checked.kind) {
+    case 'pairs':
+      assertIndexPair(checked.anchorPos, checked.positive, 'anchorPos', 'positive', fn);
+      assertIndexPair(checked.anchorNeg, checked.negative, 'anchorNeg', 'negative', fn);
+      return;
+    case 'triplets':
+      assertIndexPair(checked.anchor, checked.positive, 'anchor', 'positive', fn);
+      assertIndexPair(checked.anchor, checked.negative, 'anchor', 'negative', fn);
+      return;
+    default: {
+      const unreachable: never = checked;
+      return unreachable;
+    }
+  }
+}
+
+/**
+ * Throws unless `ref` is a {@link Reference} `{ embeddings, labels }` whose embeddings have the
+ * columns of `embeddings` and one int32 label per row.
+ *
+ * @param ref - the received value.
+ * @param embeddings - `[n, d]` the batch it is compared with.
+ * @param fn - the calling function's name.
+ * @throws {@link ContrastiveError} naming `ref`, `ref.embeddings` or `ref.labels`.
+ * @category Validation
+ */
+export function assertReference(ref: unknown, embeddings: Embeddings, fn: string): asserts ref is Reference {
+  if (ref === null || typeof ref !== 'object') {
+    throw new ContrastiveError(
+      'INVALID_ARGUMENT',
+      `Argument 'ref' passed to '${fn}' must be { embeddings, labels }, got ${describeKind(ref)}`,
+    );
+  }
+  const { embeddings: refEmbeddings, labels: refLabels } = ref as Partial<Reference>;
+  assertEmbeddings(refEmbeddings, 'ref.embeddings', fn);
+  assertSameDims(embeddings, refEmbeddings, 'ref.embeddings', fn);
+  assertLabels(refLabels, refEmbeddings.shape[0], 'ref.labels', fn);
 }

@@ -8,13 +8,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
   ContrastiveError,
+  assertDistance,
   assertEmbeddings,
+  assertReference,
+  assertTuples,
+  stopGradient,
   assertLabels,
-  assertOneOf,
-  assertSameDims,
-  assertTensor,
 } from '@contrastive/core';
-import type { Distance, Embeddings, Labels, Loss, LossInput, Reference, Tuples } from '@contrastive/core';
+import type { Distance, Embeddings, Labels, Loss, LossInput, Tuples } from '@contrastive/core';
 import { connectedZero } from '../reducers.js';
 import type { Reducer } from '../reducers.js';
 
@@ -36,18 +37,7 @@ export function assertDistanceOption(
   fn: string,
   example: 'lpDistance()' | 'cosineSimilarity()' = 'lpDistance()',
 ): asserts distance is Distance {
-  const candidate = distance as Partial<Distance> | null;
-  if (
-    candidate === null ||
-    typeof candidate !== 'object' ||
-    typeof candidate.pairwise !== 'function' ||
-    typeof candidate.isSimilarity !== 'boolean'
-  ) {
-    throw new ContrastiveError(
-      'INVALID_ARGUMENT',
-      `Argument 'distance' passed to '${fn}' must be a Distance (e.g. ${example}), got ${describeObject(candidate)}`,
-    );
-  }
+  assertDistance(distance, fn, example);
 }
 
 /**
@@ -68,58 +58,7 @@ export function assertReducerOption(
   }
 }
 
-function assertIndexPair(rows: unknown, cols: unknown, rowsName: string, colsName: string, fn: string): void {
-  assertTensor(rows, 1, `tuples.${rowsName}`, fn, 'int32');
-  assertTensor(cols, 1, `tuples.${colsName}`, fn, 'int32');
-  const expected = rows.shape[0] as number;
-  const received = cols.shape[0] as number;
-  if (received !== expected) {
-    throw new ContrastiveError(
-      'SHAPE_MISMATCH',
-      `Argument 'tuples.${colsName}' passed to '${fn}' must have ${expected} entries (one per entry of 'tuples.${rowsName}'), got ${received}`,
-    );
-  }
-}
-
-/** @internal Throws unless `tuples` are pair or triplet tuples of int32 index vectors of matching lengths. */
-export function assertTuples(tuples: unknown, fn: string): asserts tuples is Tuples {
-  if (tuples === null || typeof tuples !== 'object') {
-    throw new ContrastiveError(
-      'INVALID_ARGUMENT',
-      `Argument 'tuples' passed to '${fn}' must be pair or triplet tuples, got ${describeObject(tuples)}`,
-    );
-  }
-  assertOneOf((tuples as { kind?: unknown }).kind, ['pairs', 'triplets'] as const, 'tuples.kind', fn);
-  const checked = tuples as Tuples;
-  switch (checked.kind) {
-    case 'pairs':
-      assertIndexPair(checked.anchorPos, checked.positive, 'anchorPos', 'positive', fn);
-      assertIndexPair(checked.anchorNeg, checked.negative, 'anchorNeg', 'negative', fn);
-      return;
-    case 'triplets':
-      assertIndexPair(checked.anchor, checked.positive, 'anchor', 'positive', fn);
-      assertIndexPair(checked.anchor, checked.negative, 'anchor', 'negative', fn);
-      return;
-    default: {
-      const unreachable: never = checked;
-      return unreachable;
-    }
-  }
-}
-
-/** @internal Throws unless `ref` is `{ embeddings, labels }` with the columns of `embeddings`. */
-export function assertReference(ref: unknown, embeddings: Embeddings, fn: string): asserts ref is Reference {
-  if (ref === null || typeof ref !== 'object') {
-    throw new ContrastiveError(
-      'INVALID_ARGUMENT',
-      `Argument 'ref' passed to '${fn}' must be { embeddings, labels }, got ${describeObject(ref)}`,
-    );
-  }
-  const { embeddings: refEmbeddings, labels: refLabels } = ref as Partial<Reference>;
-  assertEmbeddings(refEmbeddings, 'ref.embeddings', fn);
-  assertSameDims(embeddings, refEmbeddings, 'ref.embeddings', fn);
-  assertLabels(refLabels, refEmbeddings.shape[0], 'ref.labels', fn);
-}
+export { assertTuples, assertReference, stopGradient };
 
 /**
  * @internal Validates a `LossInput`: embeddings `[n, d]` float32, labels `[n]` int32, optional
@@ -205,18 +144,6 @@ export function constantMax(x: tf.Tensor2D, axis: 0 | 1): tf.Tensor2D {
 /** @internal `[n, 1]` row maximum treated as a constant by autodiff: {@link constantMax} along axis 1. */
 export function constantRowMax(x: tf.Tensor2D): tf.Tensor2D {
   return constantMax(x, 1);
-}
-
-/**
- * @internal Identity in the forward pass with a zero gradient (PyTorch's `.detach()`, TensorFlow's
- * `stop_gradient`). Returns a new tensor; `x` is not disposed.
- */
-export function stopGradient<T extends tf.Tensor>(x: T): T {
-  const op = tf.customGrad(((input: tf.Tensor) => ({
-    value: tf.clone(input),
-    gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
-  })) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return op(x) as T;
 }
 
 /**
