@@ -6,3 +6,5 @@
  */
 export { shuffledBatchSampler } from './shuffled-batch-sampler.js';
 export type { ShuffledBatchSamplerOptions } from './shuffled-batch-sampler.js';
+export { hardNegativeMiner, hardNegativeProbabilities } from './hard-negative-miner.js';
+export type { HardNegativeOptions, HardNegativeMinerOptions } from './hard-negative-miner.js';

@@ -1,0 +1,122 @@
+/**
+ * @internal
+ * Shared plumbing of the miners: input validation, the distance matrix and labels read to the host
+ * (mining is outside the gradient and its output size depends on the data, so the index lists are
+ * built on the host, as pytorch-metric-learning builds them with `torch.where`), and int32 tuple
+ * tensors. Not exported from the package.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { ContrastiveError, assertEmbeddings, assertLabels, assertReference } from '@contrastive/core';
+import type { Distance, Embeddings, Labels, MinerInput, PairTuples, Reference, TripletTuples } from '@contrastive/core';
+
+/** @internal A validated miner input. */
+export interface CheckedMinerInput {
+  readonly embeddings: Embeddings;
+  readonly labels: Labels;
+  readonly ref?: Reference;
+}
+
+/** @internal Validates a `MinerInput`; errors name the argument (`embeddings`, `labels`, `ref.labels`...). */
+export function validateMinerInput(input: unknown, fn: string): CheckedMinerInput {
+  if (input === null || typeof input !== 'object') {
+    throw new ContrastiveError(
+      'INVALID_ARGUMENT',
+      `Argument 'input' passed to '${fn}' must be { embeddings, labels, ref? }, got ${input === null ? 'null' : typeof input}`,
+    );
+  }
+  const { embeddings, labels, ref } = input as Partial<MinerInput>;
+  assertEmbeddings(embeddings, 'embeddings', fn);
+  assertLabels(labels, embeddings.shape[0], 'labels', fn);
+  if (ref !== undefined) assertReference(ref, embeddings, fn);
+  return ref === undefined ? { embeddings, labels } : { embeddings, labels, ref };
+}
+
+/**
+ * @internal The batch-vs-reference matrix on the host. Row `i` is anchor `i` of the batch, column `j`
+ * is entry `j` of the reference (the batch itself without `ref`). Positives are `label[i] ===
+ * refLabel[j]`, excluding `j === i` when there is no reference (PML's `get_all_pairs_indices`);
+ * negatives are the other columns.
+ */
+export interface HostMatrix {
+  /** Row-major `[n, m]` distances or similarities. */
+  readonly values: Float32Array;
+  readonly n: number;
+  readonly m: number;
+  readonly labels: Int32Array;
+  readonly refLabels: Int32Array;
+  /** True when the batch is compared with itself (diagonal excluded from the positives). */
+  readonly self: boolean;
+  /** True when larger values mean closer (the distance is a similarity). */
+  readonly isSimilarity: boolean;
+}
+
+/** @internal Computes `distance.pairwise(embeddings, ref?.embeddings)` and reads it and the labels to the host. */
+export function hostMatrix(distance: Distance, input: CheckedMinerInput): HostMatrix {
+  const { embeddings, labels, ref } = input;
+  const matrix = ref === undefined ? distance.pairwise(embeddings) : distance.pairwise(embeddings, ref.embeddings);
+  try {
+    const values = matrix.dataSync() as Float32Array;
+    const batchLabels = labels.dataSync() as Int32Array;
+    const refLabels = ref === undefined ? batchLabels : (ref.labels.dataSync() as Int32Array);
+    return {
+      values: Float32Array.from(values),
+      n: matrix.shape[0],
+      m: matrix.shape[1],
+      labels: Int32Array.from(batchLabels),
+      refLabels: Int32Array.from(refLabels),
+      self: ref === undefined,
+      isSimilarity: distance.isSimilarity,
+    };
+  } finally {
+    matrix.dispose();
+  }
+}
+
+/** @internal True when `(i, j)` is a positive pair of `matrix`. */
+export function isPositive(matrix: HostMatrix, i: number, j: number): boolean {
+  return matrix.labels[i] === matrix.refLabels[j] && !(matrix.self && i === j);
+}
+
+/** @internal True when `(i, j)` is a negative pair of `matrix`. */
+export function isNegative(matrix: HostMatrix, i: number, j: number): boolean {
+  return matrix.labels[i] !== matrix.refLabels[j];
+}
+
+/**
+ * @internal The value as a distance: `-s` for similarities, so "smaller is closer" holds for both
+ * kinds (PML flips its comparisons with `distance.is_inverted` the same way).
+ */
+export function asDistance(matrix: HostMatrix, index: number): number {
+  const value = matrix.values[index] as number;
+  return matrix.isSimilarity ? -value : value;
+}
+
+/** @internal Int32 triplet tuples from host index lists. */
+export function tripletTuples(
+  anchor: ArrayLike<number>,
+  positive: ArrayLike<number>,
+  negative: ArrayLike<number>,
+): TripletTuples {
+  return {
+    kind: 'triplets',
+    anchor: tf.tensor1d(Int32Array.from(anchor), 'int32'),
+    positive: tf.tensor1d(Int32Array.from(positive), 'int32'),
+    negative: tf.tensor1d(Int32Array.from(negative), 'int32'),
+  };
+}
+
+/** @internal Int32 pair tuples from host index lists. */
+export function pairTuples(
+  anchorPos: ArrayLike<number>,
+  positive: ArrayLike<number>,
+  anchorNeg: ArrayLike<number>,
+  negative: ArrayLike<number>,
+): PairTuples {
+  return {
+    kind: 'pairs',
+    anchorPos: tf.tensor1d(Int32Array.from(anchorPos), 'int32'),
+    positive: tf.tensor1d(Int32Array.from(positive), 'int32'),
+    anchorNeg: tf.tensor1d(Int32Array.from(anchorNeg), 'int32'),
+    negative: tf.tensor1d(Int32Array.from(negative), 'int32'),
+  };
+}
