@@ -8,3 +8,7 @@ export { shuffledBatchSampler } from './shuffled-batch-sampler.js';
 export type { ShuffledBatchSamplerOptions } from './shuffled-batch-sampler.js';
 export { hardNegativeMiner, hardNegativeProbabilities } from './hard-negative-miner.js';
 export type { HardNegativeOptions, HardNegativeMinerOptions } from './hard-negative-miner.js';
+export { mPerClassSampler } from './m-per-class-sampler.js';
+export type { MPerClassSamplerOptions, MPerClassRemainder } from './m-per-class-sampler.js';
+export { viewPairSampler } from './view-pair-sampler.js';
+export type { ViewPairSamplerOptions, PartnerFunction } from './view-pair-sampler.js';
