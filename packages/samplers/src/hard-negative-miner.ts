@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, Rng, assertDistance, assertNumber, assertOneOf, cosineSimilarity } from '@contrastive/core';
 import type { Distance, Miner, MinerInput, TripletTuples } from '@contrastive/core';
-import { hostMatrix, isNegative, isPositive, tripletTuples, validateMinerInput } from './internal/mining.js';
+import { drawFromCumulative, hostMatrix, isNegative, isPositive, tripletTuples, validateMinerInput } from './internal/mining.js';
 import type { HostMatrix } from './internal/mining.js';
 
 /**
@@ -221,18 +221,9 @@ export function hardNegativeMiner(options: HardNegativeMinerOptions = {}): Miner
         for (let p = 0; p < m; p++) {
           if (!isPositive(matrix, i, p)) continue;
           for (let k = 0; k < perPositive; k++) {
-            const u = rng.uniform() * running;
-            // First column whose cumulative probability exceeds u (binary search).
-            let lo = 0;
-            let hi = last;
-            while (lo < hi) {
-              const mid = (lo + hi) >> 1;
-              if ((cumulative[mid] as number) > u) hi = mid;
-              else lo = mid + 1;
-            }
             anchors.push(i);
             positives.push(p);
-            negatives.push(lo);
+            negatives.push(drawFromCumulative(cumulative, last, rng.uniform()));
           }
         }
       }

@@ -120,3 +120,20 @@ export function pairTuples(
     negative: tf.tensor1d(Int32Array.from(negative), 'int32'),
   };
 }
+
+/**
+ * @internal Inverse-CDF draw: the first index in `[0, last]` whose running sum `cumulative[j]`
+ * exceeds `u · cumulative[last]` (binary search), for `u` in `[0, 1)`. Zero-weight entries (equal
+ * running sums) are never drawn. Shared by the sampling miners.
+ */
+export function drawFromCumulative(cumulative: Float64Array, last: number, u: number): number {
+  const target = u * (cumulative[last] as number);
+  let lo = 0;
+  let hi = last;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((cumulative[mid] as number) > target) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
