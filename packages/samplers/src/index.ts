@@ -18,3 +18,7 @@ export { multiSimilarityMiner } from './multi-similarity-miner.js';
 export type { MultiSimilarityMinerOptions } from './multi-similarity-miner.js';
 export { distanceWeightedMiner } from './distance-weighted-miner.js';
 export type { DistanceWeightedMinerOptions } from './distance-weighted-miner.js';
+export { batchHardMiner, batchEasyHardMiner } from './batch-hard-miner.js';
+export type { BatchHardMinerOptions, BatchEasyHardMinerOptions, BatchEasyHardStrategy } from './batch-hard-miner.js';
+export { tripletMarginMiner } from './triplet-margin-miner.js';
+export type { TripletMarginMinerOptions, TripletMarginMinerType } from './triplet-margin-miner.js';

@@ -91,6 +91,11 @@ export function asDistance(matrix: HostMatrix, index: number): number {
   return matrix.isSimilarity ? -value : value;
 }
 
+/** @internal An int32 copy of a host index list (an Int32Array is used as it is: the tensor copies it). */
+function int32(values: ArrayLike<number>): Int32Array {
+  return values instanceof Int32Array ? values : Int32Array.from(values);
+}
+
 /** @internal Int32 triplet tuples from host index lists. */
 export function tripletTuples(
   anchor: ArrayLike<number>,
@@ -99,9 +104,9 @@ export function tripletTuples(
 ): TripletTuples {
   return {
     kind: 'triplets',
-    anchor: tf.tensor1d(Int32Array.from(anchor), 'int32'),
-    positive: tf.tensor1d(Int32Array.from(positive), 'int32'),
-    negative: tf.tensor1d(Int32Array.from(negative), 'int32'),
+    anchor: tf.tensor1d(int32(anchor), 'int32'),
+    positive: tf.tensor1d(int32(positive), 'int32'),
+    negative: tf.tensor1d(int32(negative), 'int32'),
   };
 }
 
@@ -114,10 +119,10 @@ export function pairTuples(
 ): PairTuples {
   return {
     kind: 'pairs',
-    anchorPos: tf.tensor1d(Int32Array.from(anchorPos), 'int32'),
-    positive: tf.tensor1d(Int32Array.from(positive), 'int32'),
-    anchorNeg: tf.tensor1d(Int32Array.from(anchorNeg), 'int32'),
-    negative: tf.tensor1d(Int32Array.from(negative), 'int32'),
+    anchorPos: tf.tensor1d(int32(anchorPos), 'int32'),
+    positive: tf.tensor1d(int32(positive), 'int32'),
+    anchorNeg: tf.tensor1d(int32(anchorNeg), 'int32'),
+    negative: tf.tensor1d(int32(negative), 'int32'),
   };
 }
 
