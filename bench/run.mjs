@@ -5,9 +5,11 @@
  * Run with `npm run bench` (it builds first); writes bench/results.json and prints a table.
  *
  * Flags: --reps N (timed runs per figure, default 7), --quick (3 reps, fewer shapes), --losses (only
- * the InfoNCE-family loss figures, merged into an existing bench/results.json).
+ * the InfoNCE-family loss figures, merged into an existing bench/results.json), --kmeans (only the
+ * kMeans figure of bench/kmeans.mjs, merged the same way).
  * Every figure is the median of N runs after warm-up runs, in milliseconds.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +22,7 @@ import * as core from '@contrastive/core';
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const lossesOnly = args.includes('--losses');
+const kMeansOnly = args.includes('--kmeans');
 const repsFlag = args.indexOf('--reps');
 const REPS = repsFlag >= 0 ? Number(args[repsFlag + 1]) : quick ? 3 : 7;
 const WARMUP = 2;
@@ -378,6 +381,24 @@ function printInfoNceFamily(family) {
 
 const cell = (value) => (typeof value === 'number' ? value.toFixed(1) : value === null || value === undefined ? '-' : value === 'missing' ? 'missing' : 'throws');
 
+/** bench/kmeans.mjs in a child process (a fresh wasm heap): 100,000 x 128 points into 1,000 centres. */
+function kMeansBench() {
+  const script = fileURLToPath(new URL('./kmeans.mjs', import.meta.url));
+  const child = spawnSync(process.execPath, [script, '--backend', 'wasm'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (child.status !== 0) throw new Error(`bench/kmeans.mjs failed with status ${child.status}`);
+  const lines = child.stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]);
+}
+
+if (kMeansOnly) {
+  const out = fileURLToPath(new URL('./results.json', import.meta.url));
+  const previous = existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')) : {};
+  const kMeans = kMeansBench();
+  writeFileSync(out, `${JSON.stringify({ ...previous, kMeans }, null, 2)}\n`);
+  console.log(`merged kMeans (${kMeans.totalSeconds} s) into ${out}`);
+  process.exit(0);
+}
+
 if (lossesOnly) {
   await tf.setBackend('wasm');
   await tf.ready();
@@ -452,6 +473,7 @@ for (const name of ['mlp', 'cnn']) {
 results.steps.mlp.description = '784-256-128 encoder, NT-Xent (τ 0.5), 512 views (256 pairs), Adam';
 results.steps.cnn.description =
   'conv3x3-32 relu, maxpool2, conv3x3-64 relu, maxpool2, flatten, dense-128 relu + head 128-128-64, NT-Xent (τ 0.5), 512 views (256 pairs), Adam';
+results.kMeans = kMeansBench();
 results.totalSeconds = Math.round((Date.now() - started) / 1000);
 
 const out = fileURLToPath(new URL('./results.json', import.meta.url));
@@ -474,4 +496,9 @@ for (const [name, wasm, raw, cpuTime] of rows) {
 }
 console.log(`\n'wasm' = with registerWasmKernels(); 'wasm, raw' = @tensorflow/tfjs-backend-wasm as shipped ('throws' = missing kernel).`);
 printInfoNceFamily(results.infoNceFamily);
+const km = results.kMeans;
+console.log(
+  `\nkMeans ${km.data.n}x${km.data.d} -> k=${km.options.k} (${km.backend}): ${km.totalSeconds} s ` +
+    `(init ${km.initSeconds} s, ${km.perIterationSeconds} s/iteration x ${km.iterations}); target < 60 s`,
+);
 console.log(`wrote ${out} (${results.totalSeconds} s)`);

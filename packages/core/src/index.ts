@@ -36,6 +36,8 @@ export { viewLabels } from './labels.js';
 export { l2Normalize, safeSqrt, stopGradient } from './math.js';
 export { cosineSimilarity, dotProductSimilarity, lpDistance } from './distances.js';
 export type { ChunkOptions, LpDistanceOptions } from './distances.js';
+export { kMeans } from './kmeans.js';
+export type { KMeansOptions, KMeansResult } from './kmeans.js';
 export { selectBackend } from './backend/select.js';
 export type { BackendName, BackendSelection, SelectBackendOptions } from './backend/select.js';
 export { registerWasmKernels } from './backend/wasm-kernels.js';
