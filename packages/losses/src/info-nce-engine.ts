@@ -81,14 +81,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
   ContrastiveError,
+  assertDistance as assertDistanceOf,
   assertEmbeddings,
   assertLabels,
   assertNumber,
-  assertOneOf,
-  assertSameDims,
-  assertTensor,
+  assertReference,
+  assertTuples,
 } from '@contrastive/core';
-import type { Distance, Embeddings, Labels, LossInput, Reference, Tuples } from '@contrastive/core';
+import type { Distance, Labels, LossInput, Tuples } from '@contrastive/core';
 
 /** Default bound on the elements of one `[c, m]` similarity block: 2^22 (16 MiB of float32). */
 export const DEFAULT_CHUNK_ELEMENTS = 2 ** 22;
@@ -663,71 +663,15 @@ export function denseRowLosses(matrix: tf.Tensor2D, spec: InfoNceEngineSpec): tf
 // ---------------------------------------------------------------------------------------------
 
 /**
- * Throws unless `distance` looks like a core `Distance`.
+ * Throws unless `distance` implements core's `Distance`; the message names `cosineSimilarity()`,
+ * the InfoNCE family's default.
  *
  * @param distance - the received value.
  * @param fn - the loss's name, used in the message.
  * @throws `ContrastiveError` `INVALID_ARGUMENT`.
  */
 export function assertDistance(distance: unknown, fn: string): asserts distance is Distance {
-  const candidate = distance as Partial<Distance> | null;
-  if (
-    candidate === null ||
-    typeof candidate !== 'object' ||
-    typeof candidate.pairwise !== 'function' ||
-    typeof candidate.isSimilarity !== 'boolean'
-  ) {
-    throw new ContrastiveError(
-      'INVALID_ARGUMENT',
-      `Argument 'distance' passed to '${fn}' must be a Distance (e.g. cosineSimilarity()), got ${candidate === null ? 'null' : typeof candidate}`,
-    );
-  }
-}
-
-function assertIndexPair(rows: unknown, cols: unknown, rowsName: string, colsName: string, fn: string): void {
-  assertTensor(rows, 1, `tuples.${rowsName}`, fn, 'int32');
-  assertTensor(cols, 1, `tuples.${colsName}`, fn, 'int32');
-  const expected = rows.shape[0] as number;
-  const received = cols.shape[0] as number;
-  if (received !== expected) {
-    throw new ContrastiveError(
-      'SHAPE_MISMATCH',
-      `Argument 'tuples.${colsName}' passed to '${fn}' must have ${expected} entries (one per entry of 'tuples.${rowsName}'), got ${received}`,
-    );
-  }
-}
-
-function assertTuples(tuples: unknown, fn: string): asserts tuples is Tuples {
-  if (tuples === null || typeof tuples !== 'object') {
-    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'tuples' passed to '${fn}' must be pair or triplet tuples, got ${tuples === null ? 'null' : typeof tuples}`);
-  }
-  const kind = (tuples as { kind?: unknown }).kind;
-  assertOneOf(kind, ['pairs', 'triplets'] as const, 'tuples.kind', fn);
-  const checked = tuples as Tuples;
-  switch (checked.kind) {
-    case 'pairs':
-      assertIndexPair(checked.anchorPos, checked.positive, 'anchorPos', 'positive', fn);
-      assertIndexPair(checked.anchorNeg, checked.negative, 'anchorNeg', 'negative', fn);
-      return;
-    case 'triplets':
-      assertIndexPair(checked.anchor, checked.positive, 'anchor', 'positive', fn);
-      assertIndexPair(checked.anchor, checked.negative, 'anchor', 'negative', fn);
-      return;
-    default: {
-      const unreachable: never = checked;
-      return unreachable;
-    }
-  }
-}
-
-function assertReference(ref: unknown, embeddings: Embeddings, fn: string): asserts ref is Reference {
-  if (ref === null || typeof ref !== 'object') {
-    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'ref' passed to '${fn}' must be { embeddings, labels }, got ${ref === null ? 'null' : typeof ref}`);
-  }
-  const { embeddings: refEmbeddings, labels: refLabels } = ref as Partial<Reference>;
-  assertEmbeddings(refEmbeddings, 'ref.embeddings', fn);
-  assertSameDims(embeddings, refEmbeddings, 'ref.embeddings', fn);
-  assertLabels(refLabels, refEmbeddings.shape[0], 'ref.labels', fn);
+  assertDistanceOf(distance, fn, 'cosineSimilarity()');
 }
 
 /**
