@@ -20,3 +20,33 @@ export { recipeAugmentation } from './recipe-augmentation.js';
 export type { RecipeAugmentationOptions } from './recipe-augmentation.js';
 export { viewGenerator } from './view-generator.js';
 export type { ViewGenerator, ViewGeneratorOptions } from './view-generator.js';
+export { randomRotation, applyRotation, randomTranslation, applyTranslation, randomAffine, applyAffine } from './geometric-warp.js';
+export type {
+  WarpInterpolation,
+  ImageWarpOptions,
+  RotationParams,
+  TranslationParams,
+  AffineParams,
+  RandomRotation,
+  RandomRotationOptions,
+  RandomTranslation,
+  RandomTranslationOptions,
+  RandomAffine,
+  RandomAffineOptions,
+} from './geometric-warp.js';
+export { randomCrop, applyCrop, verticalFlip, applyVerticalFlip, rotate90, applyRotate90 } from './geometric-flip-crop.js';
+export type {
+  CropPaddingMode,
+  CropPadding,
+  RandomCropOptions,
+  CropOffsets,
+  RandomCrop,
+  VerticalFlipOptions,
+  VerticalFlip,
+  QuarterTurns,
+  Rotate90Params,
+  Rotate90Options,
+  Rotate90,
+} from './geometric-flip-crop.js';
+export { loocViews } from './looc.js';
+export type { LoocKeyMode, LoocViewsOptions, LoocBatch, LoocViews } from './looc.js';
