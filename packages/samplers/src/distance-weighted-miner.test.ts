@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng, cosineSimilarity, lpDistance } from '@contrastive/core';
-import type { TripletTuples, Tuples } from '@contrastive/core';
-import { expectContrastiveError, expectNoLeak, expectTensorClose, useTestBackend } from '@contrastive/core/testing';
+import { expectContrastiveError, useTestBackend } from '@contrastive/core/testing';
 import { tripletMarginLoss } from '@contrastive/losses';
 import { distanceWeightedMiner } from './distance-weighted-miner.js';
+import { EMPTY_TRIPLETS, expectEmptyTuples, expectMinedTuplesFeedLoss, expectMinesWithoutLeak, mineTriplets, randomRows, referenceValue } from './test-support/miners.js';
+import type { PlainTriplets, Rows } from './test-support/miners.js';
 
 beforeAll(async () => {
   await useTestBackend();
@@ -14,22 +15,8 @@ beforeAll(async () => {
 // float64 reference: obvious loops (Wu et al. 2017, Section 4; PML's DistanceWeightedMiner)
 // ---------------------------------------------------------------------------------------------
 
-type Rows = number[][];
-interface PlainTriplets {
-  anchor: number[];
-  positive: number[];
-  negative: number[];
-}
-
-const dot = (a: number[], b: number[]): number => a.reduce((s, v, i) => s + v * (b[i] as number), 0);
-const unit = (v: number[]): number[] => {
-  const norm = Math.sqrt(dot(v, v));
-  return v.map((x) => x / Math.max(norm, 1e-12));
-};
-const distance = (a: number[], b: number[]): number => {
-  const [x, y] = [unit(a), unit(b)];
-  return Math.sqrt(x.reduce((s, v, i) => s + (v - (y[i] as number)) ** 2, 0));
-};
+/** Euclidean distance of the L2-normalised rows, float64. */
+const distance = (a: number[], b: number[]): number => referenceValue('lp', a, b);
 
 /**
  * Row i: the normalised sampling weights over the columns, q(d)^-1 = d^(2-k) (1 - d²/4)^(-(k-3)/2)
@@ -80,73 +67,37 @@ function referenceSample(weights: Rows, labels: number[], refLabels: number[], s
   return out;
 }
 
-function randomBatch(seed: number, n: number, dims: number, classes: number): { rows: Rows; labels: number[] } {
+/** Seeded float32 rows; every class present (n / classes rows each), in a random order. */
+function balancedBatch(seed: number, n: number, dims: number, classes: number): { rows: Rows; labels: number[] } {
   const rng = new Rng(seed);
-  const rows = Array.from({ length: n }, () => Array.from({ length: dims }, () => Math.fround(rng.normal())));
-  // Every class present (n / classes rows each), in a random order.
+  const rows = randomRows(rng, n, dims);
   const labels = Array.from(rng.permutation(n), (i) => i % classes);
   return { rows, labels };
 }
 
-function read(tuples: TripletTuples): PlainTriplets {
-  return {
-    anchor: Array.from(tuples.anchor.dataSync()),
-    positive: Array.from(tuples.positive.dataSync()),
-    negative: Array.from(tuples.negative.dataSync()),
-  };
-}
-
-function disposeTuples(tuples: Tuples): void {
-  if (tuples.kind === 'pairs') tf.dispose([tuples.anchorPos, tuples.positive, tuples.anchorNeg, tuples.negative]);
-  else tf.dispose([tuples.anchor, tuples.positive, tuples.negative]);
-}
-
-function mine(miner: ReturnType<typeof distanceWeightedMiner>, rows: Rows, labels: number[], ref?: { rows: Rows; labels: number[] }): PlainTriplets {
-  const embeddings = tf.tensor2d(rows);
-  const labelTensor = tf.tensor1d(labels, 'int32');
-  const refTensors =
-    ref === undefined ? undefined : { embeddings: tf.tensor2d(ref.rows), labels: tf.tensor1d(ref.labels, 'int32') };
-  try {
-    const tuples = miner.mine(refTensors === undefined ? { embeddings, labels: labelTensor } : { embeddings, labels: labelTensor, ref: refTensors });
-    expect(tuples.kind).toBe('triplets');
-    const triplets = tuples as TripletTuples;
-    for (const tensor of [triplets.anchor, triplets.positive, triplets.negative]) {
-      expect(tensor.dtype).toBe('int32');
-      expect(tensor.rank).toBe(1);
-    }
-    const out = read(triplets);
-    disposeTuples(triplets);
-    return out;
-  } finally {
-    tf.dispose([embeddings, labelTensor]);
-    if (refTensors !== undefined) tf.dispose([refTensors.embeddings, refTensors.labels]);
-  }
-}
-
-const EMPTY: PlainTriplets = { anchor: [], positive: [], negative: [] };
 const circle = (degrees: number[]): Rows => degrees.map((a) => [Math.cos((a * Math.PI) / 180), Math.sin((a * Math.PI) / 180)]);
 
 // ---------------------------------------------------------------------------------------------
 
 describe('distanceWeightedMiner: hand-computed', () => {
   it('returns the TSDoc example', () => {
-    const got = mine(distanceWeightedMiner({ rng: new Rng(1) }), circle([0, 10, 60, 180]), [0, 0, 1, 2]);
+    const got = mineTriplets(distanceWeightedMiner({ rng: new Rng(1) }), circle([0, 10, 60, 180]), [0, 0, 1, 2]);
     expect(got).toEqual({ anchor: [0, 1], positive: [1, 0], negative: [2, 2] });
   });
 
   it('skips an anchor whose negatives are all at distance >= nonzeroLossCutoff (PML 2.x)', () => {
     // 0° and 120° share a label; the negative at 150° is 1.93 from 0° (weight 0) and 0.52 from 120°.
-    const got = mine(distanceWeightedMiner(), circle([0, 120, 150]), [0, 0, 1]);
+    const got = mineTriplets(distanceWeightedMiner(), circle([0, 120, 150]), [0, 0, 1]);
     expect(got).toEqual({ anchor: [1], positive: [0], negative: [2] });
     // With every negative too far, nothing is mined.
-    expect(mine(distanceWeightedMiner(), circle([0, 10, 180]), [0, 0, 1])).toEqual(EMPTY);
+    expect(mineTriplets(distanceWeightedMiner(), circle([0, 10, 180]), [0, 0, 1])).toEqual(EMPTY_TRIPLETS);
   });
 
   it('gives clipped distances the weight of the cutoff', () => {
     // Negatives at 0.1 and 0.3 (both below 0.5): equal weights; the ref holds 4000 positive copies.
     const angle = (d: number): number => (2 * Math.asin(d / 2) * 180) / Math.PI;
     const ref = { rows: [...circle(new Array<number>(4000).fill(0)), ...circle([angle(0.1), angle(0.3)])], labels: [...new Array<number>(4000).fill(0), 1, 1] };
-    const got = mine(distanceWeightedMiner({ rng: new Rng(5) }), circle([0]), [0], ref);
+    const got = mineTriplets(distanceWeightedMiner({ rng: new Rng(5) }), circle([0]), [0], ref);
     const first = got.negative.filter((n) => n === 4000).length;
     expect(first + got.negative.filter((n) => n === 4001).length).toBe(4000);
     expect(Math.abs(first / 4000 - 0.5)).toBeLessThan(0.03); // 3.8 standard deviations
@@ -175,7 +126,7 @@ describe('distanceWeightedMiner: the sampling distribution', () => {
     const counts = new Array<number>(distances.length).fill(0);
     const calls = 10;
     for (let call = 0; call < calls; call++) {
-      const got = mine(miner, anchor, [0], { rows: refRows, labels: refLabels });
+      const got = mineTriplets(miner, anchor, [0], { rows: refRows, labels: refLabels });
       expect(got.anchor.length).toBe(copies);
       for (const n of got.negative) counts[n - copies] = (counts[n - copies] as number) + 1;
     }
@@ -209,12 +160,12 @@ describe('distanceWeightedMiner: float64 reference on random batches', () => {
   );
 
   it.each(cases)('n $n, $classes classes, dimension $dims, cutoffs $cutoff / $nonzeroLossCutoff', ({ n, classes, dims, cutoff, nonzeroLossCutoff }) => {
-    const { rows, labels } = randomBatch(300 + n + classes * 7 + dims, n, dims, classes);
+    const { rows, labels } = balancedBatch(300 + n + classes * 7 + dims, n, dims, classes);
     const weights = referenceWeights(rows, labels, rows, labels, cutoff, nonzeroLossCutoff);
     const seed = n * 100 + dims;
     const expected = referenceSample(weights, labels, labels, true, new Rng(seed));
     expect(expected.anchor.length).toBeGreaterThan(0);
-    const got = mine(distanceWeightedMiner({ cutoff, nonzeroLossCutoff, rng: new Rng(seed) }), rows, labels);
+    const got = mineTriplets(distanceWeightedMiner({ cutoff, nonzeroLossCutoff, rng: new Rng(seed) }), rows, labels);
     expect(got).toEqual(expected);
     // Each triplet is valid: same-label positive, different-label negative with positive weight.
     got.anchor.forEach((a, t) => {
@@ -228,8 +179,8 @@ describe('distanceWeightedMiner: float64 reference on random batches', () => {
   });
 
   it.each([3, 8].map((dims) => ({ dims })))('mines against a ref (dimension $dims)', ({ dims }) => {
-    const batch = randomBatch(71 + dims, 6, dims, 3);
-    const ref = randomBatch(72 + dims, 20, dims, 3);
+    const batch = balancedBatch(71 + dims, 6, dims, 3);
+    const ref = balancedBatch(72 + dims, 20, dims, 3);
     // A copy of anchor 0 in the reference with its label: a positive there (no self-exclusion).
     ref.rows[4] = [...(batch.rows[0] as number[])];
     ref.labels[4] = batch.labels[0] as number;
@@ -237,64 +188,51 @@ describe('distanceWeightedMiner: float64 reference on random batches', () => {
     const expected = referenceSample(weights, batch.labels, ref.labels, false, new Rng(9));
     expect(expected.anchor.length).toBeGreaterThan(0);
     expect(expected.anchor.some((a, t) => a === 0 && expected.positive[t] === 4)).toBe(true);
-    expect(mine(distanceWeightedMiner({ rng: new Rng(9) }), batch.rows, batch.labels, ref)).toEqual(expected);
+    expect(mineTriplets(distanceWeightedMiner({ rng: new Rng(9) }), batch.rows, batch.labels, ref)).toEqual(expected);
   });
 });
 
 describe('distanceWeightedMiner: seeding', () => {
-  const { rows, labels } = randomBatch(17, 24, 6, 3);
+  const { rows, labels } = balancedBatch(17, 24, 6, 3);
 
   it('the same seed gives the same tuples; the default is new Rng(0)', () => {
-    const first = mine(distanceWeightedMiner({ rng: new Rng(3) }), rows, labels);
-    expect(mine(distanceWeightedMiner({ rng: new Rng(3) }), rows, labels)).toEqual(first);
-    expect(mine(distanceWeightedMiner({ rng: new Rng(4) }), rows, labels)).not.toEqual(first);
-    expect(mine(distanceWeightedMiner(), rows, labels)).toEqual(mine(distanceWeightedMiner({ rng: new Rng(0) }), rows, labels));
+    const first = mineTriplets(distanceWeightedMiner({ rng: new Rng(3) }), rows, labels);
+    expect(mineTriplets(distanceWeightedMiner({ rng: new Rng(3) }), rows, labels)).toEqual(first);
+    expect(mineTriplets(distanceWeightedMiner({ rng: new Rng(4) }), rows, labels)).not.toEqual(first);
+    expect(mineTriplets(distanceWeightedMiner(), rows, labels)).toEqual(mineTriplets(distanceWeightedMiner({ rng: new Rng(0) }), rows, labels));
   });
 
   it('every call advances the rng by one uniform draw per triplet', () => {
     const rng = new Rng(11);
     const miner = distanceWeightedMiner({ rng });
     const before = rng.clone();
-    const first = mine(miner, rows, labels);
+    const first = mineTriplets(miner, rows, labels);
     for (let t = 0; t < first.anchor.length; t++) before.uniform();
     expect(rng.state()).toEqual(before.state());
-    const second = mine(miner, rows, labels);
+    const second = mineTriplets(miner, rows, labels);
     expect(second.anchor).toEqual(first.anchor);
     expect(second.negative).not.toEqual(first.negative);
     // A batch without triplets draws nothing.
     const state = rng.state();
-    expect(mine(miner, [[1, 0]], [0])).toEqual(EMPTY);
+    expect(mineTriplets(miner, [[1, 0]], [0])).toEqual(EMPTY_TRIPLETS);
     expect(rng.state()).toEqual(state);
   });
 });
 
 describe('distanceWeightedMiner: edge cases', () => {
   it('single class, all labels distinct, batch of one: empty [0] int32 tensors', () => {
-    const { rows } = randomBatch(9, 6, 3, 1);
-    expect(mine(distanceWeightedMiner(), rows, [1, 1, 1, 1, 1, 1])).toEqual(EMPTY);
-    expect(mine(distanceWeightedMiner(), rows, [0, 1, 2, 3, 4, 5])).toEqual(EMPTY);
+    const { rows } = balancedBatch(9, 6, 3, 1);
+    expect(mineTriplets(distanceWeightedMiner(), rows, [1, 1, 1, 1, 1, 1])).toEqual(EMPTY_TRIPLETS);
+    expect(mineTriplets(distanceWeightedMiner(), rows, [0, 1, 2, 3, 4, 5])).toEqual(EMPTY_TRIPLETS);
     const embeddings = tf.tensor2d([[1, 2, 3]]);
     const labels = tf.tensor1d([0], 'int32');
-    const tuples = distanceWeightedMiner().mine({ embeddings, labels }) as TripletTuples;
-    for (const tensor of [tuples.anchor, tuples.positive, tuples.negative]) {
-      expect(tensor.shape).toEqual([0]);
-      expect(tensor.dtype).toBe('int32');
-    }
-    disposeTuples(tuples);
+    expectEmptyTuples(distanceWeightedMiner().mine({ embeddings, labels }), 'triplets');
     tf.dispose([embeddings, labels]);
   });
 
   it('leaves no tensor behind and returns three owned ones', async () => {
-    const { rows, labels } = randomBatch(5, 12, 4, 3);
-    const embeddings = tf.tensor2d(rows);
-    const labelTensor = tf.tensor1d(labels, 'int32');
-    const ref = { embeddings: tf.tensor2d(rows.slice(0, 5)), labels: tf.tensor1d(labels.slice(0, 5), 'int32') };
-    const miner = distanceWeightedMiner();
-    await expectNoLeak(() => disposeTuples(miner.mine({ embeddings, labels: labelTensor })));
-    await expectNoLeak(() => disposeTuples(miner.mine({ embeddings, labels: labelTensor, ref })));
-    const kept = await expectNoLeak(() => miner.mine({ embeddings, labels: labelTensor }), 3);
-    disposeTuples(kept);
-    tf.dispose([embeddings, labelTensor, ref.embeddings, ref.labels]);
+    const { rows, labels } = balancedBatch(5, 12, 4, 3);
+    await expectMinesWithoutLeak(distanceWeightedMiner(), rows, labels, 3);
   });
 });
 
@@ -329,7 +267,7 @@ describe('distanceWeightedMiner: errors', () => {
     const labels = tf.tensor1d([0, 0, 1], 'int32');
     const floatLabels = tf.tensor1d([0, 0, 1]);
     const refEmbeddings = tf.tensor3d([[[1, 0]]]);
-    expect(mine(miner, [[1, 0], [0.9, 0.3], [0.3, 0.9]], [0, 0, 1])).toEqual({ anchor: [0, 1], positive: [1, 0], negative: [2, 2] });
+    expect(mineTriplets(miner, [[1, 0], [0.9, 0.3], [0.3, 0.9]], [0, 0, 1])).toEqual({ anchor: [0, 1], positive: [1, 0], negative: [2, 2] });
     expectContrastiveError(() => miner.mine({ embeddings, labels: floatLabels }), 'DTYPE_MISMATCH', /Argument 'labels' passed to 'distanceWeightedMiner' must have dtype int32/);
     expectContrastiveError(
       () => miner.mine({ embeddings, labels, ref: { embeddings: refEmbeddings as never, labels } }),
@@ -346,7 +284,7 @@ describe('distanceWeightedMiner: errors', () => {
 
 describe('distanceWeightedMiner: mined triplets feed tripletMarginLoss', () => {
   it('value equals the float64 reference and hand-built triplets; the gradient flows', () => {
-    const { rows, labels } = randomBatch(23, 16, 6, 4);
+    const { rows, labels } = balancedBatch(23, 16, 6, 4);
     const weights = referenceWeights(rows, labels, rows, labels, 0.5, 1.4);
     const expected = referenceSample(weights, labels, labels, true, new Rng(8));
     const margin = 0.2;
@@ -356,28 +294,6 @@ describe('distanceWeightedMiner: mined triplets feed tripletMarginLoss', () => {
     const nonZero = losses.filter((v) => v > 0).length;
     expect(nonZero).toBeGreaterThan(0);
     const expectedValue = losses.reduce((s, v) => s + v, 0) / nonZero;
-
-    const embeddings = tf.tensor2d(rows);
-    const labelTensor = tf.tensor1d(labels, 'int32');
-    const mined = distanceWeightedMiner({ rng: new Rng(8) }).mine({ embeddings, labels: labelTensor }) as TripletTuples;
-    const byHand: TripletTuples = {
-      kind: 'triplets',
-      anchor: tf.tensor1d(expected.anchor, 'int32'),
-      positive: tf.tensor1d(expected.positive, 'int32'),
-      negative: tf.tensor1d(expected.negative, 'int32'),
-    };
-    const loss = tripletMarginLoss({ margin });
-    const lossWith = (tuples: TripletTuples) => (x: tf.Tensor) => loss.compute({ embeddings: x as tf.Tensor2D, labels: labelTensor, tuples });
-    const { value, grad } = tf.valueAndGrad(lossWith(mined))(embeddings);
-    const { value: handValue, grad: handGrad } = tf.valueAndGrad(lossWith(byHand))(embeddings);
-    expectTensorClose(value, expectedValue, { atol: 1e-5, rtol: 1e-4 });
-    expectTensorClose(value, handValue, { atol: 1e-7, rtol: 1e-6 });
-    expectTensorClose(grad, handGrad, { atol: 1e-7, rtol: 1e-6 });
-    const gradient = Array.from(grad.dataSync());
-    expect(gradient.every(Number.isFinite)).toBe(true);
-    expect(Math.max(...gradient.map(Math.abs))).toBeGreaterThan(1e-4);
-    tf.dispose([value, grad, handValue, handGrad, embeddings, labelTensor]);
-    disposeTuples(mined);
-    disposeTuples(byHand);
+    expectMinedTuplesFeedLoss(distanceWeightedMiner({ rng: new Rng(8) }), tripletMarginLoss({ margin }), rows, labels, expected, expectedValue);
   });
 });

@@ -1,38 +1,22 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng, cosineSimilarity, dotProductSimilarity, lpDistance } from '@contrastive/core';
-import type { Distance, TripletTuples } from '@contrastive/core';
+import { Rng, dotProductSimilarity } from '@contrastive/core';
+import type { Distance, Tuples } from '@contrastive/core';
 import { expectContrastiveError, expectNoLeak, useTestBackend } from '@contrastive/core/testing';
 import { tripletMarginLoss } from '@contrastive/losses';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hardNegativeMiner, hardNegativeProbabilities } from './hard-negative-miner.js';
+import { DISTANCES, IS_SIMILARITY, asTriplets, disposeTuples, randomRows, referenceValue } from './test-support/miners.js';
+import type { DistanceKind } from './test-support/miners.js';
 
 beforeAll(async () => {
   await useTestBackend();
 });
 
-function randomRows(rng: Rng, n: number, d: number): number[][] {
-  return Array.from({ length: n }, () => Array.from({ length: d }, () => rng.normal()));
+/** Float64 similarity (or negated distance) of two rows. */
+function score(kind: DistanceKind, a: readonly number[], b: readonly number[]): number {
+  const value = referenceValue(kind, a, b);
+  return IS_SIMILARITY[kind] ? value : -value;
 }
-
-function norm(v: readonly number[]): number {
-  return Math.sqrt(v.reduce((sum, x) => sum + x * x, 0));
-}
-
-/** Float64 similarity (or negated distance) of two rows, written out for each distance kind. */
-function score(kind: string, a: readonly number[], b: readonly number[]): number {
-  const dot = a.reduce((sum, x, k) => sum + x * (b[k] as number), 0);
-  if (kind === 'cosine') return dot / (Math.max(norm(a), 1e-12) * Math.max(norm(b), 1e-12));
-  if (kind === 'dot') return dot;
-  const na = Math.max(norm(a), 1e-12);
-  const nb = Math.max(norm(b), 1e-12);
-  return -Math.sqrt(a.reduce((sum, x, k) => sum + (x / na - (b[k] as number) / nb) ** 2, 0));
-}
-
-const DISTANCES: Record<string, () => Distance> = {
-  cosine: () => cosineSimilarity(),
-  dot: () => dotProductSimilarity(),
-  lp: () => lpDistance(),
-};
 
 /** The paper's distribution, written from its definition with float64 loops. */
 function referenceProbabilities(
@@ -40,7 +24,7 @@ function referenceProbabilities(
   labels: number[],
   refRows: number[][] | undefined,
   refLabels: number[] | undefined,
-  o: { beta: number; temperature: number; candidates: 'negatives' | 'all'; tauPlus: number; kind: string },
+  o: { beta: number; temperature: number; candidates: 'negatives' | 'all'; tauPlus: number; kind: DistanceKind },
 ): number[][] {
   const cols = refRows ?? rows;
   const colLabels = refLabels ?? labels;
@@ -96,7 +80,7 @@ describe('hardNegativeProbabilities', () => {
     const refInput = ref ? { embeddings: tf.tensor2d(refRows as number[][]), labels: tf.tensor1d(refLabels as number[], 'int32') } : undefined;
     const p = hardNegativeProbabilities(
       { embeddings, labels: labelTensor, ...(refInput === undefined ? {} : { ref: refInput }) },
-      { beta, temperature, candidates, tauPlus, distance: DISTANCES[kind]?.() },
+      { beta, temperature, candidates, tauPlus, distance: DISTANCES[kind]() },
     );
     expect(p.shape).toEqual([n, ref ? 10 : n]);
     const got = p.arraySync();
@@ -145,7 +129,8 @@ describe('hardNegativeProbabilities', () => {
 });
 
 describe('hardNegativeMiner', () => {
-  function triplets(t: TripletTuples): Array<[number, number, number]> {
+  function triplets(tuples: Tuples): Array<[number, number, number]> {
+    const t = asTriplets(tuples);
     const a = t.anchor.arraySync();
     const p = t.positive.arraySync();
     const n = t.negative.arraySync();
@@ -172,7 +157,8 @@ describe('hardNegativeMiner', () => {
         if (expected === 0) expect(counts[j]).toBe(0);
       }
     }
-    tf.dispose([embeddings, labels, tuples.anchor, tuples.positive, tuples.negative]);
+    tf.dispose([embeddings, labels]);
+    disposeTuples(tuples);
   });
 
   it('lists every positive pair in anchor-major order and never draws a label-positive with candidates negatives', () => {
@@ -189,7 +175,8 @@ describe('hardNegativeMiner', () => {
       expect([a, p]).toEqual(expectedPairs[Math.floor(k / 3)]);
       expect(labelList[n]).not.toBe(labelList[a]);
     });
-    tf.dispose([embeddings, labels, tuples.anchor, tuples.positive, tuples.negative]);
+    tf.dispose([embeddings, labels]);
+    disposeTuples(tuples);
   });
 
   it('is deterministic for a seed and advances its generator', () => {
@@ -203,7 +190,8 @@ describe('hardNegativeMiner', () => {
     const c = first.mine({ embeddings, labels });
     expect(triplets(a)).toEqual(triplets(b));
     expect(triplets(c)).not.toEqual(triplets(a));
-    tf.dispose([embeddings, labels, ...[a, b, c].flatMap((t) => [t.anchor, t.positive, t.negative])]);
+    tf.dispose([embeddings, labels]);
+    [a, b, c].forEach(disposeTuples);
   });
 
   it('mines against a reference without self-exclusion', () => {
@@ -217,30 +205,33 @@ describe('hardNegativeMiner', () => {
     expect(all.map(([a, p]) => [a, p])).toEqual([[0, 0], [0, 0], [0, 3], [0, 3], [1, 1], [1, 1], [2, 2], [2, 2]]);
     const refLabels = [0, 1, 2, 0, 5];
     for (const [a, , n] of all) expect(refLabels[n]).not.toBe([0, 1, 2][a]);
-    tf.dispose([embeddings, labels, ref.embeddings, ref.labels, tuples.anchor, tuples.positive, tuples.negative]);
+    tf.dispose([embeddings, labels, ref.embeddings, ref.labels]);
+    disposeTuples(tuples);
   });
 
   it('returns empty tuples without positives or without negatives', () => {
     const embeddings = tf.tensor2d([[1, 0], [0, 1], [1, 1]]);
     for (const labelList of [[0, 1, 2], [7, 7, 7]]) {
       const labels = tf.tensor1d(labelList, 'int32');
-      const tuples = hardNegativeMiner().mine({ embeddings, labels });
+      const tuples = asTriplets(hardNegativeMiner().mine({ embeddings, labels }));
       expect(tuples.anchor.shape).toEqual([0]);
       expect(tuples.anchor.dtype).toBe('int32');
-      tf.dispose([labels, tuples.anchor, tuples.positive, tuples.negative]);
+      tf.dispose(labels);
+      disposeTuples(tuples);
     }
     const one = tf.tensor2d([[1, 2]]);
     const oneLabel = tf.tensor1d([0], 'int32');
-    const tuples = hardNegativeMiner().mine({ embeddings: one, labels: oneLabel });
+    const tuples = asTriplets(hardNegativeMiner().mine({ embeddings: one, labels: oneLabel }));
     expect(tuples.negative.shape).toEqual([0]);
-    tf.dispose([embeddings, one, oneLabel, tuples.anchor, tuples.positive, tuples.negative]);
+    tf.dispose([embeddings, one, oneLabel]);
+    disposeTuples(tuples);
   });
 
   it('feeds tripletMarginLoss, and the gradient flows through the mined triplets', () => {
     const rng = new Rng(21);
     const x = tf.variable(tf.tensor2d(randomRows(rng, 16, 6)));
     const labels = tf.tensor1d(Array.from({ length: 16 }, (_, i) => i % 4), 'int32');
-    const tuples = hardNegativeMiner({ beta: 1, rng: new Rng(1) }).mine({ embeddings: x, labels });
+    const tuples = asTriplets(hardNegativeMiner({ beta: 1, rng: new Rng(1) }).mine({ embeddings: x, labels }));
     const loss = tripletMarginLoss({ margin: 0.5 });
     const { value, grads } = tf.variableGrads(() => loss.compute({ embeddings: x, labels, tuples }));
     const grad = grads[x.name] as tf.Tensor;
@@ -250,13 +241,13 @@ describe('hardNegativeMiner', () => {
     // The same value as the loss over the explicitly gathered triplets (mean over all triplets).
     const [a, p, n] = [tuples.anchor.arraySync(), tuples.positive.arraySync(), tuples.negative.arraySync()];
     const rows = x.arraySync();
-    const unit = rows.map((r) => r.map((v) => v / norm(r)));
-    const dist = (i: number, j: number): number => Math.sqrt(unit[i]!.reduce((s, v, k) => s + (v - unit[j]![k]!) ** 2, 0));
+    const dist = (i: number, j: number): number => referenceValue('lp', rows[i]!, rows[j]!);
     const terms = a.map((i, k) => Math.max(0, dist(i, p[k]!) - dist(i, n[k]!) + 0.5));
     const nonZero = terms.filter((t) => t > 0);
     const expected = nonZero.reduce((s, t) => s + t, 0) / Math.max(1, nonZero.length); // PML's AvgNonZeroReducer
     expect(value.dataSync()[0]).toBeCloseTo(expected, 5);
-    tf.dispose([x, labels, value, grad, tuples.anchor, tuples.positive, tuples.negative]);
+    tf.dispose([x, labels, value, grad]);
+    disposeTuples(tuples);
   });
 
   it('leaks no tensor', async () => {
@@ -264,8 +255,7 @@ describe('hardNegativeMiner', () => {
     const labels = tf.tensor1d([0, 0, 1, 1, 2, 2, 3, 3], 'int32');
     const miner = hardNegativeMiner();
     await expectNoLeak(() => {
-      const t = miner.mine({ embeddings, labels });
-      tf.dispose([t.anchor, t.positive, t.negative]);
+      disposeTuples(miner.mine({ embeddings, labels }));
       tf.dispose(hardNegativeProbabilities({ embeddings, labels }));
     });
     tf.dispose([embeddings, labels]);

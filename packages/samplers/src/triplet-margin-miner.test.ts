@@ -1,111 +1,48 @@
-import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng, cosineSimilarity, dotProductSimilarity, lpDistance } from '@contrastive/core';
-import type { Distance, Reference, TripletTuples, Tuples } from '@contrastive/core';
-import { expectContrastiveError, expectNoLeak, expectTensorClose, useTestBackend } from '@contrastive/core/testing';
+import type { Reference } from '@contrastive/core';
+import { expectContrastiveError, expectNoLeak, useTestBackend } from '@contrastive/core/testing';
 import { tripletMarginLoss } from '@contrastive/losses';
 import { hostMatrix } from './internal/mining.js';
 import { keptInterval, marginTriplets, tripletMarginMiner } from './triplet-margin-miner.js';
 import type { TripletMarginMinerType } from './triplet-margin-miner.js';
+import {
+  DISTANCES,
+  IS_SIMILARITY,
+  NO_TUPLE_BATCHES,
+  TIE_GAP,
+  asTriplets,
+  disposeTuples,
+  expectEmptyTuples,
+  expectGradientFlows,
+  expectLossEqualsExplicitTriplets,
+  float32Rows,
+  goldenInputSet,
+  goldenMinerCases,
+  goldenMinerInput,
+  randomLabels,
+  randomRows,
+  readTriplets,
+  referenceMatrix,
+  scaleOf,
+  tensors,
+} from './test-support/miners.js';
+import type { DistanceKind, PlainTriplets, Rows } from './test-support/miners.js';
 
 beforeAll(async () => {
   await useTestBackend();
 });
 
-type Rows = number[][];
-
-interface MinerCase {
-  name: string;
-  miner: string;
-  inputs: { embeddings: string; labels: string };
-  params: { margin: number; type_of_triplets: TripletMarginMinerType; distance: string };
-  expected: { num_triplets: number; anchors?: number[]; positives?: number[]; negatives?: number[] };
-}
-
-const golden = JSON.parse(readFileSync(new URL('../../../../shared/golden/pytorch-reference.json', import.meta.url), 'utf8')) as {
-  input_sets: Record<string, { embeddings: Rows; labels_sup: number[] }>;
-  miners: MinerCase[];
-};
-
-// ---------------------------------------------------------------------------------------------
-// helpers
-// ---------------------------------------------------------------------------------------------
-
-function asTriplets(tuples: Tuples): TripletTuples {
-  if (tuples.kind !== 'triplets') throw new Error(`expected triplets, got ${tuples.kind}`);
-  return tuples;
-}
-
-function readTriplets(tuples: Tuples): { a: number[]; p: number[]; n: number[] } {
-  const t = asTriplets(tuples);
-  for (const tensor of [t.anchor, t.positive, t.negative]) {
-    expect(tensor.dtype).toBe('int32');
-    expect(tensor.rank).toBe(1);
-  }
-  const result = { a: Array.from(t.anchor.dataSync()), p: Array.from(t.positive.dataSync()), n: Array.from(t.negative.dataSync()) };
-  tf.dispose([t.anchor, t.positive, t.negative]);
-  return result;
-}
-
-function disposeTuples(tuples: Tuples): void {
-  if (tuples.kind === 'triplets') tf.dispose([tuples.anchor, tuples.positive, tuples.negative]);
-  else tf.dispose([tuples.anchorPos, tuples.positive, tuples.anchorNeg, tuples.negative]);
-}
-
-function randomRows(rng: Rng, n: number, d: number): Rows {
-  return Array.from({ length: n }, () => Array.from(rng.normalArray(d)));
-}
-
-function randomLabels(rng: Rng, n: number, classes: number): number[] {
-  return Array.from({ length: n }, () => rng.int(classes));
-}
-
-/** float32 values of rows, so that the float64 reference sees exactly the tensor's numbers. */
-function float32Rows(rows: Rows): Rows {
-  return rows.map((row) => Array.from(Float32Array.from(row)));
-}
-
-function tensors(rows: Rows, labels: number[]): { embeddings: tf.Tensor2D; labels: tf.Tensor1D } {
-  return { embeddings: tf.tensor2d(rows), labels: tf.tensor1d(labels, 'int32') };
+interface MinerParams {
+  margin: number;
+  type_of_triplets: TripletMarginMinerType;
+  distance: string;
 }
 
 // ---------------------------------------------------------------------------------------------
 // float64 reference: the golden rule text, as obvious loops
 // ---------------------------------------------------------------------------------------------
-
-type DistanceKind = 'lp' | 'lpRaw' | 'cosine' | 'dot';
-
-const DISTANCES: Record<DistanceKind, () => Distance> = {
-  lp: () => lpDistance(),
-  lpRaw: () => lpDistance({ normalize: false }),
-  cosine: () => cosineSimilarity(),
-  dot: () => dotProductSimilarity(),
-};
-
-const IS_SIMILARITY: Record<DistanceKind, boolean> = { lp: false, lpRaw: false, cosine: true, dot: true };
-
-function unit(row: number[]): number[] {
-  const norm = Math.sqrt(row.reduce((s, v) => s + v * v, 0));
-  return row.map((v) => v / Math.max(norm, 1e-12));
-}
-
-function referenceMatrix(kind: DistanceKind, x: Rows, y: Rows): Rows {
-  const left = kind === 'lp' || kind === 'cosine' ? x.map(unit) : x;
-  const right = kind === 'lp' || kind === 'cosine' ? y.map(unit) : y;
-  return left.map((a) =>
-    right.map((b) => {
-      if (kind === 'lp' || kind === 'lpRaw') {
-        let sum = 0;
-        for (let k = 0; k < a.length; k++) sum += ((a[k] as number) - (b[k] as number)) ** 2;
-        return Math.sqrt(sum);
-      }
-      let dot = 0;
-      for (let k = 0; k < a.length; k++) dot += (a[k] as number) * (b[k] as number);
-      return dot;
-    }),
-  );
-}
 
 /**
  * Over all triplets (a, p, n) in lexicographic order: y_a = y_p (p ≠ a without ref), y_n ≠ y_a;
@@ -150,10 +87,9 @@ function referenceTriplets(
   return out;
 }
 
-const TIE_GAP = 2e-5;
-
-function scaleOf(raw: Rows): number {
-  return Math.max(1, ...raw.flat().map(Math.abs));
+/** The reference's triplets as the plain triplets `readTriplets` returns. */
+function plainTriplets(r: { a: number[]; p: number[]; n: number[] }): PlainTriplets {
+  return { anchor: r.a, positive: r.p, negative: r.n };
 }
 
 /** The first of up to 10 seeded draws whose reference decisions are all farther than TIE_GAP from a tie. */
@@ -170,40 +106,39 @@ function clearDraw<T extends { raw: Rows; expected: { gap: number } }>(draw: (at
 // ---------------------------------------------------------------------------------------------
 
 describe('tripletMarginMiner', () => {
-  const cases = golden.miners.filter((c) => c.miner === 'TripletMarginMiner');
+  const cases = goldenMinerCases<MinerParams, { num_triplets: number; anchors?: number[]; positives?: number[]; negatives?: number[] }>('TripletMarginMiner');
 
   it('has the four golden cases', () => {
     expect(cases.map((c) => c.params.type_of_triplets).sort()).toEqual(['all', 'easy', 'hard', 'semihard']);
   });
 
   it.each(cases.map((c) => [c.name, c] as const))('golden %s returns exactly PML anchors / positives / negatives', (_, c) => {
-    const set = golden.input_sets[c.inputs.embeddings]!;
-    const labelList = set[c.inputs.labels as 'labels_sup'];
+    const { rows, labels: labelList } = goldenMinerInput(c);
     expect(c.params.distance).toMatch(/^LpDistance\(p=2, power=1, normalize_embeddings=True\)/);
-    const { embeddings, labels } = tensors(set.embeddings, labelList);
+    const { embeddings, labels } = tensors(rows, labelList);
     const miner = tripletMarginMiner({ margin: c.params.margin, type: c.params.type_of_triplets });
     expect(miner.name).toBe('tripletMarginMiner');
     const mined = readTriplets(miner.mine({ embeddings, labels }));
-    expect(mined.a).toHaveLength(c.expected.num_triplets);
+    expect(mined.anchor).toHaveLength(c.expected.num_triplets);
     if (c.expected.anchors !== undefined) {
-      expect(mined.a).toEqual(c.expected.anchors);
-      expect(mined.p).toEqual(c.expected.positives);
-      expect(mined.n).toEqual(c.expected.negatives);
+      expect(mined.anchor).toEqual(c.expected.anchors);
+      expect(mined.positive).toEqual(c.expected.positives);
+      expect(mined.negative).toEqual(c.expected.negatives);
     }
     // And the float64 reference agrees on the whole list (easy has only its count in the golden file).
-    const raw = referenceMatrix('lp', float32Rows(set.embeddings), float32Rows(set.embeddings));
+    const raw = referenceMatrix('lp', float32Rows(rows), float32Rows(rows));
     const reference = referenceTriplets(raw, labelList, labelList, true, false, c.params.margin, c.params.type_of_triplets);
     expect(reference.gap).toBeGreaterThan(TIE_GAP);
-    expect(mined).toEqual({ a: reference.a, p: reference.p, n: reference.n });
+    expect(mined).toEqual(plainTriplets(reference));
     tf.dispose([embeddings, labels]);
   });
 
   it('the four types partition the triplets: all = hard ∪ semihard, and all ∪ easy = every triplet', () => {
-    const set = golden.input_sets['s16x8']!;
+    const set = goldenInputSet('s16x8');
     const { embeddings, labels } = tensors(set.embeddings, set.labels_sup);
     const mine = (type: TripletMarginMinerType): string[] => {
       const t = readTriplets(tripletMarginMiner({ type }).mine({ embeddings, labels }));
-      return t.a.map((a, i) => `${a},${t.p[i]},${t.n[i]}`);
+      return t.anchor.map((a, i) => `${a},${t.positive[i]},${t.negative[i]}`);
     };
     const all = mine('all');
     const hard = mine('hard');
@@ -216,19 +151,19 @@ describe('tripletMarginMiner', () => {
   });
 
   it('defaults: margin 0.2, type all, lpDistance()', () => {
-    const set = golden.input_sets['s16x8']!;
+    const set = goldenInputSet('s16x8');
     const { embeddings, labels } = tensors(set.embeddings, set.labels_sup);
     const byDefault = readTriplets(tripletMarginMiner().mine({ embeddings, labels }));
     const explicit = readTriplets(tripletMarginMiner({ margin: 0.2, type: 'all', distance: lpDistance() }).mine({ embeddings, labels }));
     expect(byDefault).toEqual(explicit);
-    expect(byDefault.a).toHaveLength(29);
+    expect(byDefault.anchor).toHaveLength(29);
     tf.dispose([embeddings, labels]);
   });
 
   it('reproduces its TSDoc example', () => {
     const { embeddings, labels } = tensors([[0], [1], [1.1], [5]], [0, 0, 1, 1]);
     const miner = tripletMarginMiner({ margin: 0.5, type: 'semihard', distance: lpDistance({ normalize: false }) });
-    expect(readTriplets(miner.mine({ embeddings, labels }))).toEqual({ a: [0, 3], p: [1, 2], n: [2, 1] });
+    expect(readTriplets(miner.mine({ embeddings, labels }))).toEqual({ anchor: [0, 3], positive: [1, 2], negative: [2, 1] });
     tf.dispose([embeddings, labels]);
   });
 
@@ -262,7 +197,7 @@ describe('tripletMarginMiner', () => {
     expect(expected.a.length).toBeGreaterThan(0);
     const { embeddings, labels } = tensors(rows, labelList);
     const mined = readTriplets(tripletMarginMiner({ margin, type, distance: DISTANCES[kind]() }).mine({ embeddings, labels }));
-    expect(mined).toEqual({ a: expected.a, p: expected.p, n: expected.n });
+    expect(mined).toEqual(plainTriplets(expected));
     tf.dispose([embeddings, labels]);
   });
 
@@ -280,7 +215,7 @@ describe('tripletMarginMiner', () => {
     const { embeddings, labels } = tensors(rows, labelList);
     const ref: Reference = { embeddings: tf.tensor2d(refRows), labels: tf.tensor1d(refLabelList, 'int32') };
     const mined = readTriplets(tripletMarginMiner({ margin, type, distance: DISTANCES[kind]() }).mine({ embeddings, labels, ref }));
-    expect(mined).toEqual({ a: expected.a, p: expected.p, n: expected.n });
+    expect(mined).toEqual(plainTriplets(expected));
     tf.dispose([embeddings, labels, ref.embeddings, ref.labels]);
   });
 
@@ -293,9 +228,9 @@ describe('tripletMarginMiner', () => {
     const distance = lpDistance({ normalize: false });
     const mined = readTriplets(tripletMarginMiner({ margin: 10, type: 'all', distance }).mine({ embeddings, labels, ref }));
     // every candidate: a0 p∈{0,1} n2; a1 p∈{0,1} n2; a2 p2 n∈{0,1}
-    expect(mined).toEqual({ a: [0, 0, 1, 1, 2, 2], p: [0, 1, 0, 1, 2, 2], n: [2, 2, 2, 2, 0, 1] });
+    expect(mined).toEqual({ anchor: [0, 0, 1, 1, 2, 2], positive: [0, 1, 0, 1, 2, 2], negative: [2, 2, 2, 2, 0, 1] });
     const withoutRef = readTriplets(tripletMarginMiner({ margin: 10, type: 'all', distance }).mine({ embeddings, labels }));
-    expect(withoutRef).toEqual({ a: [0, 1], p: [1, 0], n: [2, 2] });
+    expect(withoutRef).toEqual({ anchor: [0, 1], positive: [1, 0], negative: [2, 2] });
     tf.dispose([embeddings, labels, ref.embeddings, ref.labels]);
   });
 
@@ -306,7 +241,7 @@ describe('tripletMarginMiner', () => {
     const distance = dotProductSimilarity();
     const mine = (type: TripletMarginMinerType, margin: number): string[] => {
       const t = readTriplets(tripletMarginMiner({ margin, type, distance }).mine({ embeddings, labels }));
-      return t.a.map((a, i) => `${a},${t.p[i]},${t.n[i]}`).filter((key) => key.startsWith('0,'));
+      return t.anchor.map((a, i) => `${a},${t.positive[i]},${t.negative[i]}`).filter((key) => key.startsWith('0,'));
     };
     expect(mine('all', 1)).toEqual(['0,1,2', '0,1,3']);
     expect(mine('easy', 1)).toEqual([]);
@@ -318,19 +253,10 @@ describe('tripletMarginMiner', () => {
     tf.dispose([embeddings, labels]);
   });
 
-  it.each([
-    ['a single class (no negatives)', [[1, 0], [0, 1], [1, 1]], [4, 4, 4]],
-    ['all labels distinct (no positives)', [[1, 0], [0, 1], [1, 1]], [0, 1, 2]],
-    ['a batch of one', [[1, 2]], [0]],
-  ])('%s gives empty [0] int32 tuples', async (_, rows, labelList) => {
-    const { embeddings, labels } = tensors(rows as Rows, labelList as number[]);
+  it.each(NO_TUPLE_BATCHES)('%s gives empty [0] int32 tuples', async (_, rows, labelList) => {
+    const { embeddings, labels } = tensors(rows, labelList);
     for (const type of types) {
-      const tuples = asTriplets(await expectNoLeak(() => tripletMarginMiner({ type }).mine({ embeddings, labels }), 3));
-      for (const tensor of [tuples.anchor, tuples.positive, tuples.negative]) {
-        expect(tensor.shape).toEqual([0]);
-        expect(tensor.dtype).toBe('int32');
-      }
-      disposeTuples(tuples);
+      expectEmptyTuples(await expectNoLeak(() => tripletMarginMiner({ type }).mine({ embeddings, labels }), 3), 'triplets');
     }
     tf.dispose([embeddings, labels]);
   });
@@ -393,17 +319,6 @@ describe('tripletMarginMiner', () => {
 // mined tuples in tripletMarginLoss, with gradients
 // ---------------------------------------------------------------------------------------------
 
-function explicitTripletLoss(distance: Distance, margin: number, x: tf.Tensor2D, a: number[], p: number[], n: number[]): tf.Scalar {
-  const rows = (index: number[]): tf.Tensor2D => tf.gather(x, tf.tensor1d(index, 'int32')) as tf.Tensor2D;
-  const anchors = rows(a);
-  const ap = distance.paired(anchors, rows(p));
-  const an = distance.paired(anchors, rows(n));
-  const losses = tf.relu(tf.add(distance.isSimilarity ? tf.sub(an, ap) : tf.sub(ap, an), margin));
-  // The number of non-zero losses is a constant of the reduction (comparisons have no gradient in tf.js).
-  const count = Array.from(losses.dataSync()).filter((value) => value > 0).length;
-  return tf.div(tf.sum(losses), Math.max(count, 1)) as tf.Scalar;
-}
-
 describe('tripletMarginMiner tuples feed tripletMarginLoss', () => {
   it.each([
     ['semihard', 'lp'],
@@ -420,16 +335,9 @@ describe('tripletMarginMiner tuples feed tripletMarginLoss', () => {
     const p = Array.from(tuples.positive.dataSync());
     const n = Array.from(tuples.negative.dataSync());
     expect(a.length).toBeGreaterThan(5);
-    const loss = tripletMarginLoss({ margin, distance });
-    const viaLoss = tf.valueAndGrad((input: tf.Tensor) => loss.compute({ embeddings: input as tf.Tensor2D, labels, tuples }))(x);
-    const explicit = tf.valueAndGrad((input: tf.Tensor) => explicitTripletLoss(distance, margin, input as tf.Tensor2D, a, p, n))(x);
-    expect(viaLoss.value.dataSync()[0]).toBeGreaterThan(0);
-    expectTensorClose(viaLoss.value, explicit.value);
-    expectTensorClose(viaLoss.grad, explicit.grad);
-    const grad = viaLoss.grad.dataSync();
-    expect(grad.every(Number.isFinite)).toBe(true);
-    expect(grad.some((g) => g !== 0)).toBe(true);
-    tf.dispose([viaLoss.value, viaLoss.grad, explicit.value, explicit.grad, x, labels]);
+    const grad = expectLossEqualsExplicitTriplets(tripletMarginLoss({ margin, distance }), tuples, distance, margin, x, labels, { anchor: a, positive: p, negative: n });
+    expectGradientFlows(grad);
+    tf.dispose([x, labels]);
     disposeTuples(tuples);
   });
 });
