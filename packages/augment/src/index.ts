@@ -50,3 +50,9 @@ export type {
 } from './geometric-flip-crop.js';
 export { loocViews } from './looc.js';
 export type { LoocKeyMode, LoocViewsOptions, LoocBatch, LoocViews } from './looc.js';
+export { randomApply, oneOf, randomOrder, applySelected, applyChoice, applyOrder } from './combinators.js';
+export type { RandomApply, RandomApplyOptions, OneOf, OneOfOptions, RandomOrder, SelectParams, ChoiceParams, OrderParams } from './combinators.js';
+export { multiCrop } from './multi-crop.js';
+export type { MultiCrop, MultiCropOptions, MultiCropViews, MultiCropViewGeneratorOptions } from './multi-crop.js';
+export { renderGrid } from './preview.js';
+export type { RenderGridOptions } from './preview.js';
