@@ -29,21 +29,22 @@ export function assertNumber(
   range: { min?: number; max?: number; exclusiveMin?: boolean; exclusiveMax?: boolean; integer?: boolean } = {},
 ): asserts value is number {
   const { min, max, exclusiveMin = false, exclusiveMax = false, integer = false } = range;
+  // The checks come first and the message is built only on failure: this runs in hot loops
+  // (Rng.int per draw).
+  if (
+    typeof value === 'number' &&
+    Number.isFinite(value) &&
+    (!integer || Number.isInteger(value)) &&
+    (min === undefined || (exclusiveMin ? value > min : value >= min)) &&
+    (max === undefined || (exclusiveMax ? value < max : value <= max))
+  ) {
+    return;
+  }
   const lower = min === undefined ? '' : `${exclusiveMin ? '>' : '>='} ${min}`;
   const upper = max === undefined ? '' : `${exclusiveMax ? '<' : '<='} ${max}`;
   const bound = [lower, upper].filter((part) => part !== '').join(' and ');
   const expected = `${integer ? 'an integer' : 'a finite number'}${bound === '' ? '' : ` ${bound}`}`;
-  const fail = (): never => {
-    throw new ContrastiveError(
-      'INVALID_ARGUMENT',
-      `Argument '${argument}' passed to '${fn}' must be ${expected}, got ${describe(value)}`,
-    );
-  };
-  if (typeof value !== 'number' || !Number.isFinite(value)) fail();
-  const number = value as number;
-  if (integer && !Number.isInteger(number)) fail();
-  if (min !== undefined && (exclusiveMin ? number <= min : number < min)) fail();
-  if (max !== undefined && (exclusiveMax ? number >= max : number > max)) fail();
+  throw new ContrastiveError('INVALID_ARGUMENT', `Argument '${argument}' passed to '${fn}' must be ${expected}, got ${describe(value)}`);
 }
 
 /**
