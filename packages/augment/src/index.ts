@@ -134,3 +134,36 @@ export type {
   SegmentPermutationOptions,
   SegmentPermutation,
 } from './time-series.js';
+export {
+  randomGrayscale,
+  applyGrayscale,
+  solarize,
+  applySolarize,
+  posterize,
+  applyPosterize,
+  equalize,
+  applyEqualize,
+  normalize,
+  applyNormalize,
+} from './photometric.js';
+export type {
+  GrayscaleParams,
+  RandomGrayscale,
+  RandomGrayscaleOptions,
+  SolarizeParams,
+  Solarize,
+  SolarizeOptions,
+  SolarizeThresholdOptions,
+  PosterizeParams,
+  Posterize,
+  PosterizeOptions,
+  PosterizeBitsOptions,
+  EqualizeParams,
+  Equalize,
+  EqualizeOptions,
+  NormalizeOptions,
+} from './photometric.js';
+export { randomErasing, cutout, applyErasing } from './photometric-erasing.js';
+export type { ErasingValue, ErasingParams, ErasingValueOptions, RandomErasing, RandomErasingOptions, Cutout, CutoutOptions } from './photometric-erasing.js';
+export { gaussianBlur, applyGaussianBlur, gaussianKernel1d } from './blur.js';
+export type { BlurParams, BlurKernelOptions, GaussianBlur, GaussianBlurOptions } from './blur.js';
