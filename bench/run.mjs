@@ -6,7 +6,8 @@
  *
  * Flags: --reps N (timed runs per figure, default 7), --quick (3 reps, fewer shapes), --losses (only
  * the InfoNCE-family loss figures, merged into an existing bench/results.json), --kmeans (only the
- * kMeans figure of bench/kmeans.mjs, merged the same way).
+ * kMeans figure of bench/kmeans.mjs, merged the same way), --augment (only the view-generation
+ * figures and PNG previews of bench/augment.mjs, merged the same way).
  * Every figure is the median of N runs after warm-up runs, in milliseconds.
  */
 import { spawnSync } from 'node:child_process';
@@ -23,6 +24,7 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const lossesOnly = args.includes('--losses');
 const kMeansOnly = args.includes('--kmeans');
+const augmentOnly = args.includes('--augment');
 const repsFlag = args.indexOf('--reps');
 const REPS = repsFlag >= 0 ? Number(args[repsFlag + 1]) : quick ? 3 : 7;
 const WARMUP = 2;
@@ -390,6 +392,24 @@ function kMeansBench() {
   return JSON.parse(lines[lines.length - 1]);
 }
 
+/** bench/augment.mjs in a child process: two-view presets on 256 digits, PNG previews. */
+function augmentBench() {
+  const script = fileURLToPath(new URL('./augment.mjs', import.meta.url));
+  const child = spawnSync(process.execPath, [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (child.status !== 0) throw new Error(`bench/augment.mjs failed with status ${child.status}`);
+  const lines = child.stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]);
+}
+
+if (augmentOnly) {
+  const out = fileURLToPath(new URL('./results.json', import.meta.url));
+  const previous = existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')) : {};
+  const augment = augmentBench();
+  writeFileSync(out, `${JSON.stringify({ ...previous, augment }, null, 2)}\n`);
+  console.log(`merged augment (SimCLR two views of 256 digits: ${augment.twoViewsMs['simclr@small 256x28x28x1']} ms) into ${out}`);
+  process.exit(0);
+}
+
 if (kMeansOnly) {
   const out = fileURLToPath(new URL('./results.json', import.meta.url));
   const previous = existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')) : {};
@@ -474,6 +494,7 @@ results.steps.mlp.description = '784-256-128 encoder, NT-Xent (τ 0.5), 512 view
 results.steps.cnn.description =
   'conv3x3-32 relu, maxpool2, conv3x3-64 relu, maxpool2, flatten, dense-128 relu + head 128-128-64, NT-Xent (τ 0.5), 512 views (256 pairs), Adam';
 results.kMeans = kMeansBench();
+results.augment = augmentBench();
 results.totalSeconds = Math.round((Date.now() - started) / 1000);
 
 const out = fileURLToPath(new URL('./results.json', import.meta.url));
@@ -501,4 +522,6 @@ console.log(
   `\nkMeans ${km.data.n}x${km.data.d} -> k=${km.options.k} (${km.backend}): ${km.totalSeconds} s ` +
     `(init ${km.initSeconds} s, ${km.perIterationSeconds} s/iteration x ${km.iterations}); target < 60 s`,
 );
+console.log(`two views (wasm, ms, median): ${Object.entries(results.augment.twoViewsMs).map(([k, v]) => `${k} ${v}`).join('; ')}`);
+console.log(`previews: ${results.augment.previews.join(', ')}`);
 console.log(`wrote ${out} (${results.totalSeconds} s)`);

@@ -13,7 +13,7 @@ export type { CropParams, RandomResizedCrop, RandomResizedCropOptions, ResizeOpt
 export { horizontalFlip, applyHorizontalFlip } from './horizontal-flip.js';
 export type { FlipParams, HorizontalFlip, HorizontalFlipOptions } from './horizontal-flip.js';
 export { colorJitter, applyColorJitter } from './color-jitter.js';
-export type { ColorJitter, ColorJitterOptions, JitterParams } from './color-jitter.js';
+export type { ColorJitter, ColorJitterOptions, JitterParams, JitterApplyOptions, JitterOrder, ContrastMean, JitterClamp } from './color-jitter.js';
 export { gaussianNoise, applyGaussianNoise } from './gaussian-noise.js';
 export type { GaussianNoise, GaussianNoiseOptions, NoiseParams, NoiseScaleOptions } from './gaussian-noise.js';
 export { recipeAugmentation } from './recipe-augmentation.js';
@@ -167,3 +167,5 @@ export { randomErasing, cutout, applyErasing } from './photometric-erasing.js';
 export type { ErasingValue, ErasingParams, ErasingValueOptions, RandomErasing, RandomErasingOptions, Cutout, CutoutOptions } from './photometric-erasing.js';
 export { gaussianBlur, applyGaussianBlur, gaussianKernel1d } from './blur.js';
 export type { BlurParams, BlurKernelOptions, GaussianBlur, GaussianBlurOptions } from './blur.js';
+export { viewPreset } from './presets.js';
+export type { ViewPresetName, ViewPresetOptions, ViewPresetParameters, ViewPreset } from './presets.js';

@@ -13,7 +13,7 @@ import {
 } from '@contrastive/core';
 import type { Augmentation } from './augmentation.js';
 import { type Interval, assertImages, assertInterval, assertProbability, assertSize, describeValue } from './checks.js';
-import { type RandomResizedCrop, cropBoxes, randomResizedCrop } from './random-resized-crop.js';
+import { type RandomResizedCrop, cropAndResizeExact, cropBoxes, randomResizedCrop } from './random-resized-crop.js';
 
 /** Ratio of SwAV's local to global crop side (96 / 224), used for the default `localSize`. */
 const LOCAL_SIDE_RATIO = 96 / 224;
@@ -155,14 +155,9 @@ function cropViews(
     flat.set(box, row * 4);
     source[row] = row % n;
   });
+  // The exact crop of randomResizedCrop: bit-identical on every backend.
   const crop = (start: number, count: number): tf.Tensor4D =>
-    tf.image.cropAndResize(
-      images,
-      tf.tensor2d(flat.subarray(start * 4, (start + count) * 4), [count, 4]),
-      tf.tensor1d(source.subarray(start, start + count), 'int32'),
-      [size[0], size[1]],
-      'bilinear',
-    );
+    cropAndResizeExact(images, flat.subarray(start * 4, (start + count) * 4), source.subarray(start, start + count), size);
   // One tidy: intermediates (also those of an augmentation that throws) are freed.
   return tf.tidy(() => {
     if (augmentation === undefined) {

@@ -2,11 +2,65 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Rng, isContrastiveError } from '@contrastive/core';
 import { FLOAT32_TOLERANCE, expectNoLeak, expectTensorClose, useTestBackend, valueRange } from '@contrastive/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { applyCropBoxes, applyResizedCrop, cropBoxes, randomResizedCrop } from './random-resized-crop.js';
+import { applyCropBoxes, applyResizedCrop, cropAndResizeExact, cropBoxes, randomResizedCrop } from './random-resized-crop.js';
 
 beforeAll(async () => {
+  // Both backends are registered (the cross-backend tests switch between them), then the one
+  // CONTRASTIVE_TEST_BACKEND asks for is selected.
+  await useTestBackend('cpu');
+  await useTestBackend('wasm');
   await useTestBackend();
 });
+
+/** Run `make` on the cpu and on the wasm backend; the outputs as host arrays, in that order. */
+async function onCpuAndWasm(make: () => tf.Tensor): Promise<[Float32Array, Float32Array]> {
+  const original = tf.getBackend();
+  const outputs: Float32Array[] = [];
+  try {
+    for (const backend of ['cpu', 'wasm']) {
+      await tf.setBackend(backend);
+      const out = make();
+      outputs.push(Float32Array.from(out.dataSync()));
+      out.dispose();
+    }
+  } finally {
+    await tf.setBackend(original);
+  }
+  return [outputs[0] as Float32Array, outputs[1] as Float32Array];
+}
+
+/** Same bits (Float32Array contents compared as uint32, so -0 differs from 0 and NaN is caught). */
+function expectSameBits(actual: Float32Array, expected: Float32Array, what: string): void {
+  expect(actual.length, what).toBe(expected.length);
+  const a = new Uint32Array(actual.buffer, actual.byteOffset, actual.length);
+  const b = new Uint32Array(expected.buffer, expected.byteOffset, expected.length);
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== b[i]) throw new Error(`${what}: element ${i} differs: ${actual[i]} vs ${expected[i]}`);
+  }
+}
+
+/** Random boxes in roughly [-0.3, 1.3]^4 (some outside the image, some mirrored), plus fixed ones. */
+function randomBoxes(n: number, seed: number): number[][] {
+  const rng = new Rng(seed);
+  const fixed = [
+    [0, 1, 1, 0], // full mirror
+    [0, 0, 1, 1], // identity
+    [1, 1, 0, 0], // upside down and mirrored
+    [-0.5, 0.2, 1.5, 0.8], // rows outside the image
+    [0.25, 0.5, 0.75, 1],
+  ];
+  return Array.from({ length: n }, (_, i) =>
+    i < fixed.length ? (fixed[i] as number[]) : Array.from({ length: 4 }, () => rng.uniform(-0.3, 1.3)),
+  );
+}
+
+/** `tf.image.cropAndResize(images, boxes, range(n), size, 'bilinear')` on the current backend. */
+function tfCropAndResize(images: tf.Tensor4D, boxes: number[][], size: [number, number]): tf.Tensor4D {
+  const n = images.shape[0];
+  return tf.tidy(() =>
+    tf.image.cropAndResize(images, tf.tensor2d(boxes.flat(), [n, 4]), tf.range(0, n, 1, 'int32') as tf.Tensor1D, size, 'bilinear'),
+  );
+}
 
 function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
   const x = a.dataSync();
@@ -259,5 +313,122 @@ describe('randomResizedCrop', () => {
     } catch (error) {
       expect(isContrastiveError(error) && error.code).toBe('INVALID_ARGUMENT');
     }
+  });
+});
+
+describe('bilinear crop: same bits on every backend', () => {
+  type Case = { shape: [number, number, number, number]; size: [number, number] };
+  const cases: Case[] = [
+    { shape: [12, 28, 28, 1], size: [28, 28] },
+    { shape: [7, 9, 13, 3], size: [5, 7] },
+    { shape: [6, 8, 8, 4], size: [11, 3] },
+    { shape: [5, 6, 6, 2], size: [1, 1] },
+    { shape: [5, 1, 7, 1], size: [3, 4] },
+    { shape: [5, 7, 1, 3], size: [4, 2] },
+    { shape: [5, 1, 1, 1], size: [2, 3] },
+    { shape: [1, 5, 4, 1], size: [5, 4] },
+  ];
+
+  it.each(cases)('applyCropBoxes within 1e-6 of the cpu kernel of tf.image.cropAndResize: $shape -> $size', async ({ shape, size }) => {
+    const data = pattern(...shape);
+    const boxes = randomBoxes(shape[0], shape[1] * 31 + shape[2]);
+    const [reference] = await onCpuAndWasm(() => tfCropAndResize(tf.tensor4d(data, shape), boxes, size));
+    const images = tf.tensor4d(data, shape);
+    const out = applyCropBoxes(images, boxes, { size });
+    expect(out.shape).toEqual([shape[0], size[0], size[1], shape[3]]);
+    // Measured: <= 1.2e-7 (TensorFlow's float32 interpolation vs tfjs-cpu's float64 one); the wasm
+    // kernel is further off (up to ~4e-6 on [0, 1] values).
+    expectTensorClose(out, reference, { atol: 1e-6, rtol: 0 });
+    tf.dispose([images, out]);
+  });
+
+  it.each(cases)('applyCropBoxes gives identical bits on cpu and wasm: $shape -> $size', async ({ shape, size }) => {
+    const data = pattern(...shape);
+    const boxes = randomBoxes(shape[0], shape[1] * 17 + shape[3]);
+    const [cpu, wasm] = await onCpuAndWasm(() => {
+      const images = tf.tensor4d(data, shape);
+      const out = applyCropBoxes(images, boxes, { size });
+      images.dispose();
+      return out;
+    });
+    expectSameBits(wasm, cpu, 'wasm vs cpu');
+  });
+
+  it('randomResizedCrop (flips included) and applyResizedCrop: same seed, identical bits on cpu and wasm', async () => {
+    const data = pattern(64, 28, 28, 1);
+    const crop = randomResizedCrop({ scale: [0.08, 1], flipProbability: 0.5 });
+    const [cpu, wasm] = await onCpuAndWasm(() => {
+      const images = tf.tensor4d(data, [64, 28, 28, 1]);
+      const out = crop.apply(images, new Rng(42));
+      images.dispose();
+      return out;
+    });
+    expectSameBits(wasm, cpu, 'randomResizedCrop wasm vs cpu');
+    const colour = pattern(8, 32, 32, 3);
+    const params = randomResizedCrop({ flipProbability: 0.5 }).sample(8, new Rng(5));
+    const [cpu3, wasm3] = await onCpuAndWasm(() => {
+      const images = tf.tensor4d(colour, [8, 32, 32, 3]);
+      const out = applyResizedCrop(images, params, { size: [24, 20] });
+      images.dispose();
+      return out;
+    });
+    expectSameBits(wasm3, cpu3, 'applyResizedCrop wasm vs cpu');
+  });
+
+  it('full crops are exact copies on both backends: identity and mirror (large prime sizes)', async () => {
+    for (const shape of [[2, 997, 3, 1], [1, 5, 1031, 2], [3, 28, 28, 3]] as [number, number, number, number][]) {
+      const data = pattern(...shape);
+      const n = shape[0];
+      const [same, sameWasm] = await onCpuAndWasm(() =>
+        tf.tidy(() => applyResizedCrop(tf.tensor4d(data, shape), { sw: Array(n).fill(1), sh: Array(n).fill(1), cx: Array(n).fill(0), cy: Array(n).fill(0) })),
+      );
+      expectSameBits(same, Float32Array.from(data), `identity ${shape}`);
+      expectSameBits(sameWasm, Float32Array.from(data), `identity ${shape} (wasm)`);
+      const [mirrored, mirroredWasm] = await onCpuAndWasm(() =>
+        tf.tidy(() => applyCropBoxes(tf.tensor4d(data, shape), Array.from({ length: n }, () => [0, 1, 1, 0]))),
+      );
+      const [reversed] = await onCpuAndWasm(() => tf.tidy(() => tf.reverse(tf.tensor4d(data, shape), 2)));
+      expectSameBits(mirrored, reversed, `mirror ${shape}`);
+      expectSameBits(mirroredWasm, reversed, `mirror ${shape} (wasm)`);
+    }
+  });
+
+  it('cropAndResizeExact maps boxes to source images like boxInd (more boxes than images)', async () => {
+    const shape: [number, number, number, number] = [2, 7, 6, 3];
+    const data = pattern(...shape);
+    const boxes = randomBoxes(5, 9);
+    const sources = [1, 0, 1, 1, 0];
+    const [reference] = await onCpuAndWasm(() =>
+      tf.tidy(() =>
+        tf.image.cropAndResize(tf.tensor4d(data, shape), tf.tensor2d(boxes.flat(), [5, 4]), tf.tensor1d(sources, 'int32'), [4, 5], 'bilinear'),
+      ),
+    );
+    const [cpu, wasm] = await onCpuAndWasm(() => tf.tidy(() => cropAndResizeExact(tf.tensor4d(data, shape), boxes.flat(), sources, [4, 5])));
+    expectSameBits(wasm, cpu, 'cropAndResizeExact wasm vs cpu');
+    const out = tf.tensor4d(cpu, [5, 4, 5, 3]);
+    expectTensorClose(out, reference, { atol: 1e-6, rtol: 0 });
+    out.dispose();
+  });
+
+  it('samples outside the image are exactly 0; huge coordinates are clamped, never NaN', () => {
+    const images = tf.fill([2, 4, 5, 2], 0.5) as tf.Tensor4D;
+    const out = applyCropBoxes(images, [[-2, -2, -1, -1], [0, -1e300, 1, 1e300]], { size: [3, 3] });
+    const values = Array.from(out.dataSync());
+    expect(values.slice(0, 18)).toEqual(Array(18).fill(0));
+    // second box: the three samples are at x = -4e30, 0, 4e30: only the middle one (column 0) is inside
+    expect(values.slice(18)).toEqual([0, 0, 0.5, 0.5, 0, 0, 0, 0, 0.5, 0.5, 0, 0, 0, 0, 0.5, 0.5, 0, 0]);
+    // hand-computed: a 2x2 image, box [0, 0, 1, 1] at 3x3 -> bilinear midpoints
+    const tiny = tf.tensor4d([0, 1, 2, 3], [1, 2, 2, 1]);
+    const up = applyCropBoxes(tiny, [[0, 0, 1, 1]], { size: [3, 3] });
+    expectTensorClose(up, [[[[0], [0.5], [1]], [[1], [1.5], [2]], [[2], [2.5], [3]]]], { atol: 0, rtol: 0 });
+    tf.dispose([images, out, tiny, up]);
+  });
+
+  it('leaks no tensor on the extrapolating and resizing paths', async () => {
+    const images = tf.ones([3, 5, 6, 3]) as tf.Tensor4D;
+    await expectNoLeak(() => {
+      tf.dispose(applyCropBoxes(images, [[-1, -1, 2, 2], [0, 1, 1, 0], [0.2, 0.1, 0.3, 0.9]], { size: [4, 7] }));
+    });
+    images.dispose();
   });
 });

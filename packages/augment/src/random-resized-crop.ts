@@ -138,13 +138,151 @@ export function cropBoxes(crop: CropParams): number[][] {
   return checkedCrop(crop, typeof length === 'number' ? length : -1, 'cropBoxes');
 }
 
+/**
+ * Coordinates beyond this magnitude are clamped: they sample outside the image either way, and
+ * clamping keeps `float32(coordinate) * (size - 1)` finite (no `Infinity - Infinity = NaN`).
+ */
+const COORDINATE_LIMIT = 1e30;
+
+/** Scratch views for stepping a float32 to the next representable value. */
+const FLOAT_SCRATCH = new Float32Array(1);
+const FLOAT_BITS = new Uint32Array(FLOAT_SCRATCH.buffer);
+
+/**
+ * The smallest float32 `t >= 0` with `t (size - 1) >= line` exactly: a box edge at `t` makes a
+ * one-line `cropAndResize` read line `line` on every backend (the cpu kernel rounds the position,
+ * wasm's memcpy path truncates it; `t (size - 1)` lies in `[line, line (1 + 2^-22)]`, far from
+ * both `line + 0.5` and `line + 1`).
+ */
+function lineCoordinate(line: number, size: number): number {
+  if (size === 1) return 0;
+  FLOAT_SCRATCH[0] = line / (size - 1);
+  while ((FLOAT_SCRATCH[0] as number) * (size - 1) < line) FLOAT_BITS[0] = (FLOAT_BITS[0] as number) + 1;
+  return FLOAT_SCRATCH[0] as number;
+}
+
+/** The two source lines (as {@link lineCoordinate}s, -1 outside the image) and the weight of every output line. */
+interface AxisSamples {
+  readonly low: Float32Array;
+  readonly high: Float32Array;
+  readonly weight: Float32Array;
+}
+
+/**
+ * Sample positions of `tf.image.cropAndResize` along one axis, in float64 from the float32 box
+ * edges exactly as tfjs's cpu kernel computes them (`start (size - 1) + k (end - start) (size - 1) /
+ * (out - 1)`, or the box centre when `out = 1`; outside `[0, size - 1]` → extrapolation), for every
+ * box. The interpolation weight `position - floor(position)` is rounded to float32.
+ */
+function axisSamples(boxes: Float32Array, first: number, size: number, out: number): AxisSamples {
+  const count = boxes.length / 4;
+  const coordinates = Array.from({ length: size }, (_, line) => lineCoordinate(line, size));
+  const low = new Float32Array(count * out);
+  const high = new Float32Array(count * out);
+  const weight = new Float32Array(count * out);
+  for (let b = 0; b < count; b++) {
+    const start = boxes[b * 4 + first] as number;
+    const end = boxes[b * 4 + first + 2] as number;
+    const scale = out > 1 ? ((end - start) * (size - 1)) / (out - 1) : 0;
+    for (let k = 0; k < out; k++) {
+      const position = out > 1 ? start * (size - 1) + k * scale : 0.5 * (start + end) * (size - 1);
+      const j = b * out + k;
+      if (position < 0 || position > size - 1) {
+        low[j] = -1;
+        high[j] = -1;
+        continue;
+      }
+      const below = Math.floor(position);
+      low[j] = coordinates[below] as number;
+      high[j] = coordinates[Math.ceil(position)] as number;
+      weight[j] = position - below;
+    }
+  }
+  return { low, high, weight };
+}
+
+/**
+ * Exact copy of one row per entry of `rows` (a {@link lineCoordinate}, or -1 for a row of zeros) of
+ * image `sources[i]`: `[rows.length, 1, w, c]`. A nearest-neighbour `cropAndResize` of one-row boxes
+ * spanning the full width moves values without arithmetic (wasm copies the row with memcpy).
+ */
+function copyRows(images: tf.Tensor4D, rows: Float32Array, sources: tf.Tensor1D): tf.Tensor4D {
+  const boxes = new Float32Array(rows.length * 4);
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i] as number;
+    boxes[i * 4] = row;
+    boxes[i * 4 + 2] = row;
+    boxes[i * 4 + 3] = 1;
+  }
+  return tf.image.cropAndResize(images, tf.tensor2d(boxes, [rows.length, 4]), sources, [1, images.shape[2]], 'nearest');
+}
+
+/** `low + (high - low) weight`: TensorFlow's interpolation step, three IEEE float32 operations. */
+function interpolate(low: tf.Tensor4D, high: tf.Tensor4D, weight: Float32Array): tf.Tensor4D {
+  return tf.add(low, tf.mul(tf.sub(high, low), tf.tensor4d(weight, [weight.length, 1, 1, 1])));
+}
+
+/**
+ * Bilinear crop-and-resize with the sample positions, extrapolation (0) and interpolation formula of
+ * `tf.image.cropAndResize(images, boxes, sources, size, 'bilinear')`, but bit-identical on every
+ * backend: the positions and weights are computed on the host (float64 from the float32 box, as
+ * tfjs's cpu kernel does; weights rounded to float32), and the tensor work is exact copies
+ * (transposes, one-row nearest crops) plus IEEE float32 `sub`/`mul`/`add`, which round the same
+ * everywhere. Columns first, then rows, as TensorFlow's kernel:
+ * `top = tl + (tr - tl) wx`, `bottom = bl + (br - bl) wx`, `out = top + (bottom - top) wy`.
+ * (tfjs's own kernels differ: cpu interpolates in float64 and rounds once, wasm in float32 with
+ * float32 positions; this result is within 1.2e-7 of the cpu kernel on values in [0, 1].)
+ *
+ * @param images - `[n, h, w, c]` float32 (borrowed).
+ * @param boxes - `[y1, x1, y2, x2]` per box, flat (4 numbers per box), finite; `x1 > x2` mirrors.
+ * @param sources - the image index of every box, integers in `[0, n)`.
+ * @param size - output `[height, width]`.
+ * @returns a new `[boxes, size[0], size[1], c]` float32 tensor owned by the caller.
+ * @internal
+ */
+export function cropAndResizeExact(
+  images: tf.Tensor4D,
+  boxes: ArrayLike<number>,
+  sources: ArrayLike<number>,
+  size: readonly [number, number],
+): tf.Tensor4D {
+  const [, height, width, channels] = images.shape;
+  const [outHeight, outWidth] = size;
+  const count = sources.length;
+  const edges = new Float32Array(count * 4);
+  for (let i = 0; i < count * 4; i++) edges[i] = Math.min(COORDINATE_LIMIT, Math.max(-COORDINATE_LIMIT, boxes[i] as number));
+  const columns = axisSamples(edges, 1, width, outWidth);
+  const rows = axisSamples(edges, 0, height, outHeight);
+  const perColumn = new Int32Array(count * outWidth);
+  const perRow = new Int32Array(count * outHeight);
+  for (let b = 0; b < count; b++) {
+    perColumn.fill(sources[b] as number, b * outWidth, (b + 1) * outWidth);
+    perRow.fill(b, b * outHeight, (b + 1) * outHeight);
+  }
+  return tf.tidy(() => {
+    // Columns: the columns of the transposed images are rows, which copyRows picks cheaply.
+    const transposed = tf.transpose(images, [0, 2, 1, 3]); // [n, w, h, c]
+    const columnSources = tf.tensor1d(perColumn, 'int32');
+    const left = copyRows(transposed, columns.low, columnSources);
+    const right = copyRows(transposed, columns.high, columnSources);
+    const mixed = interpolate(left, right, columns.weight); // [count outWidth, 1, h, c]
+    const resized = tf.transpose(tf.reshape(mixed, [count, outWidth, height, channels]) as tf.Tensor4D, [0, 2, 1, 3]); // [count, h, outWidth, c]
+    const rowSources = tf.tensor1d(perRow, 'int32');
+    const top = copyRows(resized, rows.low, rowSources);
+    const bottom = copyRows(resized, rows.high, rowSources);
+    return tf.reshape(interpolate(top, bottom, rows.weight), [count, outHeight, outWidth, channels]);
+  });
+}
+
 function cropWithBoxes(images: tf.Tensor4D, boxes: readonly (readonly number[])[], size: readonly [number, number]): tf.Tensor4D {
   const n = images.shape[0];
-  const flat = new Float32Array(n * 4);
-  boxes.forEach((box, i) => flat.set(box, i * 4));
-  return tf.tidy(() =>
-    tf.image.cropAndResize(images, tf.tensor2d(flat, [n, 4]), tf.range(0, n, 1, 'int32') as tf.Tensor1D, [size[0], size[1]], 'bilinear'),
-  );
+  const flat = new Float64Array(n * 4);
+  const sources = new Int32Array(n);
+  boxes.forEach((box, i) => {
+    flat.set(box, i * 4);
+    sources[i] = i;
+  });
+  return cropAndResizeExact(images, flat, sources, size);
 }
 
 function outputSize(images: tf.Tensor4D, options: ResizeOptions, fn: string): readonly [number, number] {
@@ -159,7 +297,12 @@ function outputSize(images: tf.Tensor4D, options: ResizeOptions, fn: string): re
 /**
  * Crop and resize each image with explicit parameters: the deterministic form of
  * {@link randomResizedCrop} (RECIPE.md step 1; SimCLR's crop, Chen et al. 2020). Bilinear
- * sampling through `tf.image.cropAndResize` with the boxes of {@link cropBoxes}.
+ * sampling of `tf.image.cropAndResize` with the boxes of {@link cropBoxes}: its sample positions,
+ * computed on the host, and TensorFlow's float32 interpolation (`top = tl + (tr - tl) wx`,
+ * `bottom = bl + (br - bl) wx`, `top + (bottom - top) wy`) done with exact copies and single IEEE
+ * float32 operations, so the output is bit-identical on every backend (tfjs's own
+ * `cropAndResize` rounds differently on cpu and wasm; this stays within 1.2e-7 of its cpu kernel).
+ * A full mirrored crop is an exact copy.
  *
  * @param images - `[n, h, w, c]` float32 (borrowed).
  * @param crop - per-image `sw`, `sh`, `cx`, `cy`, `flip?`, each of length `n`.
@@ -185,7 +328,9 @@ export function applyResizedCrop(images: tf.Tensor4D, crop: CropParams, options:
 /**
  * Crop and resize each image with an explicit `tf.image.cropAndResize` box `[y1, x1, y2, x2]`
  * (normalized so that 0 and 1 are the centres of the first and last pixel; `x1 > x2` mirrors).
- * The box form of {@link applyResizedCrop}; as in TensorFlow, samples outside the image are 0.
+ * The box form of {@link applyResizedCrop}, with the same bilinear sampling (bit-identical on
+ * every backend); as in TensorFlow, samples outside the image are 0. Coordinates beyond ±1e30 are
+ * clamped to ±1e30 (they sample outside the image either way).
  *
  * @param images - `[n, h, w, c]` float32 (borrowed).
  * @param boxes - `n` boxes of 4 finite numbers, one per image.
@@ -242,7 +387,9 @@ export function applyCropBoxes(
  * resampled as torchvision does), so the crop never leaves the image.
  *
  * Draw order: for image `i = 0 .. n-1`, five `rng.uniform` draws — area, log-ratio, `cx`, `cy`,
- * flip coin — the flip coin is drawn even when `flipProbability` is 0.
+ * flip coin — the flip coin is drawn even when `flipProbability` is 0. The draws are made on the
+ * host and the crop uses only exact copies and single IEEE float32 operations, so the same seed
+ * gives bit-identical output on every backend.
  *
  * @param options - scale, ratio, flip probability and output size; defaults are the reference recipe's.
  * @returns a {@link RandomResizedCrop}; its `apply` returns a new
