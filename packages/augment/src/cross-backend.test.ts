@@ -14,7 +14,12 @@ import { colorJitter } from './color-jitter.js';
 import { gaussianNoise } from './gaussian-noise.js';
 import { horizontalFlip } from './horizontal-flip.js';
 import { randomResizedCrop } from './random-resized-crop.js';
+import { loocViews } from './looc.js';
+import { multiCrop } from './multi-crop.js';
+import { viewPreset } from './presets.js';
+import type { ViewPresetName } from './presets.js';
 import { recipeAugmentation } from './recipe-augmentation.js';
+import { rotate90 } from './geometric-flip-crop.js';
 
 beforeAll(async () => {
   // Register both backends, then select the one CONTRASTIVE_TEST_BACKEND asks for.
@@ -94,8 +99,8 @@ describe.each(SHAPES)('same seed, identical bits on cpu and wasm: [%i, %i, %i, %
     await expectBitIdentical(gaussianNoise({ probability: 0.5, std: 0.1 }), shape, 4);
   });
 
-  // The RECIPE.md contrast step averages with tf.mean, a reduction whose float32 summation order
-  // differs between the cpu and wasm kernels.
+  // The RECIPE.md contrast step used to average with tf.mean, a reduction whose float32 summation
+  // order differs between the cpu and wasm kernels; it now sums pairwise.
   it('colorJitter, RECIPE.md defaults (pairwise mean)', async () => {
     await expectBitIdentical(colorJitter({ probability: 1 }), shape, 5);
   });
@@ -124,5 +129,52 @@ describe.each(SHAPES)('same seed, identical bits on cpu and wasm: [%i, %i, %i, %
       apply: (images, rng) => tf.tidy(() => noise.apply(crop.apply(images, rng), rng)),
     };
     await expectBitIdentical(stages, shape, 7);
+  });
+});
+
+/** A generator of several tensors as one augmentation of their concatenation, for the audit. */
+function asAugmentation(name: string, generate: (images: tf.Tensor4D, rng: Rng) => tf.Tensor4D[]): Augmentation {
+  return {
+    name,
+    apply(images: tf.Tensor4D, rng: Rng): tf.Tensor4D {
+      const parts = generate(images, rng);
+      const flat = parts.map((part) => tf.reshape(part, [-1]));
+      const out = tf.concat(flat, 0);
+      tf.dispose([...parts, ...flat]);
+      return tf.reshape(out, [1, 1, out.shape[0], 1]) as tf.Tensor4D;
+    },
+  };
+}
+
+describe('same seed, identical bits on cpu and wasm: view generators', () => {
+  it.each([
+    ['simclr', [16, 28, 28, 1], [28, 28]],
+    ['mocoV2', [16, 32, 32, 3], [32, 32]],
+    ['byol', [16, 32, 32, 3], [32, 32]],
+    ['simclr', [4, 72, 72, 3], [72, 72]],
+    ['byol', [4, 72, 72, 3], [64, 80]],
+  ] as const)('viewPreset %s on %j -> %j', async (name, shape, size) => {
+    const preset = viewPreset(name as ViewPresetName, { size: [size[0], size[1]] });
+    await expectBitIdentical({ name, apply: (x, rng) => preset.generate(x, rng) }, [...shape] as Shape, 11);
+  });
+
+  it('multiCrop with an augmentation', async () => {
+    const crops = multiCrop({ globalCrops: 2, localCrops: 3, augmentation: colorJitter({ probability: 1 }) });
+    const audit = asAugmentation('multiCrop', (x, rng) => {
+      const { global, local } = crops.generate(x, rng);
+      return [...global, ...local];
+    });
+    await expectBitIdentical(audit, [8, 32, 32, 3], 12);
+  });
+
+  it('loocViews and its labels', async () => {
+    const looc = loocViews({ base: randomResizedCrop({ scale: [0.2, 1] }), families: [colorJitter({ probability: 1 }), rotate90()] });
+    const audit = asAugmentation('looc', (x, rng) => {
+      const { images, heads } = looc.generate(x, rng);
+      const labels = heads.map((h) => tf.cast(h, 'float32'));
+      tf.dispose(heads);
+      return [images, ...(labels as unknown as tf.Tensor4D[])];
+    });
+    await expectBitIdentical(audit, [6, 28, 28, 1], 13);
   });
 });
