@@ -1,52 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@contrastive/core';
-import { FLOAT32_TOLERANCE, expectContrastiveError, expectNoLeak, expectTensorClose, useTestBackend, valueRange } from '@contrastive/core/testing';
+import { FLOAT32_TOLERANCE, expectContrastiveError, expectNoLeak, expectTensorClose, valueRange } from '@contrastive/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { applyGaussianBlur, gaussianBlur, gaussianKernel1d } from './blur.js';
+import { expectBitIdentical, onCpuAndWasm, useCpuAndWasm } from './test-support/backends.js';
+import { type Shape, pixels } from './test-support/images.js';
 
 const EXACT = { atol: 0, rtol: 0 };
 
-beforeAll(async () => {
-  // Both backends are registered (the cpu/wasm identity tests switch between them), then the one
-  // CONTRASTIVE_TEST_BACKEND asks for is selected.
-  await useTestBackend('cpu');
-  await useTestBackend('wasm');
-  await useTestBackend();
-});
-
-type Shape = [number, number, number, number];
-
-/** Deterministic values in [0, 1) (an LCG). */
-function pixels(size: number, seed: number): number[] {
-  let state = (seed * 2654435761 + 12345) >>> 0;
-  return Array.from({ length: size }, () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  });
-}
-
-async function onCpuAndWasm(make: () => tf.Tensor): Promise<[Float32Array, Float32Array]> {
-  const original = tf.getBackend();
-  const outputs: Float32Array[] = [];
-  try {
-    for (const backend of ['cpu', 'wasm']) {
-      await tf.setBackend(backend);
-      const out = make();
-      outputs.push(Float32Array.from(out.dataSync()));
-      out.dispose();
-    }
-  } finally {
-    await tf.setBackend(original);
-  }
-  return [outputs[0] as Float32Array, outputs[1] as Float32Array];
-}
-
-function expectBitIdentical([cpu, wasm]: [Float32Array, Float32Array]): void {
-  expect(cpu.length).toBe(wasm.length);
-  for (let i = 0; i < cpu.length; i++) {
-    if (cpu[i] !== wasm[i]) throw new Error(`element ${i}: cpu ${cpu[i]}, wasm ${wasm[i]}`);
-  }
-}
+beforeAll(useCpuAndWasm);
 
 /** torchvision's 1-D kernel in float64, from its definition. */
 function kernel64(size: number, sigma: number): number[] {

@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, assertNumber, type Rng } from '@contrastive/core';
 import type { Augmentation } from './augmentation.js';
-import { type Interval, assertImages, assertInterval, assertProbability, perImageFlags, perImageNumbers } from './checks.js';
-import { assertOptions, assertParams } from './photometric-common.js';
+import { type Interval, assertImages, assertInterval, assertObject, assertProbability, perImageFlags, perImageNumbers } from './checks.js';
 
 /** Explicit per-image parameters of {@link applyGaussianBlur}; both arrays have `n` entries. @category Augmentation */
 export interface BlurParams {
@@ -190,8 +189,8 @@ function blurKernelSize(options: BlurKernelOptions, fn: string): number | undefi
 export function applyGaussianBlur(images: tf.Tensor4D, params: BlurParams, options: BlurKernelOptions = {}): tf.Tensor4D {
   const fn = 'applyGaussianBlur';
   assertImages(images, fn);
-  assertParams(params, fn, 'blur, sigma');
-  assertOptions(options, fn);
+  assertObject(params, 'params', fn, '{ blur, sigma }', false);
+  assertObject(options, 'options', fn, '', false);
   const kernelSize = kernelSizeFor(images, blurKernelSize(options, fn), fn);
   const n = images.shape[0];
   const flags = perImageFlags(params.blur, n, 'params.blur', fn);
@@ -228,7 +227,7 @@ export function applyGaussianBlur(images: tf.Tensor4D, params: BlurParams, optio
  */
 export function gaussianBlur(options: GaussianBlurOptions = {}): GaussianBlur {
   const fn = 'gaussianBlur';
-  assertOptions(options, fn);
+  assertObject(options, 'options', fn, '', false);
   const kernelSize = blurKernelSize(options, fn);
   const sigmaRange = options.sigma ?? [0.1, 2];
   assertInterval(sigmaRange, 'sigma', fn, { min: 0, exclusiveMin: true });

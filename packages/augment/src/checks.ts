@@ -4,7 +4,8 @@
  * @packageDocumentation
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import { ContrastiveError, assertNumber, assertTensor } from '@contrastive/core';
+import { ContrastiveError, type Rng, assertNumber, assertTensor } from '@contrastive/core';
+import type { Augmentation } from './augmentation.js';
 
 /** A closed interval `[low, high]` of a hyper-parameter. @category Augmentation */
 export type Interval = readonly [low: number, high: number];
@@ -74,7 +75,19 @@ export function assertSize(value: unknown, argument: string, fn: string): assert
   assertNumber(value[1], `${argument}[1]`, fn, { integer: true, min: 1 });
 }
 
-function assertLength(values: unknown, count: number, argument: string, fn: string, what: string): ArrayLike<unknown> {
+/**
+ * Throws unless `values` is array-like with `count` entries; `what` names the entries and `layout`
+ * the count in messages. Returns `values` as an `ArrayLike`.
+ * @internal
+ */
+export function assertLength(
+  values: unknown,
+  count: number,
+  argument: string,
+  fn: string,
+  what: string,
+  layout = 'one per image',
+): ArrayLike<unknown> {
   const length = (values as { length?: unknown } | null | undefined)?.length;
   if (values === null || typeof values !== 'object' || typeof length !== 'number') {
     throw new ContrastiveError(
@@ -83,12 +96,32 @@ function assertLength(values: unknown, count: number, argument: string, fn: stri
     );
   }
   if (length !== count) {
-    throw new ContrastiveError(
-      'SHAPE_MISMATCH',
-      `Argument '${argument}' passed to '${fn}' must have ${count} entries (one per image), got ${length}`,
-    );
+    throw new ContrastiveError('SHAPE_MISMATCH', `Argument '${argument}' passed to '${fn}' must have ${count} entries (${layout}), got ${length}`);
   }
   return values as ArrayLike<unknown>;
+}
+
+/**
+ * Copies `count` finite numbers (checked, in range) into a Float64Array. `layout` names the count
+ * in messages, e.g. `'n f = 2*3'`.
+ * @internal
+ */
+export function numberArray(
+  values: unknown,
+  count: number,
+  argument: string,
+  fn: string,
+  layout: string,
+  range: { min?: number; max?: number; exclusiveMin?: boolean; integer?: boolean } = {},
+): Float64Array {
+  const list = assertLength(values, count, argument, fn, 'numbers', layout);
+  const out = new Float64Array(count);
+  for (let i = 0; i < count; i++) {
+    const value = list[i];
+    assertNumber(value, `${argument}[${i}]`, fn, range);
+    out[i] = value;
+  }
+  return out;
 }
 
 /**
@@ -102,14 +135,7 @@ export function perImageNumbers(
   fn: string,
   range: { min?: number; max?: number; exclusiveMin?: boolean } = {},
 ): Float64Array {
-  const list = assertLength(values, count, argument, fn, 'numbers');
-  const out = new Float64Array(count);
-  for (let i = 0; i < count; i++) {
-    const value = list[i];
-    assertNumber(value, `${argument}[${i}]`, fn, range);
-    out[i] = value;
-  }
-  return out;
+  return numberArray(values, count, argument, fn, 'one per image', range);
 }
 
 /**
@@ -130,6 +156,59 @@ export function perImageFlags(values: unknown, count: number, argument: string, 
     out[i] = value ? 1 : 0;
   }
   return out;
+}
+
+/** Throws unless `shape` is an array of `rank` positive integers. @internal */
+export function assertShape(shape: unknown, rank: number, fn: string, layout: string): asserts shape is readonly number[] {
+  if (!Array.isArray(shape) || shape.length !== rank) {
+    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'shape' passed to '${fn}' must be ${layout}, got ${describeValue(shape)}`);
+  }
+  shape.forEach((size, axis) => assertNumber(size, `shape[${axis}]`, fn, { integer: true, min: 1 }));
+}
+
+/**
+ * Throws `INVALID_ARGUMENT` unless `value` is a non-null object (an options or params argument);
+ * `fields` (e.g. `'{ flip }'`) follows "must be an object" in the message. Arrays pass unless
+ * `arrays` is false.
+ * @internal
+ */
+export function assertObject(value: unknown, argument: string, fn: string, fields = '', arrays = true): asserts value is object {
+  if (value === null || typeof value !== 'object' || (!arrays && Array.isArray(value))) {
+    throw new ContrastiveError(
+      'INVALID_ARGUMENT',
+      `Argument '${argument}' passed to '${fn}' must be an object${fields === '' ? '' : ` ${fields}`}, got ${describeValue(value)}`,
+    );
+  }
+}
+
+/**
+ * Throws `INVALID_ARGUMENT` unless `value` is an object with an `apply` method.
+ * @internal
+ */
+export function assertAugmentation(value: unknown, argument: string, fn: string): asserts value is Augmentation {
+  const candidate = value as Partial<Augmentation> | null;
+  if (candidate === null || typeof candidate !== 'object' || typeof candidate.apply !== 'function') {
+    throw new ContrastiveError(
+      'INVALID_ARGUMENT',
+      `Argument '${argument}' passed to '${fn}' must be an Augmentation (with an apply method), got ${describeValue(value)}`,
+    );
+  }
+}
+
+/**
+ * One `rng.uniform()` coin per image, in index order: `1` where the draw is `< probability`.
+ * @internal
+ */
+export function drawCoins(n: number, rng: Rng, probability: number): Uint8Array {
+  const flags = new Uint8Array(n);
+  for (let i = 0; i < n; i++) flags[i] = rng.uniform() < probability ? 1 : 0;
+  return flags;
+}
+
+/** Round half to even, like Python's `round` and C's `nearbyint`. @internal */
+export function roundHalfEven(value: number): number {
+  const rounded = Math.round(value); // ties go up
+  return rounded - value === 0.5 && rounded % 2 !== 0 ? rounded - 1 : rounded;
 }
 
 /** Short description of a received value for error messages. @internal */

@@ -3,6 +3,7 @@ import { Rng } from '@contrastive/core';
 import { FLOAT32_TOLERANCE, expectContrastiveError, expectNoLeak, expectTensorClose, useTestBackend, valueRange } from '@contrastive/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { applyColorJitter, colorJitter } from './color-jitter.js';
+import { expectSameBits, onCpuAndWasm } from './test-support/backends.js';
 
 beforeAll(async () => {
   // Both backends are registered (the cpu/wasm identity tests switch between them), then the one
@@ -127,31 +128,6 @@ const REFERENCE_TOLERANCE = { atol: 1e-5, rtol: 0 };
 /** Deterministic values in [0, 1) from core's Rng. */
 function pixels(size: number, seed: number): number[] {
   return Array.from(new Rng(seed).uniformArray(size));
-}
-
-/** Run `make` on cpu and on wasm; both outputs as arrays. Restores the backend. */
-async function onCpuAndWasm(make: () => tf.Tensor): Promise<[Float32Array, Float32Array]> {
-  const original = tf.getBackend();
-  const outputs: Float32Array[] = [];
-  try {
-    for (const backend of ['cpu', 'wasm']) {
-      await useTestBackend(backend as 'cpu' | 'wasm');
-      const out = make();
-      outputs.push(Float32Array.from(out.dataSync()));
-      out.dispose();
-    }
-  } finally {
-    await useTestBackend(original as 'cpu' | 'wasm');
-  }
-  return [outputs[0] as Float32Array, outputs[1] as Float32Array];
-}
-
-function expectSameBits(a: Float32Array, b: Float32Array): void {
-  expect(a.length).toBe(b.length);
-  const [x, y] = [new Uint32Array(a.buffer, a.byteOffset, a.length), new Uint32Array(b.buffer, b.byteOffset, b.length)];
-  let differing = 0;
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) differing++;
-  expect(differing).toBe(0);
 }
 
 interface ReferenceParams {

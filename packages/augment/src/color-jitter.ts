@@ -5,6 +5,7 @@ import {
   type Interval,
   assertImages,
   assertInterval,
+  assertObject,
   assertProbability,
   describeValue,
   perImageFlags,
@@ -509,9 +510,7 @@ function perImageOrders(values: unknown, count: number, argument: string, fn: st
 }
 
 function resolveApplyOptions(options: unknown, fn: string): { mean: ContrastMean; clamp: JitterClamp } {
-  if (options === null || typeof options !== 'object') {
-    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'options' passed to '${fn}' must be an object, got ${describeValue(options)}`);
-  }
+  assertObject(options, 'options', fn);
   const { contrastMean = 'all', clamp = 'end' } = options as JitterApplyOptions;
   assertOneOf(contrastMean, ['all', 'luma'] as const, 'contrastMean', fn);
   assertOneOf(clamp, ['end', 'each'] as const, 'clamp', fn);
@@ -571,12 +570,7 @@ function resolveApplyOptions(options: unknown, fn: string): { mean: ContrastMean
 export function applyColorJitter(images: tf.Tensor4D, params: JitterParams, options: JitterApplyOptions = {}): tf.Tensor4D {
   const fn = 'applyColorJitter';
   assertImages(images, fn);
-  if (params === null || typeof params !== 'object') {
-    throw new ContrastiveError(
-      'INVALID_ARGUMENT',
-      `Argument 'params' passed to '${fn}' must be an object { jitter, brightness, contrast, saturation?, hue?, order? }, got ${describeValue(params)}`,
-    );
-  }
+  assertObject(params, 'params', fn, '{ jitter, brightness, contrast, saturation?, hue?, order? }');
   const { mean, clamp } = resolveApplyOptions(options, fn);
   const n = images.shape[0];
   const flags = perImageFlags(params.jitter, n, 'params.jitter', fn);
@@ -629,9 +623,7 @@ export function applyColorJitter(images: tf.Tensor4D, params: JitterParams, opti
  */
 export function colorJitter(options: ColorJitterOptions = {}): ColorJitter {
   const fn = 'colorJitter';
-  if (options === null || typeof options !== 'object') {
-    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'options' passed to '${fn}' must be an object, got ${describeValue(options)}`);
-  }
+  assertObject(options, 'options', fn);
   const probability = options.probability ?? 0.8;
   const brightnessRange = options.brightness ?? [0.6, 1.4];
   const contrastRange = options.contrast ?? [0.6, 1.4];

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, assertNumber, type Rng } from '@contrastive/core';
 import type { Augmentation } from './augmentation.js';
-import { assertImages, assertProbability, describeValue, perImageFlags } from './checks.js';
+import { assertAugmentation, assertImages, assertLength, assertObject, assertProbability, describeValue, drawCoins, perImageFlags } from './checks.js';
 
 /** Explicit per-image coins of {@link applySelected} (and {@link randomApply}). @category Augmentation */
 export interface SelectParams {
@@ -77,16 +77,6 @@ export interface RandomOrder extends Augmentation {
   sample(n: number, rng: Rng): OrderParams;
 }
 
-function assertAugmentation(value: unknown, argument: string, fn: string): asserts value is Augmentation {
-  const candidate = value as Partial<Augmentation> | null;
-  if (candidate === null || typeof candidate !== 'object' || typeof candidate.apply !== 'function') {
-    throw new ContrastiveError(
-      'INVALID_ARGUMENT',
-      `Argument '${argument}' passed to '${fn}' must be an Augmentation (with an apply method), got ${describeValue(value)}`,
-    );
-  }
-}
-
 function checkedAugmentations(augmentations: unknown, fn: string, minimum: number): Augmentation[] {
   if (!Array.isArray(augmentations)) {
     throw new ContrastiveError(
@@ -102,21 +92,6 @@ function checkedAugmentations(augmentations: unknown, fn: string, minimum: numbe
   }
   augmentations.forEach((stage: unknown, index) => assertAugmentation(stage, `augmentations[${index}]`, fn));
   return [...(augmentations as Augmentation[])];
-}
-
-function checkedOptions(options: unknown, fn: string): void {
-  if (options === null || typeof options !== 'object') {
-    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'options' passed to '${fn}' must be an object, got ${describeValue(options)}`);
-  }
-}
-
-function checkedParams(params: unknown, fn: string, fields: string): void {
-  if (params === null || typeof params !== 'object') {
-    throw new ContrastiveError(
-      'INVALID_ARGUMENT',
-      `Argument 'params' passed to '${fn}' must be an object { ${fields} }, got ${describeValue(params)}`,
-    );
-  }
 }
 
 /**
@@ -242,17 +217,7 @@ function runOrder(images: tf.Tensor4D, order: readonly Int32Array[], augmentatio
 }
 
 function checkedChoice(values: unknown, n: number, m: number, argument: string, fn: string): Int32Array {
-  const length = (values as { length?: unknown } | null | undefined)?.length;
-  if (values === null || typeof values !== 'object' || typeof length !== 'number') {
-    throw new ContrastiveError(
-      'INVALID_ARGUMENT',
-      `Argument '${argument}' passed to '${fn}' must be an array of ${n} integers, got ${describeValue(values)}`,
-    );
-  }
-  if (length !== n) {
-    throw new ContrastiveError('SHAPE_MISMATCH', `Argument '${argument}' passed to '${fn}' must have ${n} entries (one per image), got ${length}`);
-  }
-  const list = values as ArrayLike<unknown>;
+  const list = assertLength(values, n, argument, fn, 'integers');
   const out = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const value = list[i];
@@ -263,17 +228,7 @@ function checkedChoice(values: unknown, n: number, m: number, argument: string, 
 }
 
 function checkedOrder(values: unknown, n: number, m: number, fn: string): Int32Array[] {
-  const length = (values as { length?: unknown } | null | undefined)?.length;
-  if (values === null || typeof values !== 'object' || typeof length !== 'number') {
-    throw new ContrastiveError(
-      'INVALID_ARGUMENT',
-      `Argument 'params.order' passed to '${fn}' must be an array of ${n} permutations, got ${describeValue(values)}`,
-    );
-  }
-  if (length !== n) {
-    throw new ContrastiveError('SHAPE_MISMATCH', `Argument 'params.order' passed to '${fn}' must have ${n} entries (one per image), got ${length}`);
-  }
-  const list = values as ArrayLike<unknown>;
+  const list = assertLength(values, n, 'params.order', fn, 'permutations');
   const out: Int32Array[] = [];
   for (let i = 0; i < n; i++) {
     const permutation = checkedChoice(list[i], m, m, `params.order[${i}]`, fn);
@@ -320,7 +275,7 @@ function checkedOrder(values: unknown, n: number, m: number, fn: string): Int32A
 export function applySelected(images: tf.Tensor4D, params: SelectParams, augmentation: Augmentation, rng: Rng): tf.Tensor4D {
   const fn = 'applySelected';
   assertImages(images, fn);
-  checkedParams(params, fn, 'selected');
+  assertObject(params, 'params', fn, '{ selected }');
   assertAugmentation(augmentation, 'augmentation', fn);
   const flags = perImageFlags(params.selected, images.shape[0], 'params.selected', fn);
   return applyGroups(images, selectGroups(flags, augmentation), rng, fn, true);
@@ -354,7 +309,7 @@ export function applySelected(images: tf.Tensor4D, params: SelectParams, augment
 export function applyChoice(images: tf.Tensor4D, params: ChoiceParams, augmentations: readonly Augmentation[], rng: Rng): tf.Tensor4D {
   const fn = 'applyChoice';
   assertImages(images, fn);
-  checkedParams(params, fn, 'choice');
+  assertObject(params, 'params', fn, '{ choice }');
   const stages = checkedAugmentations(augmentations, fn, 1);
   const choice = checkedChoice(params.choice, images.shape[0], stages.length, 'params.choice', fn);
   return applyGroups(images, choiceGroups(choice, stages), rng, fn, false);
@@ -391,7 +346,7 @@ export function applyChoice(images: tf.Tensor4D, params: ChoiceParams, augmentat
 export function applyOrder(images: tf.Tensor4D, params: OrderParams, augmentations: readonly Augmentation[], rng: Rng): tf.Tensor4D {
   const fn = 'applyOrder';
   assertImages(images, fn);
-  checkedParams(params, fn, 'order');
+  assertObject(params, 'params', fn, '{ order }');
   const stages = checkedAugmentations(augmentations, fn, 0);
   const order = checkedOrder(params.order, images.shape[0], stages.length, fn);
   return runOrder(images, order, stages, rng, fn);
@@ -429,14 +384,10 @@ export function applyOrder(images: tf.Tensor4D, params: OrderParams, augmentatio
 export function randomApply(augmentation: Augmentation, options: RandomApplyOptions = {}): RandomApply {
   const fn = 'randomApply';
   assertAugmentation(augmentation, 'augmentation', fn);
-  checkedOptions(options, fn);
+  assertObject(options, 'options', fn);
   const probability = options.probability ?? 0.5;
   assertProbability(probability, 'probability', fn);
-  const draw = (n: number, rng: Rng): Uint8Array => {
-    const flags = new Uint8Array(n);
-    for (let i = 0; i < n; i++) flags[i] = rng.uniform() < probability ? 1 : 0;
-    return flags;
-  };
+  const draw = (n: number, rng: Rng): Uint8Array => drawCoins(n, rng, probability);
   return {
     name: `${fn}(${augmentation.name})`,
     sample(n: number, rng: Rng): SelectParams {
@@ -479,7 +430,7 @@ export function randomApply(augmentation: Augmentation, options: RandomApplyOpti
 export function oneOf(augmentations: readonly Augmentation[], options: OneOfOptions = {}): OneOf {
   const fn = 'oneOf';
   const stages = checkedAugmentations(augmentations, fn, 1);
-  checkedOptions(options, fn);
+  assertObject(options, 'options', fn);
   const m = stages.length;
   const weights = options.weights ?? new Array<number>(m).fill(1);
   if (!Array.isArray(weights)) {

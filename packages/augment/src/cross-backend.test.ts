@@ -7,7 +7,6 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@contrastive/core';
-import { useTestBackend } from '@contrastive/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Augmentation } from './augmentation.js';
 import { colorJitter } from './color-jitter.js';
@@ -20,46 +19,20 @@ import { viewPreset } from './presets.js';
 import type { ViewPresetName } from './presets.js';
 import { recipeAugmentation } from './recipe-augmentation.js';
 import { rotate90 } from './geometric-flip-crop.js';
+import { onCpuAndWasm, useCpuAndWasm } from './test-support/backends.js';
+import { type Shape, pixels } from './test-support/images.js';
 
-beforeAll(async () => {
-  // Register both backends, then select the one CONTRASTIVE_TEST_BACKEND asks for.
-  await useTestBackend('cpu');
-  await useTestBackend('wasm');
-  await useTestBackend();
-});
+beforeAll(useCpuAndWasm);
 
-type Shape = [number, number, number, number];
 const SHAPES: Shape[] = [
   [16, 28, 28, 1],
   [16, 32, 32, 3],
 ];
 
-/** Deterministic values in [0, 1) (an LCG), the same on every backend. */
-function pixels(size: number, seed: number): Float32Array {
-  let state = (seed * 2654435761 + 12345) >>> 0;
-  return Float32Array.from({ length: size }, () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  });
-}
-
 /** `augmentation.apply(images, new Rng(seed))` on cpu and on wasm, as host arrays. */
-async function onCpuAndWasm(augmentation: Augmentation, shape: Shape, seed: number): Promise<[Float32Array, Float32Array]> {
-  const data = pixels(shape.reduce((a, b) => a * b, 1), seed);
-  const original = tf.getBackend();
-  const outputs: Float32Array[] = [];
-  try {
-    for (const backend of ['cpu', 'wasm']) {
-      await tf.setBackend(backend);
-      const images = tf.tensor4d(data, shape);
-      const out = augmentation.apply(images, new Rng(seed));
-      outputs.push(Float32Array.from(out.dataSync()));
-      tf.dispose([images, out]);
-    }
-  } finally {
-    await tf.setBackend(original);
-  }
-  return [outputs[0] as Float32Array, outputs[1] as Float32Array];
+function onBoth(augmentation: Augmentation, shape: Shape, seed: number): Promise<[Float32Array, Float32Array]> {
+  const data = Float32Array.from(pixels(shape.reduce((a, b) => a * b, 1), seed));
+  return onCpuAndWasm(() => augmentation.apply(tf.tensor4d(data, shape), new Rng(seed)));
 }
 
 /** How many values differ in their bits, and the largest absolute difference. */
@@ -78,7 +51,7 @@ function bitDifference(cpu: Float32Array, wasm: Float32Array): { length: number;
 }
 
 async function expectBitIdentical(augmentation: Augmentation, shape: Shape, seed: number): Promise<void> {
-  const [cpu, wasm] = await onCpuAndWasm(augmentation, shape, seed);
+  const [cpu, wasm] = await onBoth(augmentation, shape, seed);
   expect(bitDifference(cpu, wasm)).toEqual({ length: cpu.length, differing: 0, maxAbs: 0 });
 }
 
@@ -172,7 +145,7 @@ describe('same seed, identical bits on cpu and wasm: view generators', () => {
     const audit = asAugmentation('looc', (x, rng) => {
       const { images, heads } = looc.generate(x, rng);
       const labels = heads.map((h) => tf.cast(h, 'float32'));
-      tf.dispose(heads);
+      tf.dispose([...heads]);
       return [images, ...(labels as unknown as tf.Tensor4D[])];
     });
     await expectBitIdentical(audit, [6, 28, 28, 1], 13);

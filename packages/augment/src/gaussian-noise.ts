@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, assertNumber, type Rng } from '@contrastive/core';
 import type { Augmentation } from './augmentation.js';
-import { assertImages, assertProbability, describeValue, perImageFlags } from './checks.js';
+import { assertImages, assertObject, assertProbability, describeValue, drawCoins, perImageFlags } from './checks.js';
 
 /** Explicit per-image parameters of {@link applyGaussianNoise}. @category Augmentation */
 export interface NoiseParams {
@@ -82,15 +82,8 @@ function scaledNoise(flags: Uint8Array, epsilon: ArrayLike<number>, perImage: nu
 export function applyGaussianNoise(images: tf.Tensor4D, params: NoiseParams, options: NoiseScaleOptions = {}): tf.Tensor4D {
   const fn = 'applyGaussianNoise';
   assertImages(images, fn);
-  if (params === null || typeof params !== 'object') {
-    throw new ContrastiveError(
-      'INVALID_ARGUMENT',
-      `Argument 'params' passed to '${fn}' must be an object { noise, epsilon }, got ${describeValue(params)}`,
-    );
-  }
-  if (options === null || typeof options !== 'object') {
-    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'options' passed to '${fn}' must be an object, got ${describeValue(options)}`);
-  }
+  assertObject(params, 'params', fn, '{ noise, epsilon }');
+  assertObject(options, 'options', fn);
   const std = options.std ?? 0.05;
   assertNumber(std, 'std', fn, { min: 0 });
   const [n, height, width, channels] = images.shape;
@@ -146,9 +139,7 @@ export function applyGaussianNoise(images: tf.Tensor4D, params: NoiseParams, opt
  */
 export function gaussianNoise(options: GaussianNoiseOptions = {}): GaussianNoise {
   const fn = 'gaussianNoise';
-  if (options === null || typeof options !== 'object') {
-    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'options' passed to '${fn}' must be an object, got ${describeValue(options)}`);
-  }
+  assertObject(options, 'options', fn);
   const probability = options.probability ?? 0.5;
   const std = options.std ?? 0.05;
   assertProbability(probability, 'probability', fn);
@@ -157,8 +148,7 @@ export function gaussianNoise(options: GaussianNoiseOptions = {}): GaussianNoise
   const draw = (shape: readonly number[], rng: Rng): { flags: Uint8Array; epsilon: Float32Array } => {
     const [n = 0, height = 0, width = 0, channels = 0] = shape;
     const perImage = height * width * channels;
-    const flags = new Uint8Array(n);
-    for (let i = 0; i < n; i++) flags[i] = rng.uniform() < probability ? 1 : 0;
+    const flags = drawCoins(n, rng, probability);
     const epsilon = new Float32Array(n * perImage);
     for (let i = 0; i < n; i++) {
       if (flags[i] !== 1) continue;

@@ -12,6 +12,8 @@ import {
   verticalFlip,
 } from './geometric-flip-crop.js';
 import { applyRotation } from './geometric-warp.js';
+import { onCpuAndWasm } from './test-support/backends.js';
+import { type Shape, pattern } from './test-support/images.js';
 
 beforeAll(async () => {
   await useTestBackend();
@@ -20,30 +22,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await useTestBackend();
 });
-
-type Shape = [number, number, number, number];
-
-/** A deterministic image batch in [0, 1) (float32-representable numbers, NHWC order). */
-function pattern(shape: Shape, seed = 0): number[] {
-  const size = shape.reduce((a, b) => a * b, 1);
-  return Array.from({ length: size }, (_, i) => {
-    const value = Math.sin((i + 1) * 12.9898 + seed * 78.233) * 43758.5453;
-    return Math.min(Math.fround(value - Math.floor(value)), 0.99999994);
-  });
-}
-
-/** Run `compute` on cpu, then on wasm; return both outputs as host arrays (inputs must be made inside). */
-async function onBothBackends(compute: () => tf.Tensor): Promise<[Float32Array, Float32Array]> {
-  const outputs: Float32Array[] = [];
-  for (const backend of ['cpu', 'wasm'] as const) {
-    await useTestBackend(backend);
-    const out = compute();
-    outputs.push(out.dataSync() as Float32Array);
-    out.dispose();
-  }
-  await useTestBackend();
-  return [outputs[0] as Float32Array, outputs[1] as Float32Array];
-}
 
 /**
  * float64 reference of torchvision `F.crop(F.pad(img, padding, fill, padding_mode), top, left, th, tw)`
@@ -192,7 +170,7 @@ describe('randomCrop', () => {
     const values = Array.from(out.dataSync());
     expect(values.every((value) => allowed.has(value))).toBe(true);
     out.dispose();
-    const [cpu, wasm] = await onBothBackends(() => tf.tidy(() => randomCrop({ size: [5, 4], padding: 1, paddingMode: 'symmetric' }).apply(tf.tensor4d(data, shape), new Rng(2))));
+    const [cpu, wasm] = await onCpuAndWasm(() => tf.tidy(() => randomCrop({ size: [5, 4], padding: 1, paddingMode: 'symmetric' }).apply(tf.tensor4d(data, shape), new Rng(2))));
     expect(Array.from(cpu)).toEqual(Array.from(wasm));
   });
 
@@ -265,7 +243,7 @@ describe('verticalFlip', () => {
 
   it('agrees bit for bit on cpu and wasm; handles n = 1 and a 1x1 image', async () => {
     const shape: Shape = [6, 5, 7, 3];
-    const [cpu, wasm] = await onBothBackends(() => tf.tidy(() => verticalFlip().apply(tf.tensor4d(pattern(shape, 5), shape), new Rng(3))));
+    const [cpu, wasm] = await onCpuAndWasm(() => tf.tidy(() => verticalFlip().apply(tf.tensor4d(pattern(shape, 5), shape), new Rng(3))));
     expect(Array.from(cpu)).toEqual(Array.from(wasm));
     const pixel = tf.tensor4d([0.25], [1, 1, 1, 1]);
     const out = verticalFlip({ probability: 1 }).apply(pixel, new Rng(0));
@@ -349,7 +327,7 @@ describe('rotate90', () => {
       tf.dispose([expected, got]);
     });
     images.dispose();
-    const [cpu, wasm] = await onBothBackends(() => tf.tidy(() => rotate90().apply(tf.tensor4d(pattern(shape, 1), shape), new Rng(5))));
+    const [cpu, wasm] = await onCpuAndWasm(() => tf.tidy(() => rotate90().apply(tf.tensor4d(pattern(shape, 1), shape), new Rng(5))));
     expect(Array.from(cpu)).toEqual(Array.from(wasm));
   });
 

@@ -8,8 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, assertNumber, assertOneOf, type Rng } from '@contrastive/core';
 import type { Augmentation } from './augmentation.js';
-import { assertImages, assertProbability, assertSize, describeValue, perImageFlags, perImageNumbers } from './checks.js';
-import { assertImageSize, assertOptionsObject, assertParamsObject } from './geometric-warp.js';
+import { assertImages, assertObject, assertProbability, assertSize, describeValue, drawCoins, perImageFlags, perImageNumbers } from './checks.js';
 import type { FlipParams } from './horizontal-flip.js';
 
 /**
@@ -132,7 +131,7 @@ interface CropGeometry {
 }
 
 function cropGeometry(options: RandomCropOptions, fn: string, prefix: string): Omit<CropGeometry, 'size'> & { size: readonly [number, number] | undefined } {
-  assertOptionsObject(options, fn);
+  assertObject(options, 'options', fn);
   if (options.size !== undefined) assertSize(options.size, `${prefix}size`, fn);
   const padding = options.padding ?? 0;
   let sides: [number, number, number, number];
@@ -261,7 +260,7 @@ export function applyCrop(images: tf.Tensor4D, offsets: CropOffsets, options: Ra
   const partial = cropGeometry(options, fn, 'options.');
   const geometry: CropGeometry = { ...partial, size: partial.size ?? [height, width] };
   const [paddedHeight, paddedWidth] = paddedSize(geometry, height, width, fn);
-  assertParamsObject(offsets, 'top, left', fn);
+  assertObject(offsets, 'params', fn, '{ top, left }');
   const top = perImageNumbers(offsets.top, n, 'offsets.top', fn, { min: 0, max: paddedHeight - geometry.size[0] });
   const left = perImageNumbers(offsets.left, n, 'offsets.left', fn, { min: 0, max: paddedWidth - geometry.size[1] });
   top.forEach((value, i) => assertNumber(value, `offsets.top[${i}]`, fn, { integer: true }));
@@ -311,7 +310,7 @@ export function randomCrop(options: RandomCropOptions = {}): RandomCrop {
     name: fn,
     sample(n: number, rng: Rng, imageSize: readonly [number, number]): { top: number[]; left: number[] } {
       assertNumber(n, 'n', `${fn}.sample`, { integer: true, min: 1 });
-      assertImageSize(imageSize, `${fn}.sample`);
+      assertSize(imageSize, 'imageSize', `${fn}.sample`);
       const { geometry, padded } = geometryFor(imageSize[0], imageSize[1], `${fn}.sample`);
       return draw(n, rng, geometry, padded);
     },
@@ -354,7 +353,7 @@ function flipVertically(images: tf.Tensor4D, flags: Uint8Array): tf.Tensor4D {
 export function applyVerticalFlip(images: tf.Tensor4D, params: FlipParams): tf.Tensor4D {
   const fn = 'applyVerticalFlip';
   assertImages(images, fn);
-  assertParamsObject(params, 'flip', fn);
+  assertObject(params, 'params', fn, '{ flip }');
   return flipVertically(images, perImageFlags(params.flip, images.shape[0], 'params.flip', fn));
 }
 
@@ -377,14 +376,10 @@ export function applyVerticalFlip(images: tf.Tensor4D, params: FlipParams): tf.T
  */
 export function verticalFlip(options: VerticalFlipOptions = {}): VerticalFlip {
   const fn = 'verticalFlip';
-  assertOptionsObject(options, fn);
+  assertObject(options, 'options', fn);
   const probability = options.probability ?? 0.5;
   assertProbability(probability, 'probability', fn);
-  const draw = (n: number, rng: Rng): Uint8Array => {
-    const flags = new Uint8Array(n);
-    for (let i = 0; i < n; i++) flags[i] = rng.uniform() < probability ? 1 : 0;
-    return flags;
-  };
+  const draw = (n: number, rng: Rng): Uint8Array => drawCoins(n, rng, probability);
   return {
     name: fn,
     sample(n: number, rng: Rng): FlipParams {
@@ -457,7 +452,7 @@ function assertTurnShape(images: tf.Tensor4D, parities: Set<number>, fn: string,
 export function applyRotate90(images: tf.Tensor4D, params: Rotate90Params): tf.Tensor4D {
   const fn = 'applyRotate90';
   assertImages(images, fn);
-  assertParamsObject(params, 'turns', fn);
+  assertObject(params, 'params', fn, '{ turns }');
   const turns = perImageNumbers(params.turns, images.shape[0], 'params.turns', fn, { min: 0, max: 3 });
   turns.forEach((turn, i) => assertNumber(turn, `params.turns[${i}]`, fn, { integer: true }));
   assertTurnShape(images, new Set(Array.from(turns, (turn) => turn % 2)), fn, "'params.turns'");
@@ -488,7 +483,7 @@ export function applyRotate90(images: tf.Tensor4D, params: Rotate90Params): tf.T
  */
 export function rotate90(options: Rotate90Options = {}): Rotate90 {
   const fn = 'rotate90';
-  assertOptionsObject(options, fn);
+  assertObject(options, 'options', fn);
   const probability = options.probability ?? 1;
   assertProbability(probability, 'probability', fn);
   const choices = options.turns ?? [0, 1, 2, 3];

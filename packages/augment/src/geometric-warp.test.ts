@@ -18,8 +18,10 @@ import {
   randomAffine,
   randomRotation,
   randomTranslation,
-  roundHalfEven,
 } from './geometric-warp.js';
+import { roundHalfEven } from './checks.js';
+import { onCpuAndWasm } from './test-support/backends.js';
+import { type Shape, pattern } from './test-support/images.js';
 
 beforeAll(async () => {
   await useTestBackend();
@@ -28,30 +30,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await useTestBackend();
 });
-
-type Shape = [number, number, number, number];
-
-/** A deterministic image batch in [0, 1) (float32-representable numbers, NHWC order). */
-function pattern(shape: Shape, seed = 0): number[] {
-  const size = shape.reduce((a, b) => a * b, 1);
-  return Array.from({ length: size }, (_, i) => {
-    const value = Math.sin((i + 1) * 12.9898 + seed * 78.233) * 43758.5453;
-    return Math.min(Math.fround(value - Math.floor(value)), 0.99999994);
-  });
-}
-
-/** Run `compute` on cpu, then on wasm; return both outputs as host arrays (inputs must be made inside). */
-async function onBothBackends(compute: () => tf.Tensor): Promise<[Float32Array, Float32Array]> {
-  const outputs: Float32Array[] = [];
-  for (const backend of ['cpu', 'wasm'] as const) {
-    await useTestBackend(backend);
-    const out = compute();
-    outputs.push(out.dataSync() as Float32Array);
-    out.dispose();
-  }
-  await useTestBackend();
-  return [outputs[0] as Float32Array, outputs[1] as Float32Array];
-}
 
 /** C's nearbyint (round half to even), written independently of the implementation. */
 function nearbyint(value: number): number {
@@ -245,7 +223,7 @@ describe('randomRotation', () => {
 
   it.each(['nearest', 'bilinear'] as const)('gives bit-identical output on cpu and wasm (%s)', async (interpolation) => {
     const shape: Shape = [6, 7, 9, 3];
-    const [cpu, wasm] = await onBothBackends(() =>
+    const [cpu, wasm] = await onCpuAndWasm(() =>
       tf.tidy(() => randomRotation({ degrees: 180, interpolation, fill: 0.2 }).apply(tf.tensor4d(pattern(shape, 1), shape), new Rng(11))),
     );
     expect(Array.from(cpu)).toEqual(Array.from(wasm));
@@ -335,7 +313,7 @@ describe('randomTranslation', () => {
     const allowed = new Set([...data.map(Math.fround), 0.75]);
     expect(Array.from(out.dataSync()).every((value) => allowed.has(value))).toBe(true);
     out.dispose();
-    const [cpu, wasm] = await onBothBackends(() =>
+    const [cpu, wasm] = await onCpuAndWasm(() =>
       tf.tidy(() =>
         randomTranslation({ translate: [0.3, 0.2], subpixel: true, interpolation: 'bilinear' }).apply(tf.tensor4d(data, shape), new Rng(6)),
       ),
@@ -420,7 +398,7 @@ describe('randomAffine', () => {
       tf.dispose([expected, got]);
     });
     images.dispose();
-    const [cpu, wasm] = await onBothBackends(() => tf.tidy(() => randomAffine(options).apply(tf.tensor4d(pattern(shape, 4), shape), new Rng(2))));
+    const [cpu, wasm] = await onCpuAndWasm(() => tf.tidy(() => randomAffine(options).apply(tf.tensor4d(pattern(shape, 4), shape), new Rng(2))));
     expect(Array.from(cpu)).toEqual(Array.from(wasm));
   });
 

@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, assertNumber, assertOneOf, type Rng } from '@contrastive/core';
 import type { Augmentation } from './augmentation.js';
-import { type Interval, assertImages, assertInterval, describeValue, perImageNumbers } from './checks.js';
+import { type Interval, assertImages, assertInterval, assertObject, assertSize, describeValue, perImageNumbers, roundHalfEven } from './checks.js';
 
 /**
  * How a warp reads the input between pixel centres: `'nearest'` copies the nearest pixel (ties
@@ -148,12 +148,6 @@ export interface RandomAffine extends Augmentation {
   sample(n: number, rng: Rng, imageSize: readonly [height: number, width: number]): { [K in keyof AffineParams]: number[] };
 }
 
-/** Round half to even, like Python's `round` and C's `nearbyint`. @internal */
-export function roundHalfEven(value: number): number {
-  const rounded = Math.round(value); // ties go up
-  return rounded - value === 0.5 && rounded % 2 !== 0 ? rounded - 1 : rounded;
-}
-
 /** cos and sin of an angle in degrees, exact at multiples of 90° (so quarter turns copy pixels exactly). */
 function cosSinDegrees(degrees: number): [number, number] {
   const turns = degrees / 90;
@@ -272,20 +266,6 @@ function warp(images: tf.Tensor4D, maps: Float64Array, interpolation: WarpInterp
   });
 }
 
-/** Throws `INVALID_ARGUMENT` unless `options` is an object (shared by the geometric augmentations). @internal */
-export function assertOptionsObject(options: unknown, fn: string): void {
-  if (options === null || typeof options !== 'object') {
-    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'options' passed to '${fn}' must be an object, got ${describeValue(options)}`);
-  }
-}
-
-/** Throws `INVALID_ARGUMENT` unless `params` is an object; `fields` lists its fields for the message. @internal */
-export function assertParamsObject(params: unknown, fields: string, fn: string): void {
-  if (params === null || typeof params !== 'object') {
-    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'params' passed to '${fn}' must be an object { ${fields} }, got ${describeValue(params)}`);
-  }
-}
-
 function warpOptions(options: ImageWarpOptions, fn: string, prefix: string): { interpolation: WarpInterpolation; fill: number } {
   const interpolation = options.interpolation ?? 'nearest';
   const fill = options.fill ?? 0;
@@ -311,15 +291,6 @@ function translateFractions(translate: unknown, argument: string, fn: string): r
   assertNumber(translate[0], `${argument}[0]`, fn, { min: 0, max: 1 });
   assertNumber(translate[1], `${argument}[1]`, fn, { min: 0, max: 1 });
   return [translate[0], translate[1]];
-}
-
-/** Throws `INVALID_ARGUMENT` unless `imageSize` is `[height, width]` of positive integers. @internal */
-export function assertImageSize(imageSize: unknown, fn: string): asserts imageSize is readonly [number, number] {
-  if (!Array.isArray(imageSize) || imageSize.length !== 2) {
-    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'imageSize' passed to '${fn}' must be [height, width], got ${describeValue(imageSize)}`);
-  }
-  assertNumber(imageSize[0], 'imageSize[0]', fn, { integer: true, min: 1 });
-  assertNumber(imageSize[1], 'imageSize[1]', fn, { integer: true, min: 1 });
 }
 
 function rotationMaps(angle: ArrayLike<number>): Float64Array {
@@ -364,9 +335,9 @@ function translationMaps(dx: ArrayLike<number>, dy: ArrayLike<number>): Float64A
 export function applyRotation(images: tf.Tensor4D, params: RotationParams, options: ImageWarpOptions = {}): tf.Tensor4D {
   const fn = 'applyRotation';
   assertImages(images, fn);
-  assertOptionsObject(options, fn);
+  assertObject(options, 'options', fn);
   const { interpolation, fill } = warpOptions(options, fn, 'options.');
-  assertParamsObject(params, 'angle', fn);
+  assertObject(params, 'params', fn, '{ angle }');
   const angle = perImageNumbers(params.angle, images.shape[0], 'params.angle', fn);
   return warp(images, rotationMaps(angle), interpolation, fill);
 }
@@ -392,7 +363,7 @@ export function applyRotation(images: tf.Tensor4D, params: RotationParams, optio
  */
 export function randomRotation(options: RandomRotationOptions): RandomRotation {
   const fn = 'randomRotation';
-  assertOptionsObject(options, fn);
+  assertObject(options, 'options', fn);
   const [low, high] = degreesRange(options.degrees, 'degrees', fn);
   const { interpolation, fill } = warpOptions(options, fn, '');
   const draw = (n: number, rng: Rng): number[] => Array.from({ length: n }, () => rng.uniform(low, high));
@@ -431,9 +402,9 @@ export function randomRotation(options: RandomRotationOptions): RandomRotation {
 export function applyTranslation(images: tf.Tensor4D, params: TranslationParams, options: ImageWarpOptions = {}): tf.Tensor4D {
   const fn = 'applyTranslation';
   assertImages(images, fn);
-  assertOptionsObject(options, fn);
+  assertObject(options, 'options', fn);
   const { interpolation, fill } = warpOptions(options, fn, 'options.');
-  assertParamsObject(params, 'dx, dy', fn);
+  assertObject(params, 'params', fn, '{ dx, dy }');
   const n = images.shape[0];
   const dx = perImageNumbers(params.dx, n, 'params.dx', fn);
   const dy = perImageNumbers(params.dy, n, 'params.dy', fn);
@@ -462,7 +433,7 @@ export function applyTranslation(images: tf.Tensor4D, params: TranslationParams,
  */
 export function randomTranslation(options: RandomTranslationOptions): RandomTranslation {
   const fn = 'randomTranslation';
-  assertOptionsObject(options, fn);
+  assertObject(options, 'options', fn);
   const [fx, fy] = translateFractions(options.translate, 'translate', fn);
   const subpixel = options.subpixel ?? false;
   assertOneOf(subpixel, [false, true], 'subpixel', fn);
@@ -481,7 +452,7 @@ export function randomTranslation(options: RandomTranslationOptions): RandomTran
     name: fn,
     sample(n: number, rng: Rng, imageSize: readonly [number, number]): { dx: number[]; dy: number[] } {
       assertNumber(n, 'n', `${fn}.sample`, { integer: true, min: 1 });
-      assertImageSize(imageSize, `${fn}.sample`);
+      assertSize(imageSize, 'imageSize', `${fn}.sample`);
       return draw(n, rng, imageSize[0], imageSize[1]);
     },
     apply(images: tf.Tensor4D, rng: Rng): tf.Tensor4D {
@@ -534,9 +505,9 @@ function affineMaps(params: { [K in keyof AffineParams]: ArrayLike<number> }): F
 export function applyAffine(images: tf.Tensor4D, params: AffineParams, options: ImageWarpOptions = {}): tf.Tensor4D {
   const fn = 'applyAffine';
   assertImages(images, fn);
-  assertOptionsObject(options, fn);
+  assertObject(options, 'options', fn);
   const { interpolation, fill } = warpOptions(options, fn, 'options.');
-  assertParamsObject(params, 'angle, dx, dy, scale, shearX, shearY', fn);
+  assertObject(params, 'params', fn, '{ angle, dx, dy, scale, shearX, shearY }');
   const n = images.shape[0];
   const shearRange = { min: -90, max: 90, exclusiveMin: true, exclusiveMax: true };
   const checked = {
@@ -598,7 +569,7 @@ function shearRanges(shear: unknown, fn: string): [Interval, Interval] {
  */
 export function randomAffine(options: RandomAffineOptions): RandomAffine {
   const fn = 'randomAffine';
-  assertOptionsObject(options, fn);
+  assertObject(options, 'options', fn);
   const [angleLow, angleHigh] = degreesRange(options.degrees, 'degrees', fn);
   const [fx, fy] = translateFractions(options.translate ?? [0, 0], 'translate', fn);
   const scale = options.scale ?? [1, 1];
@@ -624,7 +595,7 @@ export function randomAffine(options: RandomAffineOptions): RandomAffine {
     name: fn,
     sample(n: number, rng: Rng, imageSize: readonly [number, number]): { [K in keyof AffineParams]: number[] } {
       assertNumber(n, 'n', `${fn}.sample`, { integer: true, min: 1 });
-      assertImageSize(imageSize, `${fn}.sample`);
+      assertSize(imageSize, 'imageSize', `${fn}.sample`);
       return draw(n, rng, imageSize[0], imageSize[1]);
     },
     apply(images: tf.Tensor4D, rng: Rng): tf.Tensor4D {

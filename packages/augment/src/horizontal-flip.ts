@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, assertNumber, type Rng } from '@contrastive/core';
 import type { Augmentation } from './augmentation.js';
-import { assertImages, assertProbability, describeValue, perImageFlags } from './checks.js';
+import { assertImages, assertObject, assertProbability, drawCoins, perImageFlags } from './checks.js';
 
 /** Explicit per-image parameters of {@link applyHorizontalFlip}. @category Augmentation */
 export interface FlipParams {
@@ -45,12 +45,7 @@ export interface HorizontalFlip extends Augmentation {
  */
 export function applyHorizontalFlip(images: tf.Tensor4D, params: FlipParams): tf.Tensor4D {
   assertImages(images, 'applyHorizontalFlip');
-  if (params === null || typeof params !== 'object') {
-    throw new ContrastiveError(
-      'INVALID_ARGUMENT',
-      `Argument 'params' passed to 'applyHorizontalFlip' must be an object { flip }, got ${describeValue(params)}`,
-    );
-  }
+  assertObject(params, 'params', 'applyHorizontalFlip', '{ flip }');
   const n = images.shape[0];
   const flags = perImageFlags(params.flip, n, 'params.flip', 'applyHorizontalFlip');
   return mirror(images, flags);
@@ -88,16 +83,10 @@ function mirror(images: tf.Tensor4D, flags: Uint8Array): tf.Tensor4D {
  */
 export function horizontalFlip(options: HorizontalFlipOptions = {}): HorizontalFlip {
   const fn = 'horizontalFlip';
-  if (options === null || typeof options !== 'object') {
-    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'options' passed to '${fn}' must be an object, got ${describeValue(options)}`);
-  }
+  assertObject(options, 'options', fn);
   const probability = options.probability ?? 0.5;
   assertProbability(probability, 'probability', fn);
-  const draw = (n: number, rng: Rng): Uint8Array => {
-    const flags = new Uint8Array(n);
-    for (let i = 0; i < n; i++) flags[i] = rng.uniform() < probability ? 1 : 0;
-    return flags;
-  };
+  const draw = (n: number, rng: Rng): Uint8Array => drawCoins(n, rng, probability);
   return {
     name: fn,
     sample(n: number, rng: Rng): FlipParams {

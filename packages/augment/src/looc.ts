@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, assertOneOf, type Labels, type Rng } from '@contrastive/core';
 import type { Augmentation } from './augmentation.js';
-import { assertImages, describeValue } from './checks.js';
+import { assertAugmentation, assertImages, assertObject, describeValue } from './checks.js';
 
 /**
  * How the keys of {@link loocViews} relate to the query.
@@ -67,16 +67,6 @@ export interface LoocViews {
   generate(images: tf.Tensor4D, rng: Rng): LoocBatch;
 }
 
-function assertAugmentation(value: unknown, argument: string, fn: string): asserts value is Augmentation {
-  const candidate = value as Partial<Augmentation> | null;
-  if (candidate === null || typeof candidate !== 'object' || typeof candidate.apply !== 'function') {
-    throw new ContrastiveError(
-      'INVALID_ARGUMENT',
-      `Argument '${argument}' passed to '${fn}' must be an Augmentation (with an apply method), got ${describeValue(value)}`,
-    );
-  }
-}
-
 /** Whether view `view` (0 = q, 1 = k_0, 1 + i = k_i) copies family `family` (0-based) from the query. */
 function copiesFamily(mode: LoocKeyMode, view: number, family: number): boolean {
   if (view < 2) return false;
@@ -112,9 +102,7 @@ function copiesFamily(mode: LoocKeyMode, view: number, family: number): boolean 
  */
 export function loocViews(options: LoocViewsOptions): LoocViews {
   const fn = 'loocViews';
-  if (options === null || typeof options !== 'object') {
-    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'options' passed to '${fn}' must be an object, got ${describeValue(options)}`);
-  }
+  assertObject(options, 'options', fn);
   const { base, families } = options;
   if (base !== undefined) assertAugmentation(base, 'base', fn);
   if (!Array.isArray(families) || families.length === 0) {

@@ -12,7 +12,7 @@ import {
   type ViewGenerator as TrainingViewGenerator,
 } from '@contrastive/core';
 import type { Augmentation } from './augmentation.js';
-import { type Interval, assertImages, assertInterval, assertProbability, assertSize, describeValue } from './checks.js';
+import { type Interval, assertImages, assertInterval, assertObject, assertProbability, assertSize, describeValue } from './checks.js';
 import { type RandomResizedCrop, cropAndResizeExact, cropBoxes, randomResizedCrop } from './random-resized-crop.js';
 
 /** Ratio of SwAV's local to global crop side (96 / 224), used for the default `localSize`. */
@@ -217,9 +217,7 @@ function cropViews(
  */
 export function multiCrop(options: MultiCropOptions = {}): MultiCrop {
   const fn = 'multiCrop';
-  if (options === null || typeof options !== 'object') {
-    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'options' passed to '${fn}' must be an object, got ${describeValue(options)}`);
-  }
+  assertObject(options, 'options', fn);
   const globalCrops = options.globalCrops ?? 2;
   const localCrops = options.localCrops ?? 6;
   const globalScale = options.globalScale ?? [0.14, 1];
@@ -274,12 +272,7 @@ export function multiCrop(options: MultiCropOptions = {}): MultiCrop {
     },
     toViewGenerator(generatorOptions: MultiCropViewGeneratorOptions = {}): TrainingViewGenerator {
       const where = `${fn}.toViewGenerator`;
-      if (generatorOptions === null || typeof generatorOptions !== 'object') {
-        throw new ContrastiveError(
-          'INVALID_ARGUMENT',
-          `Argument 'options' passed to '${where}' must be an object, got ${describeValue(generatorOptions)}`,
-        );
-      }
+      assertObject(generatorOptions, 'options', where);
       const labels = generatorOptions.labels ?? 'views';
       assertOneOf(labels, ['views', 'samples'] as const, 'labels', where);
       return (batch: Batch, rng: Rng): Batch => {

@@ -5,38 +5,6 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ContrastiveError, type Rng } from '@contrastive/core';
-import { describeValue } from './checks.js';
-
-/**
- * Throws unless `options` is an object (the one options argument of a factory or apply form).
- * @internal
- */
-export function assertOptions(options: unknown, fn: string, argument = 'options'): void {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new ContrastiveError('INVALID_ARGUMENT', `Argument '${argument}' passed to '${fn}' must be an object, got ${describeValue(options)}`);
-  }
-}
-
-/**
- * Throws unless `params` is an object; `fields` names its expected members in the message.
- * @internal
- */
-export function assertParams(params: unknown, fn: string, fields: string): void {
-  if (params === null || typeof params !== 'object' || Array.isArray(params)) {
-    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'params' passed to '${fn}' must be an object { ${fields} }, got ${describeValue(params)}`);
-  }
-}
-
-/**
- * One `rng.uniform()` coin per image, in index order: `1` where the draw is `< probability`.
- * @internal
- */
-export function drawCoins(n: number, rng: Rng, probability: number): Uint8Array {
-  const flags = new Uint8Array(n);
-  for (let i = 0; i < n; i++) flags[i] = rng.uniform() < probability ? 1 : 0;
-  return flags;
-}
 
 /**
  * Apply `transform` to the images whose flag is 1 and copy the others exactly.

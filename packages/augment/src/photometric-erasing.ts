@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, assertNumber, type Rng } from '@contrastive/core';
 import type { Augmentation } from './augmentation.js';
-import { type Interval, assertImages, assertInterval, assertProbability, describeValue, perImageFlags, perImageNumbers } from './checks.js';
-import { assertOptions, assertParams } from './photometric-common.js';
+import { type Interval, assertImages, assertInterval, assertObject, assertProbability, assertShape, describeValue, perImageFlags, perImageNumbers, roundHalfEven } from './checks.js';
 
 /** A constant fill: one value for every channel, or one per channel. @category Augmentation */
 export type ErasingValue = number | readonly number[];
@@ -90,15 +89,6 @@ export interface Cutout extends Augmentation {
   sample(shape: readonly [number, number, number, number], rng: Rng): ErasingParams;
 }
 
-/** Python's `round` (half to even), which torchvision's `int(round(...))` uses. */
-function roundHalfEven(value: number): number {
-  const floor = Math.floor(value);
-  const fraction = value - floor;
-  if (fraction > 0.5) return floor + 1;
-  if (fraction < 0.5) return floor;
-  return floor % 2 === 0 ? floor : floor + 1;
-}
-
 function checkedValue(value: unknown, fn: string): Float32Array {
   if (typeof value === 'number') {
     assertNumber(value, 'value', fn);
@@ -123,14 +113,6 @@ function assertValueChannels(value: Float32Array, channels: number, fn: string):
   }
 }
 
-function checkedShape(shape: unknown, fn: string): readonly [number, number, number, number] {
-  if (!Array.isArray(shape) || shape.length !== 4) {
-    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'shape' passed to '${fn}' must be [n, h, w, c], got ${describeValue(shape)}`);
-  }
-  shape.forEach((size: unknown, axis) => assertNumber(size, `shape[${axis}]`, fn, { integer: true, min: 1 }));
-  return shape as unknown as readonly [number, number, number, number];
-}
-
 /** Boxes in whole pixels, one per image; `erase` 0 where nothing is erased. */
 interface Boxes {
   readonly erase: Uint8Array;
@@ -139,6 +121,39 @@ interface Boxes {
   readonly height: Int32Array;
   readonly width: Int32Array;
   readonly noise: (Float32Array | null)[];
+}
+
+/** Boxes for `n` images, none erased. */
+function emptyBoxes(n: number): Boxes {
+  return {
+    erase: new Uint8Array(n),
+    top: new Int32Array(n),
+    left: new Int32Array(n),
+    height: new Int32Array(n),
+    width: new Int32Array(n),
+    noise: Array.from({ length: n }, () => null),
+  };
+}
+
+/** An erasing augmentation named `fn` whose boxes come from `draw`, filled with `value` (or their noise). */
+function erasingAugmentation(
+  fn: string,
+  value: Float32Array,
+  withNoise: boolean,
+  draw: (shape: readonly number[], rng: Rng) => Boxes,
+): RandomErasing & Cutout {
+  return {
+    name: fn,
+    sample(shape: readonly [number, number, number, number], rng: Rng): ErasingParams {
+      assertShape(shape, 4, `${fn}.sample`, '[n, h, w, c]');
+      return toParams(draw(shape, rng), withNoise);
+    },
+    apply(images: tf.Tensor4D, rng: Rng): tf.Tensor4D {
+      assertImages(images, `${fn}.apply`);
+      assertValueChannels(value, images.shape[3], `${fn}.apply`);
+      return eraseBoxes(images, draw(images.shape, rng), value);
+    },
+  };
 }
 
 function toParams(boxes: Boxes, withNoise: boolean): ErasingParams {
@@ -236,8 +251,8 @@ function eraseBoxes(images: tf.Tensor4D, boxes: Boxes, value: Float32Array): tf.
 export function applyErasing(images: tf.Tensor4D, params: ErasingParams, options: ErasingValueOptions = {}): tf.Tensor4D {
   const fn = 'applyErasing';
   assertImages(images, fn);
-  assertParams(params, fn, 'erase, top, left, height, width, noise?');
-  assertOptions(options, fn);
+  assertObject(params, 'params', fn, '{ erase, top, left, height, width, noise? }', false);
+  assertObject(options, 'options', fn, '', false);
   const [n, imageHeight, imageWidth, channels] = images.shape;
   const value = checkedValue(options.value ?? 0, fn);
   assertValueChannels(value, channels, fn);
@@ -332,7 +347,7 @@ export function applyErasing(images: tf.Tensor4D, params: ErasingParams, options
  */
 export function randomErasing(options: RandomErasingOptions = {}): RandomErasing {
   const fn = 'randomErasing';
-  assertOptions(options, fn);
+  assertObject(options, 'options', fn, '', false);
   const probability = options.probability ?? 0.5;
   const scale = options.scale ?? [0.02, 0.33];
   const ratio = options.ratio ?? [0.3, 3.3];
@@ -348,14 +363,7 @@ export function randomErasing(options: RandomErasingOptions = {}): RandomErasing
   const draw = (shape: readonly number[], rng: Rng): Boxes => {
     const [n = 0, imageHeight = 0, imageWidth = 0, channels = 0] = shape;
     const area = imageHeight * imageWidth;
-    const boxes: Boxes = {
-      erase: new Uint8Array(n),
-      top: new Int32Array(n),
-      left: new Int32Array(n),
-      height: new Int32Array(n),
-      width: new Int32Array(n),
-      noise: Array.from({ length: n }, () => null),
-    };
+    const boxes = emptyBoxes(n);
     for (let i = 0; i < n; i++) {
       if (!(rng.uniform() < probability)) continue;
       for (let attempt = 0; attempt < 10; attempt++) {
@@ -376,17 +384,7 @@ export function randomErasing(options: RandomErasingOptions = {}): RandomErasing
     return boxes;
   };
 
-  return {
-    name: fn,
-    sample(shape: readonly [number, number, number, number], rng: Rng): ErasingParams {
-      return toParams(draw(checkedShape(shape, `${fn}.sample`), rng), random);
-    },
-    apply(images: tf.Tensor4D, rng: Rng): tf.Tensor4D {
-      assertImages(images, `${fn}.apply`);
-      assertValueChannels(value, images.shape[3], `${fn}.apply`);
-      return eraseBoxes(images, draw(images.shape, rng), value);
-    },
-  };
+  return erasingAugmentation(fn, value, random, draw);
 }
 
 /**
@@ -420,7 +418,7 @@ export function randomErasing(options: RandomErasingOptions = {}): RandomErasing
  */
 export function cutout(options: CutoutOptions = {}): Cutout {
   const fn = 'cutout';
-  assertOptions(options, fn);
+  assertObject(options, 'options', fn, '', false);
   const size = options.size ?? 16;
   const probability = options.probability ?? 1;
   assertNumber(size, 'size', fn, { integer: true, min: 1 });
@@ -430,14 +428,7 @@ export function cutout(options: CutoutOptions = {}): Cutout {
 
   const draw = (shape: readonly number[], rng: Rng): Boxes => {
     const [n = 0, imageHeight = 0, imageWidth = 0] = shape;
-    const boxes: Boxes = {
-      erase: new Uint8Array(n),
-      top: new Int32Array(n),
-      left: new Int32Array(n),
-      height: new Int32Array(n),
-      width: new Int32Array(n),
-      noise: Array.from({ length: n }, () => null),
-    };
+    const boxes = emptyBoxes(n);
     for (let i = 0; i < n; i++) {
       const coin = rng.uniform() < probability;
       const cy = rng.int(imageHeight);
@@ -454,15 +445,5 @@ export function cutout(options: CutoutOptions = {}): Cutout {
     return boxes;
   };
 
-  return {
-    name: fn,
-    sample(shape: readonly [number, number, number, number], rng: Rng): ErasingParams {
-      return toParams(draw(checkedShape(shape, `${fn}.sample`), rng), false);
-    },
-    apply(images: tf.Tensor4D, rng: Rng): tf.Tensor4D {
-      assertImages(images, `${fn}.apply`);
-      assertValueChannels(value, images.shape[3], `${fn}.apply`);
-      return eraseBoxes(images, draw(images.shape, rng), value);
-    },
-  };
+  return erasingAugmentation(fn, value, false, draw);
 }

@@ -5,7 +5,6 @@ import {
   expectContrastiveError,
   expectNoLeak,
   expectTensorClose,
-  useTestBackend,
   valueRange,
 } from '@contrastive/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -21,54 +20,12 @@ import {
   randomGrayscale,
   solarize,
 } from './photometric.js';
+import { expectBitIdentical, onCpuAndWasm, useCpuAndWasm } from './test-support/backends.js';
+import { type Shape, pixels } from './test-support/images.js';
 
 const EXACT = { atol: 0, rtol: 0 };
 
-beforeAll(async () => {
-  // Both backends are registered (the cpu/wasm identity tests switch between them), then the one
-  // CONTRASTIVE_TEST_BACKEND asks for is selected.
-  await useTestBackend('cpu');
-  await useTestBackend('wasm');
-  await useTestBackend();
-});
-
-type Shape = [number, number, number, number];
-
-/** Deterministic values in [0, 1) (an LCG), optionally on a grid of `levels` steps. */
-function pixels(size: number, seed: number, levels = 0): number[] {
-  let state = (seed * 2654435761 + 12345) >>> 0;
-  return Array.from({ length: size }, () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    const value = state / 2 ** 32;
-    return levels > 0 ? Math.floor(value * levels) / (levels - 1 || 1) : value;
-  }).map((value) => Math.min(1, value));
-}
-
-/** Run `make` on the cpu and on the wasm backend; returns both outputs as plain arrays. Restores the backend. */
-async function onCpuAndWasm(make: () => tf.Tensor): Promise<[Float32Array, Float32Array]> {
-  const original = tf.getBackend();
-  const outputs: Float32Array[] = [];
-  try {
-    for (const backend of ['cpu', 'wasm']) {
-      await tf.setBackend(backend);
-      const out = make();
-      outputs.push(Float32Array.from(out.dataSync()));
-      out.dispose();
-    }
-  } finally {
-    await tf.setBackend(original);
-  }
-  return [outputs[0] as Float32Array, outputs[1] as Float32Array];
-}
-
-function expectBitIdentical([cpu, wasm]: [Float32Array, Float32Array]): void {
-  expect(cpu.length).toBe(wasm.length);
-  for (let i = 0; i < cpu.length; i++) {
-    if (!Object.is(cpu[i], wasm[i]) && !(cpu[i] === 0 && wasm[i] === 0)) {
-      throw new Error(`element ${i}: cpu ${cpu[i]}, wasm ${wasm[i]}`);
-    }
-  }
-}
+beforeAll(useCpuAndWasm);
 
 /** The images `i` with `flags[i]` from `transformed`, the others from `data`. */
 function pick(data: number[], transformed: number[], flags: boolean[], perImage: number): number[] {

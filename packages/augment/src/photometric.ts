@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, assertNumber, type Rng } from '@contrastive/core';
 import type { Augmentation } from './augmentation.js';
-import { assertImages, assertProbability, describeValue, perImageFlags } from './checks.js';
-import { assertOptions, assertParams, drawCoins, transformFlagged, uint8Level } from './photometric-common.js';
+import { assertImages, assertObject, assertProbability, describeValue, drawCoins, perImageFlags } from './checks.js';
+import { transformFlagged, uint8Level } from './photometric-common.js';
 
 // ---------------------------------------------------------------------------------------------
 // Grayscale
@@ -105,7 +105,7 @@ export function applyGrayscale(images: tf.Tensor4D, params: GrayscaleParams): tf
   const fn = 'applyGrayscale';
   assertImages(images, fn);
   assertGrayscaleChannels(images, fn);
-  assertParams(params, fn, 'grayscale');
+  assertObject(params, 'params', fn, '{ grayscale }', false);
   const flags = perImageFlags(params.grayscale, images.shape[0], 'params.grayscale', fn);
   return grayscaleImages(images, flags);
 }
@@ -133,7 +133,7 @@ export function applyGrayscale(images: tf.Tensor4D, params: GrayscaleParams): tf
  */
 export function randomGrayscale(options: RandomGrayscaleOptions = {}): RandomGrayscale {
   const fn = 'randomGrayscale';
-  assertOptions(options, fn);
+  assertObject(options, 'options', fn, '', false);
   const probability = options.probability ?? 0.2;
   assertProbability(probability, 'probability', fn);
   return {
@@ -230,8 +230,8 @@ function solarizeThreshold(options: SolarizeThresholdOptions, fn: string): numbe
 export function applySolarize(images: tf.Tensor4D, params: SolarizeParams, options: SolarizeThresholdOptions = {}): tf.Tensor4D {
   const fn = 'applySolarize';
   assertImages(images, fn);
-  assertParams(params, fn, 'solarize');
-  assertOptions(options, fn);
+  assertObject(params, 'params', fn, '{ solarize }', false);
+  assertObject(options, 'options', fn, '', false);
   const threshold = solarizeThreshold(options, fn);
   const flags = perImageFlags(params.solarize, images.shape[0], 'params.solarize', fn);
   return solarizeImages(images, flags, threshold);
@@ -258,7 +258,7 @@ export function applySolarize(images: tf.Tensor4D, params: SolarizeParams, optio
  */
 export function solarize(options: SolarizeOptions = {}): Solarize {
   const fn = 'solarize';
-  assertOptions(options, fn);
+  assertObject(options, 'options', fn, '', false);
   const threshold = solarizeThreshold(options, fn);
   const probability = options.probability ?? 0.5;
   assertProbability(probability, 'probability', fn);
@@ -353,8 +353,8 @@ function posterizeImages(images: tf.Tensor4D, flags: Uint8Array, bits: number): 
 export function applyPosterize(images: tf.Tensor4D, params: PosterizeParams, options: PosterizeBitsOptions = {}): tf.Tensor4D {
   const fn = 'applyPosterize';
   assertImages(images, fn);
-  assertParams(params, fn, 'posterize');
-  assertOptions(options, fn);
+  assertObject(params, 'params', fn, '{ posterize }', false);
+  assertObject(options, 'options', fn, '', false);
   const bits = posterizeBits(options, fn);
   const flags = perImageFlags(params.posterize, images.shape[0], 'params.posterize', fn);
   return posterizeImages(images, flags, bits);
@@ -383,7 +383,7 @@ export function applyPosterize(images: tf.Tensor4D, params: PosterizeParams, opt
  */
 export function posterize(options: PosterizeOptions = {}): Posterize {
   const fn = 'posterize';
-  assertOptions(options, fn);
+  assertObject(options, 'options', fn, '', false);
   const bits = posterizeBits(options, fn);
   const probability = options.probability ?? 0.5;
   assertProbability(probability, 'probability', fn);
@@ -515,7 +515,7 @@ function equalizeImages(images: tf.Tensor4D, flags: Uint8Array): tf.Tensor4D {
 export function applyEqualize(images: tf.Tensor4D, params: EqualizeParams): tf.Tensor4D {
   const fn = 'applyEqualize';
   assertImages(images, fn);
-  assertParams(params, fn, 'equalize');
+  assertObject(params, 'params', fn, '{ equalize }', false);
   const flags = perImageFlags(params.equalize, images.shape[0], 'params.equalize', fn);
   return equalizeImages(images, flags);
 }
@@ -542,7 +542,7 @@ export function applyEqualize(images: tf.Tensor4D, params: EqualizeParams): tf.T
  */
 export function equalize(options: EqualizeOptions = {}): Equalize {
   const fn = 'equalize';
-  assertOptions(options, fn);
+  assertObject(options, 'options', fn, '', false);
   const probability = options.probability ?? 0.5;
   assertProbability(probability, 'probability', fn);
   return {
@@ -571,7 +571,7 @@ export interface NormalizeOptions {
 }
 
 function checkedStatistics(options: NormalizeOptions, fn: string): { mean: Float32Array; std: Float32Array } {
-  assertOptions(options, fn);
+  assertObject(options, 'options', fn, '', false);
   const read = (values: unknown, argument: 'mean' | 'std'): Float32Array => {
     if (!Array.isArray(values) || values.length === 0) {
       throw new ContrastiveError(

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, assertNumber, assertOneOf, type Rng } from '@contrastive/core';
 import { type Augmentation, compose } from './augmentation.js';
 import { gaussianBlur } from './blur.js';
-import { assertImages, assertSize, describeValue } from './checks.js';
+import { assertImages, assertObject, assertSize } from './checks.js';
 import { colorJitter } from './color-jitter.js';
 import { randomGrayscale, solarize } from './photometric.js';
 import { randomResizedCrop } from './random-resized-crop.js';
@@ -140,9 +140,7 @@ function factorRange(magnitude: number): [number, number] {
 export function viewPreset(name: ViewPresetName, options: ViewPresetOptions): ViewPreset {
   const fn = 'viewPreset';
   assertOneOf(name, ['simclr', 'mocoV2', 'byol'] as const, 'name', fn);
-  if (options === null || typeof options !== 'object') {
-    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'options' passed to '${fn}' must be an object { size, strength? }, got ${describeValue(options)}`);
-  }
+  assertObject(options, 'options', fn, '{ size, strength? }');
   assertSize(options.size, 'size', fn);
   const size: readonly [number, number] = [options.size[0], options.size[1]];
   const strength = options.strength ?? 1;

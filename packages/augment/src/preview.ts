@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, assertNumber, assertTensor } from '@contrastive/core';
 import { encode } from 'fast-png';
-import { describeValue } from './checks.js';
+import { assertObject } from './checks.js';
 
 /** Options of {@link renderGrid}; defaults follow torchvision's `make_grid` / `save_image`. @category Preview */
 export interface RenderGridOptions {
@@ -118,9 +118,7 @@ function checkedViews(views: unknown): { tensors: tf.Tensor4D[]; arguments: stri
  */
 export function renderGrid(views: readonly tf.Tensor4D[] | tf.Tensor4D, options: RenderGridOptions = {}): Uint8Array {
   const fn = 'renderGrid';
-  if (options === null || typeof options !== 'object') {
-    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'options' passed to '${fn}' must be an object, got ${describeValue(options)}`);
-  }
+  assertObject(options, 'options', fn);
   const padding = options.padding ?? 2;
   const scale = options.scale ?? 1;
   const background = options.background ?? 0;

@@ -1,43 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng, isContrastiveError } from '@contrastive/core';
-import { FLOAT32_TOLERANCE, expectNoLeak, expectTensorClose, useTestBackend, valueRange } from '@contrastive/core/testing';
+import { FLOAT32_TOLERANCE, expectNoLeak, expectTensorClose, valueRange } from '@contrastive/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { applyCropBoxes, applyResizedCrop, cropAndResizeExact, cropBoxes, randomResizedCrop } from './random-resized-crop.js';
+import { expectSameBits, onCpuAndWasm, useCpuAndWasm } from './test-support/backends.js';
 
-beforeAll(async () => {
-  // Both backends are registered (the cross-backend tests switch between them), then the one
-  // CONTRASTIVE_TEST_BACKEND asks for is selected.
-  await useTestBackend('cpu');
-  await useTestBackend('wasm');
-  await useTestBackend();
-});
-
-/** Run `make` on the cpu and on the wasm backend; the outputs as host arrays, in that order. */
-async function onCpuAndWasm(make: () => tf.Tensor): Promise<[Float32Array, Float32Array]> {
-  const original = tf.getBackend();
-  const outputs: Float32Array[] = [];
-  try {
-    for (const backend of ['cpu', 'wasm']) {
-      await tf.setBackend(backend);
-      const out = make();
-      outputs.push(Float32Array.from(out.dataSync()));
-      out.dispose();
-    }
-  } finally {
-    await tf.setBackend(original);
-  }
-  return [outputs[0] as Float32Array, outputs[1] as Float32Array];
-}
-
-/** Same bits (Float32Array contents compared as uint32, so -0 differs from 0 and NaN is caught). */
-function expectSameBits(actual: Float32Array, expected: Float32Array, what: string): void {
-  expect(actual.length, what).toBe(expected.length);
-  const a = new Uint32Array(actual.buffer, actual.byteOffset, actual.length);
-  const b = new Uint32Array(expected.buffer, expected.byteOffset, expected.length);
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] !== b[i]) throw new Error(`${what}: element ${i} differs: ${actual[i]} vs ${expected[i]}`);
-  }
-}
+beforeAll(useCpuAndWasm);
 
 /** Random boxes in roughly [-0.3, 1.3]^4 (some outside the image, some mirrored), plus fixed ones. */
 function randomBoxes(n: number, seed: number): number[][] {

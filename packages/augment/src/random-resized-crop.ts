@@ -5,6 +5,7 @@ import {
   type Interval,
   assertImages,
   assertInterval,
+  assertObject,
   assertProbability,
   assertSize,
   describeValue,
@@ -76,12 +77,7 @@ export interface RandomResizedCrop extends Augmentation {
 }
 
 function checkedCrop(crop: CropParams, count: number, fn: string): number[][] {
-  if (crop === null || typeof crop !== 'object') {
-    throw new ContrastiveError(
-      'INVALID_ARGUMENT',
-      `Argument 'crop' passed to '${fn}' must be an object { sw, sh, cx, cy, flip? }, got ${describeValue(crop)}`,
-    );
-  }
+  assertObject(crop, 'crop', fn, '{ sw, sh, cx, cy, flip? }');
   const sw = perImageNumbers(crop.sw, count, 'crop.sw', fn, { min: 0, exclusiveMin: true, max: 1 });
   const sh = perImageNumbers(crop.sh, count, 'crop.sh', fn, { min: 0, exclusiveMin: true, max: 1 });
   const cx = perImageNumbers(crop.cx, count, 'crop.cx', fn);
@@ -286,9 +282,7 @@ function cropWithBoxes(images: tf.Tensor4D, boxes: readonly (readonly number[])[
 }
 
 function outputSize(images: tf.Tensor4D, options: ResizeOptions, fn: string): readonly [number, number] {
-  if (options === null || typeof options !== 'object') {
-    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'options' passed to '${fn}' must be an object, got ${describeValue(options)}`);
-  }
+  assertObject(options, 'options', fn);
   if (options.size === undefined) return [images.shape[1], images.shape[2]];
   assertSize(options.size, 'options.size', fn);
   return options.size;
@@ -407,9 +401,7 @@ export function applyCropBoxes(
  */
 export function randomResizedCrop(options: RandomResizedCropOptions = {}): RandomResizedCrop {
   const fn = 'randomResizedCrop';
-  if (options === null || typeof options !== 'object') {
-    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'options' passed to '${fn}' must be an object, got ${describeValue(options)}`);
-  }
+  assertObject(options, 'options', fn);
   const scale = options.scale ?? [0.6, 1];
   const ratio = options.ratio ?? [3 / 4, 4 / 3];
   const flipProbability = options.flipProbability ?? 0;

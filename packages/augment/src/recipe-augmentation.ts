@@ -1,6 +1,6 @@
 import { ContrastiveError } from '@contrastive/core';
 import { type Augmentation, compose } from './augmentation.js';
-import { describeValue } from './checks.js';
+import { assertObject, describeValue } from './checks.js';
 import { colorJitter } from './color-jitter.js';
 import { gaussianNoise } from './gaussian-noise.js';
 import { randomResizedCrop } from './random-resized-crop.js';
@@ -43,12 +43,7 @@ export interface RecipeAugmentationOptions {
  * @category Augmentation
  */
 export function recipeAugmentation(options: RecipeAugmentationOptions = {}): Augmentation {
-  if (options === null || typeof options !== 'object') {
-    throw new ContrastiveError(
-      'INVALID_ARGUMENT',
-      `Argument 'options' passed to 'recipeAugmentation' must be an object, got ${describeValue(options)}`,
-    );
-  }
+  assertObject(options, 'options', 'recipeAugmentation');
   const flip = options.flip ?? false;
   if (typeof flip !== 'boolean') {
     throw new ContrastiveError(

@@ -12,36 +12,16 @@ import {
   spanDeletion,
   tokenMasking,
 } from './sequence.js';
+import { onBothBackends } from './test-support/backends.js';
+import { numbers, sum } from './test-support/images.js';
 
-let backend: 'wasm' | 'cpu';
 beforeAll(async () => {
-  backend = await useTestBackend();
+  await useTestBackend();
 });
 
 const PAD = 0;
 
-/** Flags or numbers from `sample` as plain numbers. */
-function numbers(values: ArrayLike<number | boolean>): number[] {
-  return Array.from(values, Number);
-}
-
-function sum(values: ArrayLike<number | boolean>): number {
-  return numbers(values).reduce((a, b) => a + b, 0);
-}
 const MASK = 103;
-
-/** Run `compute` on cpu and on wasm (inputs created inside it) and return both outputs. */
-async function onBothBackends(compute: () => tf.Tensor): Promise<{ cpu: number[]; wasm: number[] }> {
-  const results: Record<string, number[]> = {};
-  for (const name of ['cpu', 'wasm'] as const) {
-    await useTestBackend(name);
-    const out = tf.tidy(compute);
-    results[name] = Array.from(out.dataSync());
-    out.dispose();
-  }
-  await useTestBackend(backend);
-  return { cpu: results['cpu'] as number[], wasm: results['wasm'] as number[] };
-}
 
 /** `n` right-padded rows of length `length`: row `i` has a content length in [1, length], ids in 1..99. */
 function paddedRows(n: number, length: number, seed = 0): number[][] {

@@ -14,8 +14,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, assertNumber, type Rng } from '@contrastive/core';
-import { assertProbability, describeValue } from './checks.js';
-import { type TensorAugmentation, assertBatch, assertObject, assertShape, checkNumber, drawIndex, flagArray, numberArray } from './tabular.js';
+import { assertObject, assertProbability, assertShape, describeValue, numberArray } from './checks.js';
+import { type TensorAugmentation, assertBatch, drawIndex, flagArray } from './tabular.js';
 
 function assertTokens(tokens: unknown, fn: string): asserts tokens is tf.Tensor2D {
   assertBatch(tokens, 2, 'int32', 'tokens', fn, '[n, L]');
@@ -144,7 +144,7 @@ export function applyTokenMasking(tokens: tf.Tensor2D, params: TokenMaskingParam
   const selected = flagArray(params.selected, n * length, 'params.selected', fn, layout);
   const replacement = numberArray(params.replacement, n * length, 'params.replacement', fn, layout);
   selected.forEach((flag, e) => {
-    if (flag === 1) checkNumber(replacement[e], `params.replacement[${e}]`, fn, { integer: true, min: -1 });
+    if (flag === 1) assertNumber(replacement[e], `params.replacement[${e}]`, fn, { integer: true, min: -1 });
   });
   return maskTokens(tokens, selected, replacement, options.padId);
 }

@@ -10,35 +10,14 @@ import {
   scarfCorruption,
   tabularNoise,
 } from './tabular.js';
+import { onBothBackends } from './test-support/backends.js';
+import { numbers, sum } from './test-support/images.js';
 
-let backend: 'wasm' | 'cpu';
 beforeAll(async () => {
-  backend = await useTestBackend();
+  await useTestBackend();
 });
 
 const EXACT = { atol: 0, rtol: 0 };
-
-/** Flags or numbers from `sample` as plain numbers. */
-function numbers(values: ArrayLike<number | boolean>): number[] {
-  return Array.from(values, Number);
-}
-
-function sum(values: ArrayLike<number | boolean>): number {
-  return numbers(values).reduce((a, b) => a + b, 0);
-}
-
-/** Run `compute` on cpu and on wasm (inputs must be created inside it) and return both outputs as host arrays. */
-async function onBothBackends(compute: () => tf.Tensor): Promise<{ cpu: number[]; wasm: number[] }> {
-  const results: Record<string, number[]> = {};
-  for (const name of ['cpu', 'wasm'] as const) {
-    await useTestBackend(name);
-    const out = tf.tidy(compute);
-    results[name] = Array.from(out.dataSync());
-    out.dispose();
-  }
-  await useTestBackend(backend);
-  return { cpu: results['cpu'] as number[], wasm: results['wasm'] as number[] };
-}
 
 function table(n: number, f: number, seed = 0): number[] {
   return Array.from({ length: n * f }, (_, e) => Math.fround(Math.round(Math.sin(e * 1.7 + seed) * 1000) / 100));

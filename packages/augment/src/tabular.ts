@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, assertNumber, assertOneOf, assertTensor, type Rng } from '@contrastive/core';
-import { assertProbability, describeValue } from './checks.js';
+import { assertLength, assertObject, assertProbability, assertShape, describeValue, numberArray } from './checks.js';
 
 /**
  * A random, batched augmentation of a tensor that is not an image: tabular rows `[n, f]` float32,
@@ -46,18 +46,8 @@ export interface TensorAugmentation<T extends tf.Tensor> {
 
 // ---------------------------------------------------------------------------------------------
 // Checks shared by tabular.ts, sequence.ts and time-series.ts (internal: not exported from the
-// package). They live here because checks.ts belongs to the image augmentations.
+// package); the generic ones (assertObject, numberArray, ...) are in checks.ts.
 // ---------------------------------------------------------------------------------------------
-
-/** Throws unless `value` is a (non-null) object. @internal */
-export function assertObject(value: unknown, argument: string, fn: string, fields = ''): void {
-  if (value === null || typeof value !== 'object') {
-    throw new ContrastiveError(
-      'INVALID_ARGUMENT',
-      `Argument '${argument}' passed to '${fn}' must be an object${fields === '' ? '' : ` ${fields}`}, got ${describeValue(value)}`,
-    );
-  }
-}
 
 /** Throws unless `tensor` is a live tensor of the given rank and dtype with every dimension >= 1. @internal */
 export function assertBatch(tensor: unknown, rank: number, dtype: tf.DataType, argument: string, fn: string, layout: string): void {
@@ -71,89 +61,12 @@ export function assertBatch(tensor: unknown, rank: number, dtype: tf.DataType, a
   }
 }
 
-/** Throws unless `shape` is an array of `rank` positive integers. @internal */
-export function assertShape(shape: unknown, rank: number, fn: string, layout: string): asserts shape is readonly number[] {
-  if (!Array.isArray(shape) || shape.length !== rank) {
-    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'shape' passed to '${fn}' must be ${layout}, got ${describeValue(shape)}`);
-  }
-  shape.forEach((size, axis) => assertNumber(size, `shape[${axis}]`, fn, { integer: true, min: 1 }));
-}
-
-function assertArrayLike(values: unknown, count: number, argument: string, fn: string, what: string): ArrayLike<unknown> {
-  const length = (values as { length?: unknown } | null | undefined)?.length;
-  if (values === null || typeof values !== 'object' || typeof length !== 'number') {
-    throw new ContrastiveError(
-      'INVALID_ARGUMENT',
-      `Argument '${argument}' passed to '${fn}' must be an array of ${count} ${what}, got ${describeValue(values)}`,
-    );
-  }
-  return values as ArrayLike<unknown>;
-}
-
-function assertCount(list: ArrayLike<unknown>, count: number, argument: string, fn: string, layout: string): void {
-  if (list.length !== count) {
-    throw new ContrastiveError('SHAPE_MISMATCH', `Argument '${argument}' passed to '${fn}' must have ${count} entries (${layout}), got ${list.length}`);
-  }
-}
-
-/**
- * Copies `count` numbers (checked finite, in range) into a Float64Array. `layout` names the count
- * in messages, e.g. `'n f = 2*3'`.
- * @internal
- */
-export function numberArray(
-  values: unknown,
-  count: number,
-  argument: string,
-  fn: string,
-  layout: string,
-  range: NumberRange = {},
-): Float64Array {
-  const list = assertArrayLike(values, count, argument, fn, 'numbers');
-  assertCount(list, count, argument, fn, layout);
-  const out = new Float64Array(count);
-  for (let i = 0; i < count; i++) {
-    const value = list[i];
-    checkNumber(value, `${argument}[${i}]`, fn, range);
-    out[i] = value as number;
-  }
-  return out;
-}
-
-/** Bounds of {@link checkNumber}. @internal */
-export interface NumberRange {
-  readonly min?: number;
-  readonly max?: number;
-  readonly exclusiveMin?: boolean;
-  readonly integer?: boolean;
-}
-
-/**
- * `assertNumber` with a fast path: core's check builds its message before testing, too slow for
- * per-entry checks of large parameter arrays.
- * @internal
- */
-export function checkNumber(value: unknown, argument: string, fn: string, range: NumberRange = {}): asserts value is number {
-  const { min, max, exclusiveMin = false, integer = false } = range;
-  if (
-    typeof value === 'number' &&
-    Number.isFinite(value) &&
-    (!integer || Number.isInteger(value)) &&
-    (min === undefined || (exclusiveMin ? value > min : value >= min)) &&
-    (max === undefined || value <= max)
-  ) {
-    return;
-  }
-  assertNumber(value, argument, fn, range);
-}
-
 /**
  * Copies `count` flags (booleans, or the numbers 0 and 1) into a Uint8Array (1 = true).
  * @internal
  */
 export function flagArray(values: unknown, count: number, argument: string, fn: string, layout: string): Uint8Array {
-  const list = assertArrayLike(values, count, argument, fn, 'flags (booleans or 0/1)');
-  assertCount(list, count, argument, fn, layout);
+  const list = assertLength(values, count, argument, fn, 'flags (booleans or 0/1)', layout);
   const out = new Uint8Array(count);
   for (let i = 0; i < count; i++) {
     const value = list[i];
@@ -299,13 +212,12 @@ export function applyScarfCorruption(table: tf.Tensor2D, marginals: tf.Tensor2D,
   assertObject(params, 'params', fn, '{ corrupted, rows }');
   const layout = `n f = ${n}*${features}`;
   const flags = flagArray(params.corrupted, n * features, 'params.corrupted', fn, layout);
-  const rowsList = assertArrayLike(params.rows, n * features, 'params.rows', fn, 'integers');
-  assertCount(rowsList, n * features, 'params.rows', fn, layout);
+  const rowsList = assertLength(params.rows, n * features, 'params.rows', fn, 'integers', layout);
   const m = marginals.shape[0];
   const index = new Int32Array(n * features);
   for (let e = 0; e < flags.length; e++) {
     if (flags[e] !== 1) continue;
-    checkNumber(rowsList[e], `params.rows[${e}]`, fn, { integer: true, min: 0, max: m - 1 });
+    assertNumber(rowsList[e], `params.rows[${e}]`, fn, { integer: true, min: 0, max: m - 1 });
     index[e] = (rowsList[e] as number) * features + (e % features);
   }
   if (!flags.includes(1)) return tf.clone(table);

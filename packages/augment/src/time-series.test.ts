@@ -16,27 +16,14 @@ import {
   timeWarp,
   windowCrop,
 } from './time-series.js';
+import { onBothBackends } from './test-support/backends.js';
 
-let backend: 'wasm' | 'cpu';
 beforeAll(async () => {
-  backend = await useTestBackend();
+  await useTestBackend();
 });
 
 const EXACT = { atol: 0, rtol: 0 };
 type Shape3 = readonly [number, number, number];
-
-/** Run `compute` on cpu and on wasm (inputs created inside it) and return both outputs. */
-async function onBothBackends(compute: () => tf.Tensor): Promise<{ cpu: number[]; wasm: number[] }> {
-  const results: Record<string, number[]> = {};
-  for (const name of ['cpu', 'wasm'] as const) {
-    await useTestBackend(name);
-    const out = tf.tidy(compute);
-    results[name] = Array.from(out.dataSync());
-    out.dispose();
-  }
-  await useTestBackend(backend);
-  return { cpu: results['cpu'] as number[], wasm: results['wasm'] as number[] };
-}
 
 /** Deterministic float32-representable test series. */
 function seriesData([n, steps, channels]: Shape3, seed = 0): number[] {

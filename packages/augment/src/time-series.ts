@@ -17,8 +17,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, assertNumber, assertOneOf, type Rng } from '@contrastive/core';
-import { type Interval, describeValue } from './checks.js';
-import { type TensorAugmentation, addScaledNoise, assertBatch, assertObject, assertShape, numberArray } from './tabular.js';
+import { type Interval, assertObject, assertShape, describeValue, numberArray } from './checks.js';
+import { type TensorAugmentation, addScaledNoise, assertBatch } from './tabular.js';
 
 /** `[n, T, c]`: series, steps, channels. @category Time series */
 export type SeriesShape = readonly [n: number, steps: number, channels: number];
@@ -466,6 +466,34 @@ function drawWarps(shape: SeriesShape, knots: number, std: number, rng: Rng): Fl
   return warps;
 }
 
+/** Warps `series` with `warpSeries` after checking the arguments of the apply form `fn`. */
+function applyWarp(fn: string, series: tf.Tensor3D, params: WarpParams, options: WarpKnotOptions, warpSeries: WarpSeries): tf.Tensor3D {
+  assertSeries(series, fn);
+  const knots = warpOptions(options, fn);
+  return warpSeries(series, warpArray(params, series.shape, knots, fn), knots);
+}
+
+/** The {@link Warp} named `fn` that draws its knot values and applies them with `warpSeries`. */
+function warpAugmentation(fn: string, options: WarpOptions, warpSeries: WarpSeries): Warp {
+  const knots = warpOptions(options, fn);
+  const std = options.std ?? 0.2;
+  assertNumber(std, 'std', fn, { min: 0 });
+  return {
+    name: fn,
+    sample(shape: SeriesShape, rng: Rng) {
+      assertSeriesShape(shape, `${fn}.sample`);
+      return { warps: drawWarps(shape, knots, std, rng) };
+    },
+    apply(series: tf.Tensor3D, rng: Rng): tf.Tensor3D {
+      assertSeries(series, `${fn}.apply`);
+      return warpSeries(series, drawWarps(series.shape, knots, std, rng), knots);
+    },
+  };
+}
+
+/** A warp of every series and channel by its knot values (`magnitudeWarpSeries`, `timeWarpSeries`). */
+type WarpSeries = (series: tf.Tensor3D, warps: Float64Array, knots: number) => tf.Tensor3D;
+
 /** The smooth curve of every series and channel: `curve[(i T + t) c + ch]` = spline through (knot positions, `valueAt(i, k, ch)`) at `t`. */
 function splineCurves(shape: SeriesShape, knots: number, valueAt: (i: number, k: number, ch: number, position: number) => number): Float64Array {
   const [n, steps, channels] = shape;
@@ -520,10 +548,7 @@ function magnitudeWarpSeries(series: tf.Tensor3D, warps: Float64Array, knots: nu
  * @category Time series
  */
 export function applyMagnitudeWarp(series: tf.Tensor3D, params: WarpParams, options: WarpKnotOptions = {}): tf.Tensor3D {
-  const fn = 'applyMagnitudeWarp';
-  assertSeries(series, fn);
-  const knots = warpOptions(options, fn);
-  return magnitudeWarpSeries(series, warpArray(params, series.shape, knots, fn), knots);
+  return applyWarp('applyMagnitudeWarp', series, params, options, magnitudeWarpSeries);
 }
 
 /**
@@ -545,21 +570,7 @@ export function applyMagnitudeWarp(series: tf.Tensor3D, params: WarpParams, opti
  * @category Time series
  */
 export function magnitudeWarp(options: WarpOptions = {}): Warp {
-  const fn = 'magnitudeWarp';
-  const knots = warpOptions(options, fn);
-  const std = options.std ?? 0.2;
-  assertNumber(std, 'std', fn, { min: 0 });
-  return {
-    name: fn,
-    sample(shape: SeriesShape, rng: Rng) {
-      assertSeriesShape(shape, `${fn}.sample`);
-      return { warps: drawWarps(shape, knots, std, rng) };
-    },
-    apply(series: tf.Tensor3D, rng: Rng): tf.Tensor3D {
-      assertSeries(series, `${fn}.apply`);
-      return magnitudeWarpSeries(series, drawWarps(series.shape, knots, std, rng), knots);
-    },
-  };
+  return warpAugmentation('magnitudeWarp', options, magnitudeWarpSeries);
 }
 
 /**
@@ -628,10 +639,7 @@ function timeWarpSeries(series: tf.Tensor3D, warps: Float64Array, knots: number)
  * @category Time series
  */
 export function applyTimeWarp(series: tf.Tensor3D, params: WarpParams, options: WarpKnotOptions = {}): tf.Tensor3D {
-  const fn = 'applyTimeWarp';
-  assertSeries(series, fn);
-  const knots = warpOptions(options, fn);
-  return timeWarpSeries(series, warpArray(params, series.shape, knots, fn), knots);
+  return applyWarp('applyTimeWarp', series, params, options, timeWarpSeries);
 }
 
 /**
@@ -655,21 +663,7 @@ export function applyTimeWarp(series: tf.Tensor3D, params: WarpParams, options: 
  * @category Time series
  */
 export function timeWarp(options: WarpOptions = {}): Warp {
-  const fn = 'timeWarp';
-  const knots = warpOptions(options, fn);
-  const std = options.std ?? 0.2;
-  assertNumber(std, 'std', fn, { min: 0 });
-  return {
-    name: fn,
-    sample(shape: SeriesShape, rng: Rng) {
-      assertSeriesShape(shape, `${fn}.sample`);
-      return { warps: drawWarps(shape, knots, std, rng) };
-    },
-    apply(series: tf.Tensor3D, rng: Rng): tf.Tensor3D {
-      assertSeries(series, `${fn}.apply`);
-      return timeWarpSeries(series, drawWarps(series.shape, knots, std, rng), knots);
-    },
-  };
+  return warpAugmentation('timeWarp', options, timeWarpSeries);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, assertNumber, type Rng } from '@contrastive/core';
 import type { Augmentation } from './augmentation.js';
-import { assertImages, describeValue } from './checks.js';
+import { assertImages, assertObject, describeValue } from './checks.js';
 
 /** Options of {@link viewGenerator}. @category Augmentation */
 export interface ViewGeneratorOptions {
@@ -58,9 +58,7 @@ export interface ViewGenerator {
  */
 export function viewGenerator(options: ViewGeneratorOptions): ViewGenerator {
   const fn = 'viewGenerator';
-  if (options === null || typeof options !== 'object') {
-    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'options' passed to '${fn}' must be an object { augmentation, views? }, got ${describeValue(options)}`);
-  }
+  assertObject(options, 'options', fn, '{ augmentation, views? }');
   const augmentation = options.augmentation as Partial<Augmentation> | null | undefined;
   if (augmentation === null || typeof augmentation !== 'object' || typeof augmentation.apply !== 'function') {
     throw new ContrastiveError(
