@@ -9,3 +9,5 @@ export { knnClassifier, knnEvaluate } from './knn.js';
 export type { KnnClassifier, KnnDistance, KnnOptions, KnnQuery, KnnResult } from './knn.js';
 export { linearProbe } from './linear-probe.js';
 export type { LinearProbeMethod, LinearProbeOptions, LinearProbeResult, LinearProbeStop } from './linear-probe.js';
+export { projectorExport } from './projector.js';
+export type { ProjectorColumn, ProjectorExportOptions, ProjectorFiles } from './projector.js';
