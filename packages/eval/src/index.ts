@@ -11,3 +11,12 @@ export { linearProbe } from './linear-probe.js';
 export type { LinearProbeMethod, LinearProbeOptions, LinearProbeResult, LinearProbeStop } from './linear-probe.js';
 export { projectorExport } from './projector.js';
 export type { ProjectorColumn, ProjectorExportOptions, ProjectorFiles } from './projector.js';
+export { retrievalMetrics } from './retrieval.js';
+export type {
+  RetrievalClassMetrics,
+  RetrievalDistance,
+  RetrievalMetricName,
+  RetrievalMetricValues,
+  RetrievalOptions,
+  RetrievalResult,
+} from './retrieval.js';
