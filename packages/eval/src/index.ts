@@ -20,3 +20,24 @@ export type {
   RetrievalOptions,
   RetrievalResult,
 } from './retrieval.js';
+export { clusteringScores, clusterEmbeddings } from './clustering.js';
+export type { Labelling, ClusteringScores, ClusterEmbeddingsOptions, ClusterEmbeddingsResult } from './clustering.js';
+export { calibrateThreshold, verificationMetrics } from './verification.js';
+export type {
+  VerificationPairs,
+  VerificationMetrics,
+  CalibrationTarget,
+  CalibrateThresholdInput,
+  VerificationMetricsInput,
+  CalibratedThreshold,
+} from './verification.js';
+export { alignment, uniformity, rankMe, effectiveRank, embeddingStd, pairDistanceStats, MAX_RANK_DIMENSION } from './health.js';
+export type {
+  AlignmentOptions,
+  UniformityOptions,
+  RankMeOptions,
+  EmbeddingStdOptions,
+  PairDistanceStatsOptions,
+  DistanceSummary,
+  PairDistanceStats,
+} from './health.js';
