@@ -41,3 +41,5 @@ export type {
   DistanceSummary,
   PairDistanceStats,
 } from './health.js';
+export { embeddingReport } from './report.js';
+export type { EmbeddingReportInput, EmbeddingReportHistory } from './report.js';
