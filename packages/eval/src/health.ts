@@ -9,6 +9,7 @@ import {
   type Embeddings,
   type Labels,
 } from '@contrastive/core';
+import { jacobiEigen } from './eigen.js';
 import { assertFiniteTensor } from './split.js';
 
 /** Elements of one `[chunkRows, n]` block (16 MB of float32), as in `knn.ts`. */
@@ -217,51 +218,12 @@ export async function uniformity(x: Embeddings, options: UniformityOptions = {})
 }
 
 /**
- * Eigenvalues of a symmetric `[m, m]` float64 matrix (row-major, overwritten) by the cyclic Jacobi
- * method (Golub & Van Loan, section 8.5): rotations until the off-diagonal mass is below
- * `1e-30` of the total (at most 60 sweeps). `O(m³)` per sweep, a handful of sweeps; accurate to
- * a few ulps of the largest eigenvalue.
+ * Eigenvalues of a symmetric `[m, m]` float64 matrix (row-major, overwritten), in descending order:
+ * the shared Jacobi solver of `eigen.ts` without eigenvectors.
  * @internal
  */
 export function symmetricEigenvalues(matrix: Float64Array, m: number): Float64Array {
-  const a = matrix;
-  let total = 0;
-  for (let i = 0; i < m * m; i++) total += (a[i] as number) ** 2;
-  for (let sweep = 0; sweep < 60; sweep++) {
-    let off = 0;
-    for (let p = 0; p < m; p++) for (let q = p + 1; q < m; q++) off += (a[p * m + q] as number) ** 2;
-    if (off <= 1e-30 * total || off === 0) break;
-    for (let p = 0; p < m - 1; p++) {
-      for (let q = p + 1; q < m; q++) {
-        const apq = a[p * m + q] as number;
-        if (apq === 0) continue;
-        const app = a[p * m + p] as number;
-        const aqq = a[q * m + q] as number;
-        const theta = (aqq - app) / (2 * apq);
-        const t = (theta >= 0 ? 1 : -1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        a[p * m + p] = app - t * apq;
-        a[q * m + q] = aqq + t * apq;
-        a[p * m + q] = 0;
-        a[q * m + p] = 0;
-        for (let k = 0; k < m; k++) {
-          if (k === p || k === q) continue;
-          const akp = a[k * m + p] as number;
-          const akq = a[k * m + q] as number;
-          const kp = c * akp - s * akq;
-          const kq = s * akp + c * akq;
-          a[k * m + p] = kp;
-          a[p * m + k] = kp;
-          a[k * m + q] = kq;
-          a[q * m + k] = kq;
-        }
-      }
-    }
-  }
-  const out = new Float64Array(m);
-  for (let i = 0; i < m; i++) out[i] = a[i * m + i] as number;
-  return out.sort().reverse();
+  return jacobiEigen(matrix, m, false).values;
 }
 
 /**

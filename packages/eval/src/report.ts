@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { ContrastiveError, Rng, assertEmbeddings, assertLabels, assertNumber, l2Normalize, type Embeddings } from '@contrastive/core';
+import { jacobiEigen } from './eigen.js';
 import { MAX_RANK_DIMENSION } from './health.js';
 import { assertFiniteTensor } from './split.js';
 
@@ -59,67 +60,17 @@ export interface Pca2 {
 }
 
 /**
- * Eigen-decomposition of a symmetric `[m, m]` float64 matrix (row-major, overwritten) by the
- * cyclic Jacobi method with accumulated rotations (Golub & Van Loan, section 8.5) — the same
- * sweeps as `health.ts`'s eigenvalue-only solver, plus the eigenvectors, used only for the small
- * `d x d` covariance of the report's PCA.
+ * Eigen-decomposition of a symmetric `[m, m]` float64 matrix (row-major, overwritten): the shared
+ * Jacobi solver of `eigen.ts` with its eigenvectors, used for the small `d x d` covariance of the
+ * report's PCA.
  *
  * @returns eigenvalues in descending order and the matching eigenvectors as the rows of a
  *   row-major `[m, m]` matrix.
  * @internal
  */
 export function symmetricEigen(matrix: Float64Array, m: number): { values: Float64Array; vectors: Float64Array } {
-  const a = matrix;
-  const v = new Float64Array(m * m);
-  for (let i = 0; i < m; i++) v[i * m + i] = 1;
-  let total = 0;
-  for (let i = 0; i < m * m; i++) total += (a[i] as number) ** 2;
-  for (let sweep = 0; sweep < 60; sweep++) {
-    let off = 0;
-    for (let p = 0; p < m; p++) for (let q = p + 1; q < m; q++) off += (a[p * m + q] as number) ** 2;
-    if (off <= 1e-30 * total || off === 0) break;
-    for (let p = 0; p < m - 1; p++) {
-      for (let q = p + 1; q < m; q++) {
-        const apq = a[p * m + q] as number;
-        if (apq === 0) continue;
-        const app = a[p * m + p] as number;
-        const aqq = a[q * m + q] as number;
-        const theta = (aqq - app) / (2 * apq);
-        const t = (theta >= 0 ? 1 : -1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        a[p * m + p] = app - t * apq;
-        a[q * m + q] = aqq + t * apq;
-        a[p * m + q] = 0;
-        a[q * m + p] = 0;
-        for (let k = 0; k < m; k++) {
-          if (k !== p && k !== q) {
-            const akp = a[k * m + p] as number;
-            const akq = a[k * m + q] as number;
-            const kp = c * akp - s * akq;
-            const kq = s * akp + c * akq;
-            a[k * m + p] = kp;
-            a[p * m + k] = kp;
-            a[k * m + q] = kq;
-            a[q * m + k] = kq;
-          }
-          // Columns p and q of V (V ← V·J) hold the eigenvectors.
-          const vkp = v[k * m + p] as number;
-          const vkq = v[k * m + q] as number;
-          v[k * m + p] = c * vkp - s * vkq;
-          v[k * m + q] = s * vkp + c * vkq;
-        }
-      }
-    }
-  }
-  const order = Array.from({ length: m }, (_, i) => i).sort((i, j) => (a[j * m + j] as number) - (a[i * m + i] as number) || i - j);
-  const values = new Float64Array(m);
-  const vectors = new Float64Array(m * m);
-  order.forEach((column, rank) => {
-    values[rank] = a[column * m + column] as number;
-    for (let k = 0; k < m; k++) vectors[rank * m + k] = v[k * m + column] as number;
-  });
-  return { values, vectors };
+  const { values, vectors } = jacobiEigen(matrix, m, true);
+  return { values, vectors: vectors as Float64Array };
 }
 
 /**
