@@ -118,7 +118,24 @@ export interface RetrievalOptions {
  * Metric values in `[0, 1]`; a field is present exactly when it was requested in `metrics`.
  * @category Retrieval
  */
-export type RetrievalMetricValues = { readonly [Name in RetrievalMetricName]?: number };
+export interface RetrievalMetricValues {
+  /** Fraction of queries whose nearest reference shares their label (PML `precision_at_1`). */
+  readonly precisionAtOne?: number;
+  /** Mean fraction of the top `k` that share the query's label (needs a numeric `k`). */
+  readonly precisionAtK?: number;
+  /** Fraction of queries with at least one same-label reference in the top `k` (Recall@K of deep metric learning). */
+  readonly recallAtK?: number;
+  /** Mean fraction of the top `R` that share the label, `R` = same-label references (capped by `k`); PML `r_precision`. */
+  readonly rPrecision?: number;
+  /** Mean average precision over the top `R` (Musgrave et al. 2020; PML `mean_average_precision_at_r`). */
+  readonly meanAveragePrecisionAtR?: number;
+  /** Mean average precision over the top `k` (PML `mean_average_precision`). */
+  readonly meanAveragePrecision?: number;
+  /** Mean of `1 / rank` of the first same-label reference, 0 without one in the top `k` (PML `mean_reciprocal_rank`). */
+  readonly meanReciprocalRank?: number;
+  /** Normalised discounted cumulative gain of the top `k` with binary relevance. */
+  readonly ndcgAtK?: number;
+}
 
 /**
  * Metrics of the queries of one label.
