@@ -8,8 +8,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, assertNumber, assertOneOf, type Rng } from '@contrastive/core';
 import type { Augmentation } from './augmentation.js';
-import { assertImages, assertObject, assertProbability, assertSize, describeValue, drawCoins, perImageFlags, perImageNumbers } from './checks.js';
-import type { FlipParams } from './horizontal-flip.js';
+import { assertImages, assertObject, assertProbability, assertSize, describeValue, perImageFlags, perImageNumbers } from './checks.js';
+import { coinFlip, type FlipParams } from './horizontal-flip.js';
 
 /**
  * How {@link randomCrop} fills the padding (torchvision's `padding_mode`): `'constant'` with `fill`;
@@ -375,22 +375,7 @@ export function applyVerticalFlip(images: tf.Tensor4D, params: FlipParams): tf.T
  * @category Augmentation
  */
 export function verticalFlip(options: VerticalFlipOptions = {}): VerticalFlip {
-  const fn = 'verticalFlip';
-  assertObject(options, 'options', fn);
-  const probability = options.probability ?? 0.5;
-  assertProbability(probability, 'probability', fn);
-  const draw = (n: number, rng: Rng): Uint8Array => drawCoins(n, rng, probability);
-  return {
-    name: fn,
-    sample(n: number, rng: Rng): FlipParams {
-      assertNumber(n, 'n', `${fn}.sample`, { integer: true, min: 1 });
-      return { flip: Array.from(draw(n, rng), (flag) => flag === 1) };
-    },
-    apply(images: tf.Tensor4D, rng: Rng): tf.Tensor4D {
-      assertImages(images, `${fn}.apply`);
-      return flipVertically(images, draw(images.shape[0], rng));
-    },
-  };
+  return coinFlip('verticalFlip', options, flipVertically);
 }
 
 /** Rotate by quarter turns (counter-clockwise, as `torch.rot90(img, k, dims=[-2, -1])`); shapes checked by the callers. */

@@ -82,7 +82,18 @@ function mirror(images: tf.Tensor4D, flags: Uint8Array): tf.Tensor4D {
  * @category Augmentation
  */
 export function horizontalFlip(options: HorizontalFlipOptions = {}): HorizontalFlip {
-  const fn = 'horizontalFlip';
+  return coinFlip('horizontalFlip', options, mirror);
+}
+
+/**
+ * @internal A flip augmentation: one coin per image (`rng.uniform() < probability`), then
+ * `flipImages` on the chosen ones. Shared by {@link horizontalFlip} and `verticalFlip`.
+ */
+export function coinFlip(
+  fn: string,
+  options: { readonly probability?: number },
+  flipImages: (images: tf.Tensor4D, flags: Uint8Array) => tf.Tensor4D,
+): HorizontalFlip {
   assertObject(options, 'options', fn);
   const probability = options.probability ?? 0.5;
   assertProbability(probability, 'probability', fn);
@@ -95,7 +106,7 @@ export function horizontalFlip(options: HorizontalFlipOptions = {}): HorizontalF
     },
     apply(images: tf.Tensor4D, rng: Rng): tf.Tensor4D {
       assertImages(images, `${fn}.apply`);
-      return mirror(images, draw(images.shape[0], rng));
+      return flipImages(images, draw(images.shape[0], rng));
     },
   };
 }

@@ -39,6 +39,22 @@ export function shuffledBatchSampler(options: ShuffledBatchSamplerOptions): Batc
   const dropLast = options.dropLast ?? true;
   assertNumber(size, 'size', fn, { integer: true, min: 1 });
   assertNumber(batchSize, 'batchSize', fn, { integer: true, min: 1 });
+  const { batchesPerEpoch, draw } = permutationBatches(size, batchSize, dropLast, fn);
+  return { name: fn, batchesPerEpoch, epoch: draw };
+}
+
+/**
+ * @internal The batches of one shuffled pass over `size` samples: a fresh `rng.permutation(size)`
+ * cut into consecutive batches of `batchSize` (the last one smaller, or dropped with `dropLast`).
+ * Shared by {@link shuffledBatchSampler} and the view-pair sampler's anchors.
+ * @throws `ContrastiveError` `INVALID_ARGUMENT` naming `batchSize` when `dropLast` leaves no batch.
+ */
+export function permutationBatches(
+  size: number,
+  batchSize: number,
+  dropLast: boolean,
+  fn: string,
+): { readonly batchesPerEpoch: number; draw(rng: Rng): Int32Array[] } {
   if (dropLast && batchSize > size) {
     throw new ContrastiveError(
       'INVALID_ARGUMENT',
@@ -47,9 +63,8 @@ export function shuffledBatchSampler(options: ShuffledBatchSamplerOptions): Batc
   }
   const batchesPerEpoch = dropLast ? Math.floor(size / batchSize) : Math.ceil(size / batchSize);
   return {
-    name: fn,
     batchesPerEpoch,
-    epoch(rng: Rng): Int32Array[] {
+    draw(rng: Rng): Int32Array[] {
       const order = rng.permutation(size);
       const batches: Int32Array[] = [];
       for (let b = 0; b < batchesPerEpoch; b++) {

@@ -1,5 +1,6 @@
 import { ContrastiveError, assertNumber } from '@contrastive/core';
 import type { BatchSampler, Rng } from '@contrastive/core';
+import { permutationBatches } from './shuffled-batch-sampler.js';
 
 /**
  * Chooses the sample that provides view `view` of an anchor: the anchor itself (two augmentations
@@ -102,21 +103,13 @@ export function viewPairSampler(options: ViewPairSamplerOptions): BatchSampler {
   if (partner !== undefined && typeof partner !== 'function') {
     throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'partner' passed to '${fn}' must be a function (index, rng, view) => index, got ${typeof partner}`);
   }
-  if (dropLast && batchSize > size) {
-    throw new ContrastiveError(
-      'INVALID_ARGUMENT',
-      `Argument 'batchSize' passed to '${fn}' must be <= size (${size}) when dropLast is true, got ${batchSize}`,
-    );
-  }
-  const batchesPerEpoch = dropLast ? Math.floor(size / batchSize) : Math.ceil(size / batchSize);
+  const anchorBatches = permutationBatches(size, batchSize, dropLast, fn);
   return {
     name: fn,
-    batchesPerEpoch,
+    batchesPerEpoch: anchorBatches.batchesPerEpoch,
     epoch(rng: Rng): Int32Array[] {
-      const order = rng.permutation(size);
       const batches: Int32Array[] = [];
-      for (let batchIndex = 0; batchIndex < batchesPerEpoch; batchIndex++) {
-        const anchors = order.subarray(batchIndex * batchSize, Math.min(size, (batchIndex + 1) * batchSize));
+      for (const anchors of anchorBatches.draw(rng)) {
         const b = anchors.length;
         const batch = new Int32Array(views * b);
         batch.set(anchors, 0);
