@@ -529,10 +529,8 @@ describe('debiasedContrastiveLoss: training and resources', () => {
     const x = tf.randomNormal([n, 128], 0, 1, 'float32', 61) as tf.Tensor2D;
     const y = viewLabels(n / 2);
     const loss = debiasedContrastiveLoss({ chunkElements: 256 * n });
-    const start = performance.now();
     const { value, grad } = tf.valueAndGrad((e: tf.Tensor) => loss.compute({ embeddings: e as tf.Tensor2D, labels: y }))(x);
     expect(allFinite(value) && allFinite(grad)).toBe(true);
-    expect(performance.now() - start).toBeLessThan(20_000);
     tf.dispose([x, y, value, grad]);
   });
 });

@@ -617,12 +617,9 @@ describe('ntXentLoss: training and resources', () => {
     const x = tf.randomNormal([n, 128], 0, 1, 'float32', 61) as tf.Tensor2D;
     const y = viewLabels(n / 2);
     const loss = ntXentLoss();
-    const start = performance.now();
     const { value, grad } = tf.valueAndGrad((e: tf.Tensor) => loss.compute({ embeddings: e as tf.Tensor2D, labels: y }))(x);
     const finite = allFinite(value) && allFinite(grad);
-    const elapsed = performance.now() - start;
     expect(finite).toBe(true);
-    expect(elapsed).toBeLessThan(20_000);
     tf.dispose([x, y, value, grad]);
   });
 });
