@@ -55,15 +55,14 @@ export function hostMatrix(distance: Distance, input: CheckedMinerInput): HostMa
   const { embeddings, labels, ref } = input;
   const matrix = ref === undefined ? distance.pairwise(embeddings) : distance.pairwise(embeddings, ref.embeddings);
   try {
-    const values = matrix.dataSync() as Float32Array;
+    // dataSync hands over a host array the miners only read: no further copy is needed.
     const batchLabels = labels.dataSync() as Int32Array;
-    const refLabels = ref === undefined ? batchLabels : (ref.labels.dataSync() as Int32Array);
     return {
-      values: Float32Array.from(values),
+      values: matrix.dataSync() as Float32Array,
       n: matrix.shape[0],
       m: matrix.shape[1],
-      labels: Int32Array.from(batchLabels),
-      refLabels: Int32Array.from(refLabels),
+      labels: batchLabels,
+      refLabels: ref === undefined ? batchLabels : (ref.labels.dataSync() as Int32Array),
       self: ref === undefined,
       isSimilarity: distance.isSimilarity,
     };
