@@ -13,6 +13,8 @@ import {
 } from '@contrastive/core/testing';
 import { expectGoldenGrad, expectGoldenValue, goldenCases, goldenRows } from './test-support/golden.js';
 import { clipLoss } from './clip-loss.js';
+import { allFinite, int32, randomRows, scalarValue } from './test-support/harness.js';
+import type { Rows } from './test-support/harness.js';
 
 let backend: 'wasm' | 'cpu';
 beforeAll(async () => {
@@ -23,7 +25,6 @@ beforeAll(async () => {
 // float64 reference: CLIP's pseudocode (Radford et al. 2021, Figure 3) as loops
 // ---------------------------------------------------------------------------------------------
 
-type Rows = number[][];
 
 const dot = (a: number[], b: number[]): number => a.reduce((sum, x, i) => sum + x * (b[i] as number), 0);
 function unit(v: number[]): number[] {
@@ -50,15 +51,7 @@ function referenceClip(rows: Rows, scale: number, options: { texts?: Rows; symme
   return options.symmetric === false ? forward : 0.5 * (forward + crossEntropy(texts, images, scale));
 }
 
-function randomRows(rng: Rng, n: number, d: number, scale = 1): Rows {
-  const values = rng.normalArray(n * d);
-  return Array.from({ length: n }, (_, i) => Array.from(values.subarray(i * d, (i + 1) * d), (x) => x * scale));
-}
-const int32 = (values: number[]): tf.Tensor1D => tf.tensor1d(values, 'int32');
 const zerosLabels = (n: number): tf.Tensor1D => tf.zeros([n], 'int32') as tf.Tensor1D;
-const scalarValue = (tensor: tf.Tensor): number => tensor.dataSync()[0] as number;
-const allFinite = (tensor: tf.Tensor): boolean => Array.from(tensor.dataSync()).every(Number.isFinite);
-
 // ---------------------------------------------------------------------------------------------
 
 describe('clipLoss: golden values', () => {

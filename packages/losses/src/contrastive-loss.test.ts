@@ -15,6 +15,8 @@ import { contrastiveLoss } from './contrastive-loss.js';
 import { avgNonZeroReducer, meanReducer, perAnchorReducer, sumReducer } from './reducers.js';
 import type { Reducer } from './reducers.js';
 import { expectGoldenGrad, expectGoldenValue, goldenCases, goldenLabels, goldenRows } from './test-support/golden.js';
+import { allFinite, cyclicLabels, expectFiniteLargeBatch, expectTrainsUnderMinimize, int32, randomRows, scalarValue } from './test-support/harness.js';
+import type { Rows } from './test-support/harness.js';
 
 let backend: 'wasm' | 'cpu';
 beforeAll(async () => {
@@ -25,7 +27,6 @@ beforeAll(async () => {
 // float64 reference: obvious loops over ordered pairs (Hadsell et al. 2006 margins, PML's rules)
 // ---------------------------------------------------------------------------------------------
 
-type Rows = number[][];
 interface Metric {
   readonly similarity: boolean;
   readonly of: (a: number[], b: number[]) => number;
@@ -97,15 +98,7 @@ function referenceContrastive(rows: Rows, pairs: PlainPairs, options: ReferenceO
   return reduce(pos, reduction) + reduce(neg, reduction);
 }
 
-function randomRows(rng: Rng, n: number, d: number, scale = 1): Rows {
-  const values = rng.normalArray(n * d);
-  return Array.from({ length: n }, (_, i) => Array.from(values.subarray(i * d, (i + 1) * d), (x) => x * scale));
-}
 const randomLabels = (rng: Rng, n: number, classes: number): number[] => Array.from({ length: n }, () => rng.int(classes));
-const int32 = (values: number[]): tf.Tensor1D => tf.tensor1d(values, 'int32');
-const scalarValue = (tensor: tf.Tensor): number => tensor.dataSync()[0] as number;
-const allFinite = (tensor: tf.Tensor): boolean => Array.from(tensor.dataSync()).every(Number.isFinite);
-
 function pairTuples(pairs: PlainPairs): PairTuples {
   return { kind: 'pairs', anchorPos: int32(pairs.anchorPos), positive: int32(pairs.positive), anchorNeg: int32(pairs.anchorNeg), negative: int32(pairs.negative) };
 }
@@ -524,36 +517,12 @@ describe('contrastiveLoss: training and resources', () => {
   });
 
   it('trains under optimizer.minimize: the loss falls, no tensor growth', () => {
-    const variable = tf.variable(tf.tensor2d(randomRows(new Rng(51), 16, 8)));
-    const labels = int32(Array.from({ length: 16 }, (_, i) => i % 4));
     // Adam: plain SGD crawls through the normalization (gradients shrink with the row norm).
-    const optimizer = tf.train.adam(0.1);
-    const loss = contrastiveLoss();
-    const step = (): number => {
-      const cost = optimizer.minimize(() => loss.compute({ embeddings: variable, labels }), true, [variable]);
-      const value = scalarValue(cost as tf.Scalar);
-      cost?.dispose();
-      return value;
-    };
-    const first = step();
-    const before = tf.memory().numTensors;
-    let last = first;
-    for (let i = 0; i < 20; i++) last = step();
-    expect(tf.memory().numTensors).toBe(before);
-    expect(last).toBeLessThan(first * 0.6);
-    optimizer.dispose();
-    tf.dispose([variable, labels]);
+    expectTrainsUnderMinimize(contrastiveLoss(), { labels: (n) => cyclicLabels(n, 4), optimizer: () => tf.train.adam(0.1), steps: 20, factor: 0.6 });
   });
 
   it('handles N = 1024 (d = 128) with a finite value and gradient', () => {
-    const n = 1024;
-    const x = tf.randomNormal([n, 128], 0, 1, 'float32', 61) as tf.Tensor2D;
-    const y = int32(Array.from({ length: n }, (_, i) => i % 16));
-    const loss = contrastiveLoss();
-    const { value, grad } = tf.valueAndGrad((e: tf.Tensor) => loss.compute({ embeddings: e as tf.Tensor2D, labels: y }))(x);
-    const finite = allFinite(value) && allFinite(grad);
-    expect(finite).toBe(true);
-    tf.dispose([x, y, value, grad]);
+    expectFiniteLargeBatch(contrastiveLoss(), { n: 1024, d: 128, labels: (n) => cyclicLabels(n, 16) });
   });
 });
 

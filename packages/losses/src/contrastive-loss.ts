@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ContrastiveError, assertNumber, lpDistance } from '@contrastive/core';
+import { assertNumber, lpDistance } from '@contrastive/core';
 import type { Distance, Labels, LossInput, Loss, Tuples } from '@contrastive/core';
 import { assertDistanceOption, assertReducerOption, validateLossInput } from './internal/pairs.js';
 import { avgNonZeroReducer, connectedZero } from './reducers.js';

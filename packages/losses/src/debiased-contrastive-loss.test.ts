@@ -17,6 +17,8 @@ import { debiasedContrastiveLoss } from './debiased-contrastive-loss.js';
 import type { DebiasedContrastiveLossOptions } from './debiased-contrastive-loss.js';
 import { hardNegativeLoss } from './hard-negative-loss.js';
 import { ntXentLoss } from './nt-xent.js';
+import { allFinite, expectFiniteLargeBatch, expectTrainsUnderMinimize, int32, randomRows, scalarValue } from './test-support/harness.js';
+import type { Rows } from './test-support/harness.js';
 
 let backend: 'wasm' | 'cpu';
 beforeAll(async () => {
@@ -27,7 +29,6 @@ beforeAll(async () => {
 // float64 reference, written as obvious loops from Chuang et al. 2020 (eq. 6) / chingyaoc/DCL main.py
 // ---------------------------------------------------------------------------------------------
 
-type Rows = number[][];
 type Similarity = (a: number[], b: number[]) => number;
 
 interface Params {
@@ -111,21 +112,12 @@ function referenceTuples(rows: Rows, refRows: Rows, pairs: PlainPairs, p: Params
   return total / pairs.anchorPos.length;
 }
 
-function randomRows(rng: Rng, n: number, d: number, scale = 1): Rows {
-  const values = rng.normalArray(n * d);
-  return Array.from({ length: n }, (_, i) => Array.from(values.subarray(i * d, (i + 1) * d), (x) => x * scale));
-}
-
 function randomLabels(rng: Rng, n: number, classes: number): number[] {
   return Array.from({ length: n }, () => rng.int(classes));
 }
 
 function pairLabels(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i % (n / 2));
-}
-
-function int32(values: number[]): tf.Tensor1D {
-  return tf.tensor1d(values, 'int32');
 }
 
 function pairTuples(pairs: PlainPairs): PairTuples {
@@ -135,14 +127,6 @@ function pairTuples(pairs: PlainPairs): PairTuples {
 function disposeTuples(tuples: PairTuples | TripletTuples): void {
   if (tuples.kind === 'pairs') tf.dispose([tuples.anchorPos, tuples.positive, tuples.anchorNeg, tuples.negative]);
   else tf.dispose([tuples.anchor, tuples.positive, tuples.negative]);
-}
-
-function scalarValue(tensor: tf.Tensor): number {
-  return tensor.dataSync()[0] as number;
-}
-
-function allFinite(tensor: tf.Tensor): boolean {
-  return Array.from(tensor.dataSync()).every(Number.isFinite);
 }
 
 function options(p: Params): DebiasedContrastiveLossOptions {
@@ -504,34 +488,12 @@ describe('debiasedContrastiveLoss: training and resources', () => {
   });
 
   it('trains under optimizer.minimize: the loss falls, no tensor growth', () => {
-    const variable = tf.variable(tf.tensor2d(randomRows(new Rng(51), 16, 8)));
-    const labels = viewLabels(8);
-    const optimizer = tf.train.sgd(0.5);
-    const loss = debiasedContrastiveLoss();
-    const step = (): number => {
-      const cost = optimizer.minimize(() => loss.compute({ embeddings: variable, labels }), true, [variable]);
-      const value = scalarValue(cost as tf.Scalar);
-      cost?.dispose();
-      return value;
-    };
-    const first = step();
-    const before = tf.memory().numTensors;
-    let last = first;
-    for (let i = 0; i < 30; i++) last = step();
-    expect(tf.memory().numTensors).toBe(before);
-    expect(last).toBeLessThan(first * 0.8);
-    optimizer.dispose();
-    tf.dispose([variable, labels]);
+    expectTrainsUnderMinimize(debiasedContrastiveLoss(), { labels: (n) => viewLabels(n / 2), optimizer: () => tf.train.sgd(0.5), steps: 30, factor: 0.8 });
   });
 
   it('handles N = 2048 on wasm, 512 on the slow cpu backend (d = 128), in chunks of 256 rows, finite', () => {
     const n = backend === 'wasm' ? 2048 : 512;
-    const x = tf.randomNormal([n, 128], 0, 1, 'float32', 61) as tf.Tensor2D;
-    const y = viewLabels(n / 2);
-    const loss = debiasedContrastiveLoss({ chunkElements: 256 * n });
-    const { value, grad } = tf.valueAndGrad((e: tf.Tensor) => loss.compute({ embeddings: e as tf.Tensor2D, labels: y }))(x);
-    expect(allFinite(value) && allFinite(grad)).toBe(true);
-    tf.dispose([x, y, value, grad]);
+    expectFiniteLargeBatch(debiasedContrastiveLoss({ chunkElements: 256 * n }), { n, d: 128, labels: (n) => viewLabels(n / 2) });
   });
 });
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Rng, cosineSimilarity, dotProductSimilarity, lpDistance, viewLabels } from '@contrastive/core';
+import { Rng, dotProductSimilarity, lpDistance, viewLabels } from '@contrastive/core';
 import type { Distance, PairTuples, TripletTuples } from '@contrastive/core';
 import {
   FLOAT32_TOLERANCE,
@@ -17,6 +17,8 @@ import { debiasedContrastiveLoss } from './debiased-contrastive-loss.js';
 import { debiasedLoss, debiasedSettings, hardNegativeLoss, hardNegativeWeights } from './hard-negative-loss.js';
 import type { HardNegativeLossOptions } from './hard-negative-loss.js';
 import { ntXentLoss } from './nt-xent.js';
+import { allFinite, expectFiniteLargeBatch, expectTrainsUnderMinimize, int32, randomRows, scalarValue } from './test-support/harness.js';
+import type { Rows } from './test-support/harness.js';
 
 let backend: 'wasm' | 'cpu';
 beforeAll(async () => {
@@ -27,7 +29,6 @@ beforeAll(async () => {
 // float64 reference, written as obvious loops from the paper / joshr17/HCL criterion()
 // ---------------------------------------------------------------------------------------------
 
-type Rows = number[][];
 type Similarity = (a: number[], b: number[]) => number;
 
 interface Params {
@@ -143,21 +144,12 @@ function referenceWeights(similarities: Rows, mask: Rows, beta: number, temperat
   });
 }
 
-function randomRows(rng: Rng, n: number, d: number, scale = 1): Rows {
-  const values = rng.normalArray(n * d);
-  return Array.from({ length: n }, (_, i) => Array.from(values.subarray(i * d, (i + 1) * d), (x) => x * scale));
-}
-
 function randomLabels(rng: Rng, n: number, classes: number): number[] {
   return Array.from({ length: n }, () => rng.int(classes));
 }
 
 function pairLabels(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i % (n / 2));
-}
-
-function int32(values: number[]): tf.Tensor1D {
-  return tf.tensor1d(values, 'int32');
 }
 
 function pairTuples(pairs: PlainPairs): PairTuples {
@@ -173,14 +165,6 @@ function pairTuples(pairs: PlainPairs): PairTuples {
 function disposeTuples(tuples: PairTuples | TripletTuples): void {
   if (tuples.kind === 'pairs') tf.dispose([tuples.anchorPos, tuples.positive, tuples.anchorNeg, tuples.negative]);
   else tf.dispose([tuples.anchor, tuples.positive, tuples.negative]);
-}
-
-function scalarValue(tensor: tf.Tensor): number {
-  return tensor.dataSync()[0] as number;
-}
-
-function allFinite(tensor: tf.Tensor): boolean {
-  return Array.from(tensor.dataSync()).every(Number.isFinite);
 }
 
 function valueAndGrad(
@@ -820,35 +804,12 @@ describe('hardNegativeLoss: training and resources', () => {
   });
 
   it('trains under optimizer.minimize: the loss falls, no tensor growth', () => {
-    const variable = tf.variable(tf.tensor2d(randomRows(new Rng(51), 16, 8)));
-    const labels = viewLabels(8);
-    const optimizer = tf.train.sgd(0.5);
-    const loss = hardNegativeLoss();
-    const step = (): number => {
-      const cost = optimizer.minimize(() => loss.compute({ embeddings: variable, labels }), true, [variable]);
-      const value = scalarValue(cost as tf.Scalar);
-      cost?.dispose();
-      return value;
-    };
-    const first = step();
-    const before = tf.memory().numTensors;
-    let last = first;
-    for (let i = 0; i < 30; i++) last = step();
-    expect(tf.memory().numTensors).toBe(before);
-    expect(last).toBeLessThan(first * 0.8);
-    optimizer.dispose();
-    tf.dispose([variable, labels]);
+    expectTrainsUnderMinimize(hardNegativeLoss(), { labels: (n) => viewLabels(n / 2), optimizer: () => tf.train.sgd(0.5), steps: 30, factor: 0.8 });
   });
 
   it('handles N = 1024 on wasm, 512 on the slow cpu backend (d = 128), with a finite value and gradient', () => {
     const n = backend === 'wasm' ? 1024 : 512;
-    const x = tf.randomNormal([n, 128], 0, 1, 'float32', 61) as tf.Tensor2D;
-    const y = viewLabels(n / 2);
-    const loss = hardNegativeLoss();
-    const { value, grad } = tf.valueAndGrad((e: tf.Tensor) => loss.compute({ embeddings: e as tf.Tensor2D, labels: y }))(x);
-    const finite = allFinite(value) && allFinite(grad);
-    expect(finite).toBe(true);
-    tf.dispose([x, y, value, grad]);
+    expectFiniteLargeBatch(hardNegativeLoss(), { n, d: 128, labels: (n) => viewLabels(n / 2) });
   });
 });
 

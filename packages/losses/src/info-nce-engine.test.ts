@@ -16,18 +16,14 @@ import {
   positiveCounts,
 } from './info-nce-engine.js';
 import type { EngineChunk, InfoNceEngineSpec } from './info-nce-engine.js';
+import { randomRows } from './test-support/harness.js';
+import type { Rows } from './test-support/harness.js';
 
 let backend: 'wasm' | 'cpu';
 beforeAll(async () => {
   backend = await useTestBackend();
 });
 
-type Rows = number[][];
-
-function randomRows(rng: Rng, n: number, d: number, scale = 1): Rows {
-  const values = rng.normalArray(n * d);
-  return Array.from({ length: n }, (_, i) => Array.from(values.subarray(i * d, (i + 1) * d), (x) => x * scale));
-}
 
 const TOLERANCE = { atol: 2e-5, rtol: 1e-4 };
 

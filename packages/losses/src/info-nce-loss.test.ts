@@ -13,6 +13,8 @@ import {
 } from '@contrastive/core/testing';
 import { expectGoldenGrad, expectGoldenValue, goldenCase, goldenCases, goldenRows } from './test-support/golden.js';
 import { infoNceLoss } from './info-nce-loss.js';
+import { allFinite, expectTrainsUnderMinimize, int32, randomRows, scalarValue } from './test-support/harness.js';
+import type { Rows } from './test-support/harness.js';
 
 let backend: 'wasm' | 'cpu';
 beforeAll(async () => {
@@ -23,7 +25,6 @@ beforeAll(async () => {
 // float64 reference: Oord et al. 2018 eq. 4, written as loops
 // ---------------------------------------------------------------------------------------------
 
-type Rows = number[][];
 type Similarity = (a: number[], b: number[]) => number;
 
 const dot: Similarity = (a, b) => a.reduce((sum, x, i) => sum + x * (b[i] as number), 0);
@@ -58,15 +59,7 @@ function referenceInfoNce(rows: Rows, temperature: number, options: { refRows?: 
   return 0.5 * (forward + crossEntropy(keys, queries, temperature, options.similarity));
 }
 
-function randomRows(rng: Rng, n: number, d: number, scale = 1): Rows {
-  const values = rng.normalArray(n * d);
-  return Array.from({ length: n }, (_, i) => Array.from(values.subarray(i * d, (i + 1) * d), (x) => x * scale));
-}
-const int32 = (values: number[]): tf.Tensor1D => tf.tensor1d(values, 'int32');
 const zerosLabels = (n: number): tf.Tensor1D => tf.zeros([n], 'int32') as tf.Tensor1D;
-const scalarValue = (tensor: tf.Tensor): number => tensor.dataSync()[0] as number;
-const allFinite = (tensor: tf.Tensor): boolean => Array.from(tensor.dataSync()).every(Number.isFinite);
-
 // ---------------------------------------------------------------------------------------------
 
 describe('infoNceLoss: golden values', () => {
@@ -305,24 +298,7 @@ describe('infoNceLoss: training and resources', () => {
   });
 
   it('trains under optimizer.minimize: the loss falls, no tensor growth', () => {
-    const variable = tf.variable(tf.tensor2d(randomRows(new Rng(51), 16, 8)));
-    const labels = viewLabels(8);
-    const optimizer = tf.train.sgd(0.5);
-    const loss = infoNceLoss({ temperature: 0.5, symmetric: true });
-    const step = (): number => {
-      const cost = optimizer.minimize(() => loss.compute({ embeddings: variable, labels }), true, [variable]);
-      const value = scalarValue(cost as tf.Scalar);
-      cost?.dispose();
-      return value;
-    };
-    const first = step();
-    const before = tf.memory().numTensors;
-    let last = first;
-    for (let i = 0; i < 30; i++) last = step();
-    expect(tf.memory().numTensors).toBe(before);
-    expect(last).toBeLessThan(first * 0.8);
-    optimizer.dispose();
-    tf.dispose([variable, labels]);
+    expectTrainsUnderMinimize(infoNceLoss({ temperature: 0.5, symmetric: true }), { labels: (n) => viewLabels(n / 2), optimizer: () => tf.train.sgd(0.5), steps: 30, factor: 0.8 });
   });
 });
 

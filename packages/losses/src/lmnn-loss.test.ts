@@ -12,6 +12,8 @@ import {
   useTestBackend,
 } from '@contrastive/core/testing';
 import { lmnnLoss } from './lmnn-loss.js';
+import { allFinite, cyclicLabels, expectFiniteLargeBatch, expectTrainsUnderMinimize, int32, randomRows, scalarValue } from './test-support/harness.js';
+import type { Rows } from './test-support/harness.js';
 
 let backend: 'wasm' | 'cpu';
 beforeAll(async () => {
@@ -23,7 +25,6 @@ beforeAll(async () => {
 // a target neighbour
 // ---------------------------------------------------------------------------------------------
 
-type Rows = number[][];
 type Metric = (a: number[], b: number[]) => number;
 
 const dot = (a: number[], b: number[]): number => a.reduce((s, v, i) => s + v * (b[i] as number), 0);
@@ -92,15 +93,7 @@ function referenceTuples(rows: Rows, targets: [number, number][], triplets: Plai
   return combine(pull, push, new Set([...distinct.values()].map(([i]) => i)).size, mu);
 }
 
-function randomRows(rng: Rng, n: number, d: number, scale = 1): Rows {
-  const values = rng.normalArray(n * d);
-  return Array.from({ length: n }, (_, i) => Array.from(values.subarray(i * d, (i + 1) * d), (x) => x * scale));
-}
 const randomLabels = (rng: Rng, n: number, classes: number): number[] => Array.from({ length: n }, () => rng.int(classes));
-const int32 = (values: number[]): tf.Tensor1D => tf.tensor1d(values, 'int32');
-const scalarValue = (tensor: tf.Tensor): number => tensor.dataSync()[0] as number;
-const allFinite = (tensor: tf.Tensor): boolean => Array.from(tensor.dataSync()).every(Number.isFinite);
-
 function tripletTuples(triplets: PlainTriplets): TripletTuples {
   return { kind: 'triplets', anchor: int32(triplets.anchor), positive: int32(triplets.positive), negative: int32(triplets.negative) };
 }
@@ -345,34 +338,11 @@ describe('lmnnLoss: training and resources', () => {
   });
 
   it('trains under optimizer.minimize: the loss falls, no tensor growth', () => {
-    const variable = tf.variable(tf.tensor2d(randomRows(new Rng(51), 16, 8)));
-    const labels = int32(Array.from({ length: 16 }, (_, i) => i % 4));
-    const optimizer = tf.train.sgd(0.02);
-    const loss = lmnnLoss();
-    const step = (): number => {
-      const cost = optimizer.minimize(() => loss.compute({ embeddings: variable, labels }), true, [variable]);
-      const value = scalarValue(cost as tf.Scalar);
-      cost?.dispose();
-      return value;
-    };
-    const first = step();
-    const before = tf.memory().numTensors;
-    let last = first;
-    for (let i = 0; i < 20; i++) last = step();
-    expect(tf.memory().numTensors).toBe(before);
-    expect(last).toBeLessThan(first * 0.5);
-    optimizer.dispose();
-    tf.dispose([variable, labels]);
+    expectTrainsUnderMinimize(lmnnLoss(), { labels: (n) => cyclicLabels(n, 4), optimizer: () => tf.train.sgd(0.02), steps: 20, factor: 0.5 });
   });
 
   it('handles N = 1024 (d = 128) with a finite value and gradient', () => {
-    const n = 1024;
-    const x = tf.randomNormal([n, 128], 0, 1, 'float32', 61) as tf.Tensor2D;
-    const y = viewLabels(n / 4, 4);
-    const loss = lmnnLoss();
-    const { value, grad } = tf.valueAndGrad((e: tf.Tensor) => loss.compute({ embeddings: e as tf.Tensor2D, labels: y }))(x);
-    expect(allFinite(value) && allFinite(grad)).toBe(true);
-    tf.dispose([x, y, value, grad]);
+    expectFiniteLargeBatch(lmnnLoss(), { n: 1024, d: 128, labels: (n) => viewLabels(n / 4, 4) });
   });
 });
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, assertNumber, lpDistance } from '@contrastive/core';
 import type { Distance, Labels, LossInput, Loss } from '@contrastive/core';
-import { gatherEntries, indexTensor, labelMasks } from './contrastive-loss.js';
+import { gatherEntries, labelMasks } from './contrastive-loss.js';
 import { assertDistanceOption, validateLossInput } from './internal/pairs.js';
 import { pairCombinations, tupleTriplets } from './triplet-margin-loss.js';
 import type { TripletTensors } from './triplet-margin-loss.js';

@@ -14,6 +14,8 @@ import {
 import { expectGoldenGrad, expectGoldenValue, goldenCases, goldenLabels, goldenRows } from './test-support/golden.js';
 import { multiSimilarityLoss } from './multi-similarity-loss.js';
 import { perAnchorReducer, sumReducer } from './reducers.js';
+import { allFinite, cyclicLabels, expectFiniteLargeBatch, expectTrainsUnderMinimize, int32, randomRows, scalarValue } from './test-support/harness.js';
+import type { Rows } from './test-support/harness.js';
 
 let backend: 'wasm' | 'cpu';
 beforeAll(async () => {
@@ -24,7 +26,6 @@ beforeAll(async () => {
 // float64 reference: obvious loops from the paper (eq. 8 without mining) and PML's pair rules
 // ---------------------------------------------------------------------------------------------
 
-type Rows = number[][];
 type Compare = (a: number[], b: number[]) => number;
 
 const dot: Compare = (a, b) => a.reduce((sum, x, i) => sum + x * (b[i] as number), 0);
@@ -105,16 +106,9 @@ function referenceMs(rows: Rows, sets: PairSets, options: MsOptions = {}): numbe
   return losses.reduce((a, b) => a + b, 0) / losses.length;
 }
 
-function randomRows(rng: Rng, n: number, d: number, scale = 1): Rows {
-  const values = rng.normalArray(n * d);
-  return Array.from({ length: n }, (_, i) => Array.from(values.subarray(i * d, (i + 1) * d), (x) => x * scale));
-}
-
 function randomLabels(rng: Rng, n: number, classes: number): number[] {
   return Array.from({ length: n }, () => rng.int(classes));
 }
-
-const int32 = (values: number[]): tf.Tensor1D => tf.tensor1d(values, 'int32');
 
 function pairTuples(pairs: PlainPairs): PairTuples {
   return {
@@ -130,9 +124,6 @@ function disposeTuples(tuples: PairTuples | TripletTuples): void {
   if (tuples.kind === 'pairs') tf.dispose([tuples.anchorPos, tuples.positive, tuples.anchorNeg, tuples.negative]);
   else tf.dispose([tuples.anchor, tuples.positive, tuples.negative]);
 }
-
-const scalarValue = (tensor: tf.Tensor): number => tensor.dataSync()[0] as number;
-const allFinite = (tensor: tf.Tensor): boolean => Array.from(tensor.dataSync()).every(Number.isFinite);
 
 // ---------------------------------------------------------------------------------------------
 
@@ -463,34 +454,10 @@ describe('multiSimilarityLoss: training and resources', () => {
   });
 
   it('trains under optimizer.minimize: the loss falls, no tensor growth', () => {
-    const variable = tf.variable(tf.tensor2d(randomRows(new Rng(51), 16, 8)));
-    const labels = int32(Array.from({ length: 16 }, (_, i) => i % 4));
-    const optimizer = tf.train.adam(0.05);
-    const loss = multiSimilarityLoss();
-    const step = (): number => {
-      const cost = optimizer.minimize(() => loss.compute({ embeddings: variable, labels }), true, [variable]);
-      const value = scalarValue(cost as tf.Scalar);
-      cost?.dispose();
-      return value;
-    };
-    const first = step();
-    const before = tf.memory().numTensors;
-    let last = first;
-    for (let i = 0; i < 20; i++) last = step();
-    expect(tf.memory().numTensors).toBe(before);
-    expect(last).toBeLessThan(first * 0.8);
-    optimizer.dispose();
-    tf.dispose([variable, labels]);
+    expectTrainsUnderMinimize(multiSimilarityLoss(), { labels: (n) => cyclicLabels(n, 4), optimizer: () => tf.train.adam(0.05), steps: 20, factor: 0.8 });
   });
   it('handles N = 512 (d = 64) with a finite value and gradient', () => {
-    const n = 512;
-    const x = tf.randomNormal([n, 64], 0, 1, 'float32', 61) as tf.Tensor2D;
-    const y = tf.tensor1d(Array.from({ length: n }, (_, i) => i % 32), 'int32');
-    const loss = multiSimilarityLoss();
-    const { value, grad } = tf.valueAndGrad((e: tf.Tensor) => loss.compute({ embeddings: e as tf.Tensor2D, labels: y }))(x);
-    const finite = allFinite(value) && allFinite(grad);
-    expect(finite).toBe(true);
-    tf.dispose([x, y, value, grad]);
+    expectFiniteLargeBatch(multiSimilarityLoss(), { n: 512, d: 64, labels: (n) => cyclicLabels(n, 32) });
   });
 });
 

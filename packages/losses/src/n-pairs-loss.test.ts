@@ -13,6 +13,8 @@ import {
 import { nPairsLoss } from './n-pairs-loss.js';
 import { perAnchorReducer, sumReducer } from './reducers.js';
 import type { Reducer } from './reducers.js';
+import { allFinite, cyclicLabels, expectFiniteLargeBatch, expectTrainsUnderMinimize, int32, randomRows, scalarValue } from './test-support/harness.js';
+import type { Rows } from './test-support/harness.js';
 
 let backend: 'wasm' | 'cpu';
 beforeAll(async () => {
@@ -23,7 +25,6 @@ beforeAll(async () => {
 // float64 reference: PML's pair selection and Sohn 2016's multi-class N-pair loss, as loops
 // ---------------------------------------------------------------------------------------------
 
-type Rows = number[][];
 type Closeness = (a: number[], b: number[]) => number;
 
 function dot(a: number[], b: number[]): number {
@@ -87,21 +88,8 @@ function referenceNPairs(rows: Rows, labels: number[], options: { closeness?: Cl
   return total / anchors.length;
 }
 
-function randomRows(rng: Rng, n: number, d: number, scale = 1): Rows {
-  const values = rng.normalArray(n * d);
-  return Array.from({ length: n }, (_, i) => Array.from(values.subarray(i * d, (i + 1) * d), (x) => x * scale));
-}
 function randomLabels(rng: Rng, n: number, classes: number): number[] {
   return Array.from({ length: n }, () => rng.int(classes));
-}
-function int32(values: number[]): tf.Tensor1D {
-  return tf.tensor1d(values, 'int32');
-}
-function scalarValue(tensor: tf.Tensor): number {
-  return tensor.dataSync()[0] as number;
-}
-function allFinite(tensor: tf.Tensor): boolean {
-  return Array.from(tensor.dataSync()).every(Number.isFinite);
 }
 function toTuples(plain: PlainTuples): Tuples {
   const [first, second, third, fourth] = plain.lists as [number[], number[], number[], number[]];
@@ -374,33 +362,11 @@ describe('nPairsLoss: training and resources', () => {
   });
 
   it('trains under optimizer.minimize: the loss falls, no tensor growth', () => {
-    const variable = tf.variable(tf.tensor2d(randomRows(new Rng(51), 16, 8, 0.3)));
-    const labels = int32(Array.from({ length: 16 }, (_, i) => i % 8));
-    const optimizer = tf.train.sgd(0.2);
-    const loss = nPairsLoss();
-    const step = (): number => {
-      const cost = optimizer.minimize(() => loss.compute({ embeddings: variable, labels }), true, [variable]);
-      const value = scalarValue(cost as tf.Scalar);
-      cost?.dispose();
-      return value;
-    };
-    const first = step();
-    const before = tf.memory().numTensors;
-    let last = first;
-    for (let i = 0; i < 30; i++) last = step();
-    expect(tf.memory().numTensors).toBe(before);
-    expect(last).toBeLessThan(first * 0.8);
-    optimizer.dispose();
-    tf.dispose([variable, labels]);
+    expectTrainsUnderMinimize(nPairsLoss(), { scale: 0.3, labels: (n) => cyclicLabels(n, 8), optimizer: () => tf.train.sgd(0.2), steps: 30, factor: 0.8 });
   });
 
   it('handles N = 1024 (d = 128) with a finite value and gradient', () => {
-    const n = 1024;
-    const x = tf.randomNormal([n, 128], 0, 0.1, 'float32', 61) as tf.Tensor2D;
-    const y = int32(Array.from({ length: n }, (_, i) => i % 300));
-    const { value, grad } = tf.valueAndGrad((e: tf.Tensor) => nPairsLoss().compute({ embeddings: e as tf.Tensor2D, labels: y }))(x);
-    expect(allFinite(value) && allFinite(grad)).toBe(true);
-    tf.dispose([x, y, value, grad]);
+    expectFiniteLargeBatch(nPairsLoss(), { n: 1024, d: 128, stddev: 0.1, labels: (n) => cyclicLabels(n, 300) });
   });
 });
 

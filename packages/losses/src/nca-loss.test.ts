@@ -15,6 +15,8 @@ import { ncaLoss } from './nca-loss.js';
 import { avgNonZeroReducer, perAnchorReducer, sumReducer } from './reducers.js';
 import type { Reducer } from './reducers.js';
 import { expectGoldenGrad, expectGoldenValue, goldenCases, goldenLabels, goldenRows } from './test-support/golden.js';
+import { allFinite, cyclicLabels, expectTrainsUnderMinimize, int32, randomRows, scalarValue } from './test-support/harness.js';
+import type { Rows } from './test-support/harness.js';
 
 let backend: 'wasm' | 'cpu';
 beforeAll(async () => {
@@ -25,7 +27,6 @@ beforeAll(async () => {
 // float64 reference, written as obvious loops from Goldberger et al. 2005 and PML's NCALoss
 // ---------------------------------------------------------------------------------------------
 
-type Rows = number[][];
 /** Larger = closer: a similarity, or a negated distance (as PML feeds the softmax). */
 type Closeness = (a: number[], b: number[]) => number;
 
@@ -107,21 +108,8 @@ function referenceWeights(n: number, indices: number[][]): number[] {
   return counts.map((c) => c / max);
 }
 
-function randomRows(rng: Rng, n: number, d: number, scale = 1): Rows {
-  const values = rng.normalArray(n * d);
-  return Array.from({ length: n }, (_, i) => Array.from(values.subarray(i * d, (i + 1) * d), (x) => x * scale));
-}
 function randomLabels(rng: Rng, n: number, classes: number): number[] {
   return Array.from({ length: n }, () => rng.int(classes));
-}
-function int32(values: number[]): tf.Tensor1D {
-  return tf.tensor1d(values, 'int32');
-}
-function scalarValue(tensor: tf.Tensor): number {
-  return tensor.dataSync()[0] as number;
-}
-function allFinite(tensor: tf.Tensor): boolean {
-  return Array.from(tensor.dataSync()).every(Number.isFinite);
 }
 function disposeTuples(tuples: Tuples): void {
   if (tuples.kind === 'pairs') tf.dispose([tuples.anchorPos, tuples.positive, tuples.anchorNeg, tuples.negative]);
@@ -503,24 +491,7 @@ describe('ncaLoss: training and resources', () => {
   });
 
   it('trains under optimizer.minimize: the loss falls, no tensor growth', () => {
-    const variable = tf.variable(tf.tensor2d(randomRows(new Rng(51), 16, 8)));
-    const labels = int32(Array.from({ length: 16 }, (_, i) => i % 4));
-    const optimizer = tf.train.sgd(0.5);
-    const loss = ncaLoss({ softmaxScale: 4 });
-    const step = (): number => {
-      const cost = optimizer.minimize(() => loss.compute({ embeddings: variable, labels }), true, [variable]);
-      const value = scalarValue(cost as tf.Scalar);
-      cost?.dispose();
-      return value;
-    };
-    const first = step();
-    const before = tf.memory().numTensors;
-    let last = first;
-    for (let i = 0; i < 30; i++) last = step();
-    expect(tf.memory().numTensors).toBe(before);
-    expect(last).toBeLessThan(first * 0.8);
-    optimizer.dispose();
-    tf.dispose([variable, labels]);
+    expectTrainsUnderMinimize(ncaLoss({ softmaxScale: 4 }), { labels: (n) => cyclicLabels(n, 4), optimizer: () => tf.train.sgd(0.5), steps: 30, factor: 0.8 });
   });
 
   it('handles a large batch (N = 1024 on wasm, 512 on the slower cpu; d = 128): finite value and gradient', () => {

@@ -12,6 +12,8 @@ import {
   useTestBackend,
 } from '@contrastive/core/testing';
 import { nceLoss } from './nce-loss.js';
+import { allFinite, int32, randomRows, scalarValue } from './test-support/harness.js';
+import type { Rows } from './test-support/harness.js';
 
 let backend: 'wasm' | 'cpu';
 beforeAll(async () => {
@@ -23,7 +25,6 @@ beforeAll(async () => {
 // written as obvious loops
 // ---------------------------------------------------------------------------------------------
 
-type Rows = number[][];
 type Similarity = (a: number[], b: number[]) => number;
 
 function dot(a: number[], b: number[]): number {
@@ -185,19 +186,6 @@ function referenceNceNaive(problem: Problem, temperature: number, partition: num
   return total / pairs;
 }
 
-function randomRows(rng: Rng, n: number, d: number, scale = 1): Rows {
-  const values = rng.normalArray(n * d);
-  return Array.from({ length: n }, (_, i) => Array.from(values.subarray(i * d, (i + 1) * d), (x) => x * scale));
-}
-function int32(values: number[]): tf.Tensor1D {
-  return tf.tensor1d(values, 'int32');
-}
-function scalarValue(tensor: tf.Tensor): number {
-  return tensor.dataSync()[0] as number;
-}
-function allFinite(tensor: tf.Tensor): boolean {
-  return Array.from(tensor.dataSync()).every(Number.isFinite);
-}
 function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
 }

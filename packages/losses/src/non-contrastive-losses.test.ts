@@ -13,6 +13,8 @@ import {
 } from '@contrastive/core/testing';
 import { stopGradient } from './internal/pairs.js';
 import { barlowTwinsLoss, negativeCosineSimilarityLoss, vicregLoss } from './non-contrastive-losses.js';
+import { allFinite, int32, randomRows, scalarValue } from './test-support/harness.js';
+import type { Rows } from './test-support/harness.js';
 
 let backend: 'wasm' | 'cpu';
 beforeAll(async () => {
@@ -23,7 +25,6 @@ beforeAll(async () => {
 // float64 references, written as obvious loops from the papers and lightly's formulas
 // ---------------------------------------------------------------------------------------------
 
-type Rows = number[][];
 
 function dot(a: number[], b: number[]): number {
   let sum = 0;
@@ -117,19 +118,6 @@ function referenceVicreg(a: Rows, b: Rows, p: VicregParams = VICREG_DEFAULTS): n
   return p.lambda * mse + p.mu * 0.5 * (variance(a) + variance(b)) + p.nu * (covariance(a) + covariance(b));
 }
 
-function randomRows(rng: Rng, n: number, d: number, scale = 1): Rows {
-  const values = rng.normalArray(n * d);
-  return Array.from({ length: n }, (_, i) => Array.from(values.subarray(i * d, (i + 1) * d), (x) => x * scale));
-}
-function int32(values: number[]): tf.Tensor1D {
-  return tf.tensor1d(values, 'int32');
-}
-function scalarValue(tensor: tf.Tensor): number {
-  return tensor.dataSync()[0] as number;
-}
-function allFinite(tensor: tf.Tensor): boolean {
-  return Array.from(tensor.dataSync()).every(Number.isFinite);
-}
 function split(rows: Rows): [Rows, Rows] {
   const n = rows.length / 2;
   return [rows.slice(0, n), rows.slice(n)];

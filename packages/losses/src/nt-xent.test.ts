@@ -19,6 +19,8 @@ import {
   useTestBackend,
 } from '@contrastive/core/testing';
 import { ntXentLoss } from './nt-xent.js';
+import { allFinite, expectFiniteLargeBatch, int32, randomRows, scalarValue } from './test-support/harness.js';
+import type { Rows } from './test-support/harness.js';
 
 let backend: 'wasm' | 'cpu';
 beforeAll(async () => {
@@ -29,7 +31,6 @@ beforeAll(async () => {
 // float64 reference, written as obvious loops from the paper (SimCLR eq. 1) and PML's pair rules
 // ---------------------------------------------------------------------------------------------
 
-type Rows = number[][];
 type Similarity = (a: number[], b: number[]) => number;
 
 function dot(a: number[], b: number[]): number {
@@ -104,17 +105,8 @@ function referenceTuples(rows: Rows, refRows: Rows, pairs: PlainPairs, temperatu
   return total / pairs.anchorPos.length;
 }
 
-function randomRows(rng: Rng, n: number, d: number, scale = 1): Rows {
-  const values = rng.normalArray(n * d);
-  return Array.from({ length: n }, (_, i) => Array.from(values.subarray(i * d, (i + 1) * d), (x) => x * scale));
-}
-
 function randomLabels(rng: Rng, n: number, classes: number): number[] {
   return Array.from({ length: n }, () => rng.int(classes));
-}
-
-function int32(values: number[]): tf.Tensor1D {
-  return tf.tensor1d(values, 'int32');
 }
 
 function pairTuples(pairs: PlainPairs): PairTuples {
@@ -130,14 +122,6 @@ function pairTuples(pairs: PlainPairs): PairTuples {
 function disposeTuples(tuples: PairTuples | TripletTuples): void {
   if (tuples.kind === 'pairs') tf.dispose([tuples.anchorPos, tuples.positive, tuples.anchorNeg, tuples.negative]);
   else tf.dispose([tuples.anchor, tuples.positive, tuples.negative]);
-}
-
-function scalarValue(tensor: tf.Tensor): number {
-  return tensor.dataSync()[0] as number;
-}
-
-function allFinite(tensor: tf.Tensor): boolean {
-  return Array.from(tensor.dataSync()).every(Number.isFinite);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -613,14 +597,7 @@ describe('ntXentLoss: training and resources', () => {
   });
 
   it('handles N = 1024 (d = 128) with a finite value and gradient', () => {
-    const n = 1024;
-    const x = tf.randomNormal([n, 128], 0, 1, 'float32', 61) as tf.Tensor2D;
-    const y = viewLabels(n / 2);
-    const loss = ntXentLoss();
-    const { value, grad } = tf.valueAndGrad((e: tf.Tensor) => loss.compute({ embeddings: e as tf.Tensor2D, labels: y }))(x);
-    const finite = allFinite(value) && allFinite(grad);
-    expect(finite).toBe(true);
-    tf.dispose([x, y, value, grad]);
+    expectFiniteLargeBatch(ntXentLoss(), { n: 1024, d: 128, labels: (n) => viewLabels(n / 2) });
   });
 });
 

@@ -15,6 +15,8 @@ import { expectGoldenGrad, expectGoldenValue, goldenCase, goldenCases, goldenRow
 import type { GoldenCase } from './test-support/golden.js';
 import { protoNceLoss } from './proto-nce-loss.js';
 import type { ProtoNceLossOptions, ProtoNcePrototypes } from './proto-nce-loss.js';
+import { allFinite, int32, randomRows, scalarValue } from './test-support/harness.js';
+import type { Rows } from './test-support/harness.js';
 
 let backend: 'wasm' | 'cpu';
 beforeAll(async () => {
@@ -25,7 +27,6 @@ beforeAll(async () => {
 // float64 reference: PCL (Li et al. 2021) eq. 10 and salesforce/PCL builder.py, as obvious loops
 // ---------------------------------------------------------------------------------------------
 
-type Rows = number[][];
 
 function dot(a: number[], b: number[]): number {
   let sum = 0;
@@ -135,19 +136,12 @@ function replayPicks(clusters: PlainClusters, instances: number[], r: number, fo
   return { codePicks };
 }
 
-function randomRows(rng: Rng, n: number, d: number, scale = 1): Rows {
-  const values = rng.normalArray(n * d);
-  return Array.from({ length: n }, (_, i) => Array.from(values.subarray(i * d, (i + 1) * d), (x) => x * scale));
-}
 function randomClusters(rng: Rng, sizes: number[], d: number, instances: number): PlainClusters {
   return {
     prototypes: sizes.map((size) => randomRows(rng, size, d).map(unit)),
     phi: sizes.map((size) => Array.from({ length: size }, () => 0.1 + 0.3 * rng.uniform())),
     assignments: sizes.map((size) => Array.from({ length: instances }, () => rng.int(size))),
   };
-}
-function int32(values: number[]): tf.Tensor1D {
-  return tf.tensor1d(values, 'int32');
 }
 function toTensors(clusters: PlainClusters): ProtoNcePrototypes {
   return {
@@ -158,12 +152,6 @@ function toTensors(clusters: PlainClusters): ProtoNcePrototypes {
 }
 function disposeClusters(clusters: ProtoNcePrototypes): void {
   tf.dispose([...clusters.prototypes, ...clusters.concentrations, ...clusters.assignments]);
-}
-function scalarValue(tensor: tf.Tensor): number {
-  return tensor.dataSync()[0] as number;
-}
-function allFinite(tensor: tf.Tensor): boolean {
-  return Array.from(tensor.dataSync()).every(Number.isFinite);
 }
 function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);

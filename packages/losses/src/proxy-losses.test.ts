@@ -14,6 +14,8 @@ import { proxyAnchorLoss, proxyNcaLoss } from './proxy-losses.js';
 import type { ProxyLoss } from './proxy-losses.js';
 import { sumReducer } from './reducers.js';
 import type { Reducer } from './reducers.js';
+import { allFinite, int32, randomRows, scalarValue } from './test-support/harness.js';
+import type { Rows } from './test-support/harness.js';
 
 let backend: 'wasm' | 'cpu';
 beforeAll(async () => {
@@ -25,7 +27,6 @@ beforeAll(async () => {
 // ProxyAnchorLoss
 // ---------------------------------------------------------------------------------------------
 
-type Rows = number[][];
 type Measure = (a: number[], b: number[]) => number;
 
 function dot(a: number[], b: number[]): number {
@@ -131,21 +132,8 @@ function numericGradient(f: (x: Rows) => number, point: Rows, step = 1e-6): Rows
   );
 }
 
-function randomRows(rng: Rng, n: number, d: number, scale = 1): Rows {
-  const values = rng.normalArray(n * d);
-  return Array.from({ length: n }, (_, i) => Array.from(values.subarray(i * d, (i + 1) * d), (x) => x * scale));
-}
 function randomLabels(rng: Rng, n: number, classes: number): number[] {
   return Array.from({ length: n }, () => rng.int(classes));
-}
-function int32(values: number[]): tf.Tensor1D {
-  return tf.tensor1d(values, 'int32');
-}
-function scalarValue(tensor: tf.Tensor): number {
-  return tensor.dataSync()[0] as number;
-}
-function allFinite(tensor: tf.Tensor): boolean {
-  return Array.from(tensor.dataSync()).every(Number.isFinite);
 }
 function proxiesOf(loss: ProxyLoss): Rows {
   return loss.trainableVariables[0]!.arraySync() as Rows;

@@ -15,6 +15,8 @@ import { expectGoldenGrad, expectGoldenValue, goldenCases, goldenLabels, goldenR
 import { meanReducer, perAnchorReducer } from './reducers.js';
 import { ntXentLoss } from './nt-xent.js';
 import { supConLoss } from './supcon-loss.js';
+import { allFinite, cyclicLabels, expectTrainsUnderMinimize, int32, randomRows, scalarValue } from './test-support/harness.js';
+import type { Rows } from './test-support/harness.js';
 
 let backend: 'wasm' | 'cpu';
 beforeAll(async () => {
@@ -25,7 +27,6 @@ beforeAll(async () => {
 // float64 reference: Khosla et al. 2020 eq. 2 (L_out) with PML's masks and AvgNonZeroReducer
 // ---------------------------------------------------------------------------------------------
 
-type Rows = number[][];
 type Similarity = (a: number[], b: number[]) => number;
 
 const dot: Similarity = (a, b) => a.reduce((sum, x, i) => sum + x * (b[i] as number), 0);
@@ -98,17 +99,9 @@ function referenceSupCon(rows: Rows, labels: number[], temperature: number, opti
   return nonZero.length === 0 ? 0 : nonZero.reduce((x, y) => x + y, 0) / nonZero.length;
 }
 
-function randomRows(rng: Rng, n: number, d: number, scale = 1): Rows {
-  const values = rng.normalArray(n * d);
-  return Array.from({ length: n }, (_, i) => Array.from(values.subarray(i * d, (i + 1) * d), (x) => x * scale));
-}
 function randomLabels(rng: Rng, n: number, classes: number): number[] {
   return Array.from({ length: n }, () => rng.int(classes));
 }
-const int32 = (values: number[]): tf.Tensor1D => tf.tensor1d(values, 'int32');
-const scalarValue = (tensor: tf.Tensor): number => tensor.dataSync()[0] as number;
-const allFinite = (tensor: tf.Tensor): boolean => Array.from(tensor.dataSync()).every(Number.isFinite);
-
 function pairTuples(pairs: PlainPairs): PairTuples {
   return { kind: 'pairs', anchorPos: int32(pairs.anchorPos), positive: int32(pairs.positive), anchorNeg: int32(pairs.anchorNeg), negative: int32(pairs.negative) };
 }
@@ -382,24 +375,7 @@ describe('supConLoss: training and resources', () => {
   });
 
   it('trains under optimizer.minimize: the loss falls, no tensor growth', () => {
-    const variable = tf.variable(tf.tensor2d(randomRows(new Rng(51), 16, 8)));
-    const labels = int32(Array.from({ length: 16 }, (_, i) => i % 4));
-    const optimizer = tf.train.sgd(0.5);
-    const loss = supConLoss({ temperature: 0.5 });
-    const step = (): number => {
-      const cost = optimizer.minimize(() => loss.compute({ embeddings: variable, labels }), true, [variable]);
-      const value = scalarValue(cost as tf.Scalar);
-      cost?.dispose();
-      return value;
-    };
-    const first = step();
-    const before = tf.memory().numTensors;
-    let last = first;
-    for (let i = 0; i < 30; i++) last = step();
-    expect(tf.memory().numTensors).toBe(before);
-    expect(last).toBeLessThan(first * 0.9);
-    optimizer.dispose();
-    tf.dispose([variable, labels]);
+    expectTrainsUnderMinimize(supConLoss({ temperature: 0.5 }), { labels: (n) => cyclicLabels(n, 4), optimizer: () => tf.train.sgd(0.5), steps: 30, factor: 0.9 });
   });
 });
 

@@ -14,6 +14,8 @@ import { tripletMarginLoss } from './triplet-margin-loss.js';
 import { avgNonZeroReducer, meanReducer, perAnchorReducer, sumReducer } from './reducers.js';
 import type { Reducer } from './reducers.js';
 import { expectGoldenGrad, expectGoldenValue, goldenCase, goldenCases, goldenLabels, goldenRows } from './test-support/golden.js';
+import { allFinite, cyclicLabels, expectFiniteLargeBatch, expectTrainsUnderMinimize, int32, randomRows, scalarValue } from './test-support/harness.js';
+import type { Rows } from './test-support/harness.js';
 
 let backend: 'wasm' | 'cpu';
 beforeAll(async () => {
@@ -24,7 +26,6 @@ beforeAll(async () => {
 // float64 reference: obvious loops over triplets (Schroff et al. 2015; PML's rules and reducers)
 // ---------------------------------------------------------------------------------------------
 
-type Rows = number[][];
 interface Metric {
   readonly similarity: boolean;
   readonly of: (a: number[], b: number[]) => number;
@@ -103,15 +104,7 @@ function referenceTriplet(rows: Rows, triplets: PlainTriplets, options: Referenc
   return reduce(losses, reduction);
 }
 
-function randomRows(rng: Rng, n: number, d: number, scale = 1): Rows {
-  const values = rng.normalArray(n * d);
-  return Array.from({ length: n }, (_, i) => Array.from(values.subarray(i * d, (i + 1) * d), (x) => x * scale));
-}
 const randomLabels = (rng: Rng, n: number, classes: number): number[] => Array.from({ length: n }, () => rng.int(classes));
-const int32 = (values: number[]): tf.Tensor1D => tf.tensor1d(values, 'int32');
-const scalarValue = (tensor: tf.Tensor): number => tensor.dataSync()[0] as number;
-const allFinite = (tensor: tf.Tensor): boolean => Array.from(tensor.dataSync()).every(Number.isFinite);
-
 function tripletTuples(triplets: PlainTriplets): TripletTuples {
   return { kind: 'triplets', anchor: int32(triplets.anchor), positive: int32(triplets.positive), negative: int32(triplets.negative) };
 }
@@ -570,34 +563,11 @@ describe('tripletMarginLoss: training and resources', () => {
   });
 
   it('trains under optimizer.minimize: the loss falls, no tensor growth', () => {
-    const variable = tf.variable(tf.tensor2d(randomRows(new Rng(51), 16, 8)));
-    const labels = int32(Array.from({ length: 16 }, (_, i) => i % 4));
-    const optimizer = tf.train.adam(0.1);
-    const loss = tripletMarginLoss({ margin: 0.2, reducer: meanReducer() });
-    const step = (): number => {
-      const cost = optimizer.minimize(() => loss.compute({ embeddings: variable, labels }), true, [variable]);
-      const value = scalarValue(cost as tf.Scalar);
-      cost?.dispose();
-      return value;
-    };
-    const first = step();
-    const before = tf.memory().numTensors;
-    let last = first;
-    for (let i = 0; i < 20; i++) last = step();
-    expect(tf.memory().numTensors).toBe(before);
-    expect(last).toBeLessThan(first * 0.5);
-    optimizer.dispose();
-    tf.dispose([variable, labels]);
+    expectTrainsUnderMinimize(tripletMarginLoss({ margin: 0.2, reducer: meanReducer() }), { labels: (n) => cyclicLabels(n, 4), optimizer: () => tf.train.adam(0.1), steps: 20, factor: 0.5 });
   });
 
   it('handles N = 1024 (d = 128) with view labels (~1M triplets): finite value and gradient', () => {
-    const n = 1024;
-    const x = tf.randomNormal([n, 128], 0, 1, 'float32', 61) as tf.Tensor2D;
-    const y = viewLabels(n / 2);
-    const loss = tripletMarginLoss();
-    const { value, grad } = tf.valueAndGrad((e: tf.Tensor) => loss.compute({ embeddings: e as tf.Tensor2D, labels: y }))(x);
-    expect(allFinite(value) && allFinite(grad)).toBe(true);
-    tf.dispose([x, y, value, grad]);
+    expectFiniteLargeBatch(tripletMarginLoss(), { n: 1024, d: 128, labels: (n) => viewLabels(n / 2) });
   });
 });
 

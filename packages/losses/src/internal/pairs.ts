@@ -15,7 +15,7 @@ import {
   stopGradient,
   assertLabels,
 } from '@contrastive/core';
-import type { Distance, Embeddings, Labels, Loss, LossInput, Tuples } from '@contrastive/core';
+import type { Distance, Labels, Loss, LossInput, Tuples } from '@contrastive/core';
 import { connectedZero } from '../reducers.js';
 import type { Reducer } from '../reducers.js';
 
