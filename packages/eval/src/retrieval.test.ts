@@ -161,15 +161,17 @@ const golden = JSON.parse(readFileSync(new URL('../../../../shared/golden/pytorc
 };
 
 describe('retrievalMetrics: golden values from PML AccuracyCalculator', () => {
-  const cases: [string, RetrievalDistance][] = [
-    ['accuracy_calculator_l2_unnormalized_self', 'euclidean'],
-    ['accuracy_calculator_cosine_self', 'cosine'],
+  const cases: [string, RetrievalDistance, 'kernel' | 'tensor'][] = [
+    ['accuracy_calculator_l2_unnormalized_self', 'euclidean', 'kernel'],
+    ['accuracy_calculator_l2_unnormalized_self', 'euclidean', 'tensor'],
+    ['accuracy_calculator_cosine_self', 'cosine', 'kernel'],
+    ['accuracy_calculator_cosine_self', 'cosine', 'tensor'],
   ];
-  it.each(cases)('%s: every metric to 1e-6 and the neighbour order', async (name, distance) => {
+  it.each(cases)('%s: every metric to 1e-6 and the neighbour order (engine %s, %s)', async (name, distance, engine) => {
     const testCase = golden.metrics.find((metric) => metric.name === name);
     if (testCase === undefined) throw new Error(`golden case ${name} missing`);
     const set = golden.input_sets[testCase.inputs.embeddings] as { embeddings: Rows; labels: number[] };
-    const result = await run(set.embeddings, set.labels, { distance });
+    const result = await run(set.embeddings, set.labels, { distance, engine });
     const want = testCase.expected;
     expect(Math.abs((result.precisionAtOne as number) - (want.precision_at_1 as number))).toBeLessThanOrEqual(GOLDEN);
     expect(Math.abs((result.rPrecision as number) - (want.r_precision as number))).toBeLessThanOrEqual(GOLDEN);
@@ -199,22 +201,24 @@ describe('retrievalMetrics against a float64 loop reference', () => {
   const gallery = randomSet(rng, 29, 5, 4);
   const queries = randomSet(rng, 17, 5, 5); // label 4 never occurs in the gallery: dropped
 
-  const grid: [RetrievalDistance, number | 'all' | 'maxBinCount', 'micro' | 'macro'][] = [];
+  const grid: [RetrievalDistance, number | 'all' | 'maxBinCount', 'micro' | 'macro', 'kernel' | 'tensor'][] = [];
   for (const distance of ['euclidean', 'cosine', 'dot'] as const) {
     for (const k of [1, 4, 12, 'all', 'maxBinCount'] as const) {
-      for (const averaging of ['micro', 'macro'] as const) grid.push([distance, k, averaging]);
+      for (const averaging of ['micro', 'macro'] as const) {
+        for (const engine of ['kernel', 'tensor'] as const) grid.push([distance, k, averaging, engine]);
+      }
     }
   }
 
-  it.each(grid)('self-retrieval, %s, k = %s, %s', async (distance, k, averaging) => {
+  it.each(grid)('self-retrieval, %s, k = %s, %s, engine %s', async (distance, k, averaging, engine) => {
     const names = typeof k === 'number' ? ALL : ALL.filter((name) => !['precisionAtK', 'recallAtK', 'ndcgAtK'].includes(name));
-    const got = await run(selfSet.rows, selfSet.labels, { distance, k, averaging, chunkSize: 5 });
+    const got = await run(selfSet.rows, selfSet.labels, { distance, k, averaging, chunkSize: 5, engine });
     const want = referenceMetrics(selfSet.rows, selfSet.labels, { distance, k, averaging });
     expectMetrics(got, want, names, EXACT);
     expect(got.evaluatedQueries).toBe(want.evaluated);
   });
 
-  it.each(grid)('separate reference, %s, k = %s, %s', async (distance, k, averaging) => {
+  it.each(grid)('separate reference, %s, k = %s, %s, engine %s', async (distance, k, averaging, engine) => {
     const names = typeof k === 'number' ? ALL : ALL.filter((name) => !['precisionAtK', 'recallAtK', 'ndcgAtK'].includes(name));
     const got = await run(queries.rows, queries.labels, {
       reference: gallery.rows,
@@ -222,6 +226,7 @@ describe('retrievalMetrics against a float64 loop reference', () => {
       distance,
       k,
       averaging,
+      engine,
     });
     const want = referenceMetrics(queries.rows, queries.labels, {
       reference: gallery.rows,
@@ -399,6 +404,9 @@ describe('retrievalMetrics: errors', () => {
     [{ metrics: ['mapAtR'] }, /Argument 'metrics' passed to 'retrievalMetrics' must be one of/],
     [{ metrics: ['precisionAtK'] }, /Argument 'k' passed to 'retrievalMetrics' must be an integer >= 1 when 'precisionAtK' is requested, got "all"/],
     [{ chunkSize: 0 }, /Argument 'chunkSize' passed to 'retrievalMetrics'/],
+    [{ engine: 'gpu' }, /Argument 'engine' passed to 'retrievalMetrics' must be one of "auto", "kernel", "tensor"/],
+    [{ threads: 0 }, /Argument 'threads' passed to 'retrievalMetrics' must be an integer >= 1, got 0/],
+    [{ threads: 2.5 }, /Argument 'threads' passed to 'retrievalMetrics'/],
   ])('rejects options %j', async (options, message) => {
     const q = query();
     const l = labels();

@@ -11,6 +11,9 @@ import {
   type Labels,
 } from '@contrastive/core';
 import { assertFiniteTensor } from './split.js';
+import { availableThreads, kernelMemoryBytes, kernelSearch, blockRowsFor, type RankedChunk } from './exact-search.js';
+
+export type { RankedChunk } from './exact-search.js';
 
 /**
  * How {@link retrievalMetrics} ranks the references of a query.
@@ -112,6 +115,25 @@ export interface RetrievalOptions {
    * @defaultValue `max(1, floor(2^22 / m))` (a 16 MB float32 block)
    */
   readonly chunkSize?: number;
+  /**
+   * How the exact search runs:
+   * - `'kernel'`: on the CPU by the package's WebAssembly SIMD kernel, whatever the tfjs backend:
+   *   the reference is copied from the device once into packed panels and every block of queries
+   *   streams over it keeping only each query's best `k` in a heap — memory is the reference
+   *   (`4·d` bytes a row, up to the 4 GiB of a WebAssembly memory) plus the heaps, with no
+   *   `[queries, m]` block at all; results are bit-identical on every backend and thread count.
+   * - `'tensor'`: on the tfjs backend, a `[chunkSize, m]` `matMul` + `tf.topk` per chunk (the
+   *   faster choice on a GPU backend or tfjs-node).
+   * - `'auto'`: `'kernel'` on the `wasm` and `cpu` backends when the reference fits, else `'tensor'`.
+   * @defaultValue 'auto'
+   */
+  readonly engine?: 'auto' | 'kernel' | 'tensor';
+  /**
+   * Threads of the `'kernel'` engine: Node.js `worker_threads` sharing one WebAssembly memory (in
+   * a browser the kernel runs on the calling thread). @defaultValue all logical processors
+   * (`os.availableParallelism()`) when the search is large (`q·m·d >= 2^28`), else 1
+   */
+  readonly threads?: number;
 }
 
 /**
@@ -171,18 +193,6 @@ export interface RetrievalResult extends RetrievalMetricValues {
 
 const DEFAULT_CHUNK_ELEMENTS = 2 ** 22;
 const FN = 'retrievalMetrics';
-
-/** One chunk of ranked references, as {@link searchRanked} hands it over. @internal */
-export interface RankedChunk {
-  /** First query row of the chunk. */
-  readonly start: number;
-  /** Query rows in the chunk. */
-  readonly rows: number;
-  /** Entries per row in `indices`. */
-  readonly width: number;
-  /** `[rows, width]` reference indices, best first, ties by the lower index. */
-  readonly indices: Int32Array;
-}
 
 /**
  * The `width` best references of every query, one chunk of query rows at a time: the reference is
@@ -274,20 +284,25 @@ function resolveMetrics(metrics: unknown, k: number | string): RetrievalMetricNa
  * As in PML, a query with no same-label reference (other than itself, when the query is the
  * reference — e.g. the only member of its class) is dropped from every metric and counted in
  * `droppedQueries`; with none left every metric is 0. Ties in distance are ordered by the lower
- * reference index (PML with faiss orders ties arbitrarily). Each `[chunkSize, m]` block is computed
- * on the device and reduced there with `tf.topk`; ranks, precisions and averages are computed on the
- * host in float64. Inputs are borrowed and no tensor is left behind.
+ * reference index (PML with faiss orders ties arbitrarily). The search is exact and memory-bounded:
+ * by default (`engine: 'auto'` on the wasm and cpu backends) a WebAssembly SIMD kernel streams each
+ * block of queries over the packed reference keeping only the best `k` per query, on all cores in
+ * Node.js; with `engine: 'tensor'` each `[chunkSize, m]` block is a `matMul` reduced by `tf.topk`
+ * on the device. Only as many neighbours as the requested metrics need are searched — for P@1 and
+ * MAP@R that is the largest class. Ranks, precisions and averages are computed on the host in
+ * float64. Inputs are borrowed and no tensor is left behind.
  *
  * @param options - `query` `[q, d]` float32, `queryLabels` `[q]` int32, optional `reference`
  *   `[m, d]` float32 and `referenceLabels` `[m]` int32, and `distance`, `k`, `averaging`, `metrics`,
- *   `chunkSize`; see {@link RetrievalOptions}.
+ *   `chunkSize`, `engine`, `threads`; see {@link RetrievalOptions}.
  * @returns a promise of a {@link RetrievalResult}: the requested metrics in `[0, 1]`, `k`,
  *   `evaluatedQueries`, `droppedQueries` and `perClass` (plain JS values).
  * @throws `ContrastiveError` (from `@contrastive/core`) `SHAPE_MISMATCH` (rank, no rows, dimensions
  *   differ), `DTYPE_MISMATCH` (embeddings not float32, labels not int32), `LABEL_COUNT` (labels
  *   and rows differ), `NON_FINITE` (NaN / Infinity in the embeddings), `INVALID_ARGUMENT` (a bad
- *   `k`, `distance`, `averaging`, `metrics` or `chunkSize`; `reference` without `referenceLabels` or
- *   the reverse; an at-K metric with a non-numeric `k`).
+ *   `k`, `distance`, `averaging`, `metrics`, `chunkSize`, `engine` or `threads`; `reference`
+ *   without `referenceLabels` or the reverse; an at-K metric with a non-numeric `k`; a reference
+ *   too large for the `'kernel'` engine's 4 GiB), `BACKEND` (a kernel thread failed).
  * @example
  * ```ts
  * // 4 points on a line, two classes.
@@ -312,6 +327,9 @@ export async function retrievalMetrics(options: RetrievalOptions): Promise<Retri
   if (numericK) assertNumber(kOption, 'k', FN, { integer: true, min: 1 });
   else assertOneOf(kOption, ['all', 'maxBinCount'] as const, 'k', FN);
   if (options.chunkSize !== undefined) assertNumber(options.chunkSize, 'chunkSize', FN, { integer: true, min: 1 });
+  const engineOption = options.engine ?? 'auto';
+  assertOneOf(engineOption, ['auto', 'kernel', 'tensor'] as const, 'engine', FN);
+  if (options.threads !== undefined) assertNumber(options.threads, 'threads', FN, { integer: true, min: 1 });
   const metrics = resolveMetrics(options.metrics, kOption);
 
   assertEmbeddings(options.query, 'query', FN);
@@ -446,14 +464,26 @@ export async function retrievalMetrics(options: RetrievalOptions): Promise<Retri
     // Nothing to search (every query is lone, or the reference holds only the query itself).
     for (let i = 0; i < q; i++) scoreRow(queryLabels[i] as number, emptyRow, 0, 0, -1);
   } else {
-    const width = Math.min(needed + selfCount, m);
-    const chunkSize = Math.min(q, options.chunkSize ?? Math.max(1, Math.floor(DEFAULT_CHUNK_ELEMENTS / m)));
-    await searchRanked(options.query, reference, { width, distance, chunkSize }, (chunk) => {
+    const onChunk = (chunk: RankedChunk): void => {
       for (let row = 0; row < chunk.rows; row++) {
         const i = chunk.start + row;
         scoreRow(queryLabels[i] as number, chunk.indices, row * chunk.width, chunk.width, self ? i : -1);
       }
-    });
+    };
+    const d = options.query.shape[1];
+    const threads = options.threads ?? (q * m * d >= 2 ** 28 ? await availableThreads() : 1);
+    // The kernel excludes the query's own row itself, so it needs no extra slot for it.
+    const kernelWidth = needed;
+    const fits = Number.isFinite(kernelMemoryBytes(m, d, kernelWidth, blockRowsFor(q, kernelWidth, threads), threads));
+    const cpuBackend = tf.getBackend() === 'wasm' || tf.getBackend() === 'cpu';
+    const engine = engineOption === 'auto' ? (cpuBackend && fits ? 'kernel' : 'tensor') : engineOption;
+    if (engine === 'kernel') {
+      await kernelSearch(options.query, reference, { width: kernelWidth, distance, excludeSelf: self, threads, caller: FN }, onChunk);
+    } else {
+      const width = Math.min(needed + selfCount, m);
+      const chunkSize = Math.min(q, options.chunkSize ?? Math.max(1, Math.floor(DEFAULT_CHUNK_ELEMENTS / m)));
+      await searchRanked(options.query, reference, { width, distance, chunkSize }, onChunk);
+    }
   }
 
   const pick = (values: Float64Array, divisor: number): RetrievalMetricValues => {
