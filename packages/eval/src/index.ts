@@ -12,6 +12,8 @@ export type { LinearProbeMethod, LinearProbeOptions, LinearProbeResult, LinearPr
 export { projectorExport } from './projector.js';
 export type { ProjectorColumn, ProjectorExportOptions, ProjectorFiles } from './projector.js';
 export { retrievalMetrics } from './retrieval.js';
+export { hnswIndex } from './ann.js';
+export type { AnnIndex, AnnDistance, HnswIndexOptions } from './ann.js';
 export type {
   RetrievalClassMetrics,
   RetrievalDistance,

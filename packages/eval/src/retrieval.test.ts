@@ -404,7 +404,7 @@ describe('retrievalMetrics: errors', () => {
     [{ metrics: ['mapAtR'] }, /Argument 'metrics' passed to 'retrievalMetrics' must be one of/],
     [{ metrics: ['precisionAtK'] }, /Argument 'k' passed to 'retrievalMetrics' must be an integer >= 1 when 'precisionAtK' is requested, got "all"/],
     [{ chunkSize: 0 }, /Argument 'chunkSize' passed to 'retrievalMetrics'/],
-    [{ engine: 'gpu' }, /Argument 'engine' passed to 'retrievalMetrics' must be one of "auto", "kernel", "tensor"/],
+    [{ engine: 'gpu' }, /Argument 'engine' passed to 'retrievalMetrics' must be one of "auto", "kernel", "tensor", "ann"/],
     [{ threads: 0 }, /Argument 'threads' passed to 'retrievalMetrics' must be an integer >= 1, got 0/],
     [{ threads: 2.5 }, /Argument 'threads' passed to 'retrievalMetrics'/],
   ])('rejects options %j', async (options, message) => {

@@ -11,7 +11,8 @@ import {
   type Labels,
 } from '@contrastive/core';
 import { assertFiniteTensor } from './split.js';
-import { availableThreads, kernelMemoryBytes, kernelSearch, blockRowsFor, type RankedChunk } from './exact-search.js';
+import { availableThreads, kernelMemoryBytes, kernelSearch, blockRowsFor, isNode, type RankedChunk } from './exact-search.js';
+import { annSearch, hnswIndex, type AnnIndex } from './ann.js';
 
 export type { RankedChunk } from './exact-search.js';
 
@@ -124,10 +125,20 @@ export interface RetrievalOptions {
    *   `[queries, m]` block at all; results are bit-identical on every backend and thread count.
    * - `'tensor'`: on the tfjs backend, a `[chunkSize, m]` `matMul` + `tf.topk` per chunk (the
    *   faster choice on a GPU backend or tfjs-node).
-   * - `'auto'`: `'kernel'` on the `wasm` and `cpu` backends when the reference fits, else `'tensor'`.
+   * - `'ann'`: approximate, through `annIndex` (or an HNSW index built by {@link hnswIndex} for the
+   *   call, Node.js with the optional `hnswlib-node`); ties and near-ties in the graph's order.
+   * - `'auto'`: `'ann'` when `annIndex` is given; else `'kernel'` on the `wasm` and `cpu` backends
+   *   when the reference fits its memory; else `'ann'` in Node.js for a reference too large for the
+   *   kernel; else `'tensor'`.
    * @defaultValue 'auto'
    */
-  readonly engine?: 'auto' | 'kernel' | 'tensor';
+  readonly engine?: 'auto' | 'kernel' | 'tensor' | 'ann';
+  /**
+   * An approximate index over the reference (over the queries for self-retrieval) for
+   * `engine: 'ann'`, e.g. from {@link hnswIndex}; its size, dimension and distance must match.
+   * Borrowed: not disposed.
+   */
+  readonly annIndex?: AnnIndex;
   /**
    * Threads of the `'kernel'` engine: Node.js `worker_threads` sharing one WebAssembly memory (in
    * a browser the kernel runs on the calling thread). @defaultValue all logical processors
@@ -328,7 +339,7 @@ export async function retrievalMetrics(options: RetrievalOptions): Promise<Retri
   else assertOneOf(kOption, ['all', 'maxBinCount'] as const, 'k', FN);
   if (options.chunkSize !== undefined) assertNumber(options.chunkSize, 'chunkSize', FN, { integer: true, min: 1 });
   const engineOption = options.engine ?? 'auto';
-  assertOneOf(engineOption, ['auto', 'kernel', 'tensor'] as const, 'engine', FN);
+  assertOneOf(engineOption, ['auto', 'kernel', 'tensor', 'ann'] as const, 'engine', FN);
   if (options.threads !== undefined) assertNumber(options.threads, 'threads', FN, { integer: true, min: 1 });
   const metrics = resolveMetrics(options.metrics, kOption);
 
@@ -419,6 +430,7 @@ export async function retrievalMetrics(options: RetrievalOptions): Promise<Retri
     let firstHit = 0;
     for (let j = 0; j < width && position < needed; j++) {
       const index = row[offset + j] as number;
+      if (index < 0) break; // an approximate index found fewer neighbours
       if (index === ownIndex) continue;
       position++;
       if (referenceLabels[index] !== label) continue;
@@ -476,8 +488,23 @@ export async function retrievalMetrics(options: RetrievalOptions): Promise<Retri
     const kernelWidth = needed;
     const fits = Number.isFinite(kernelMemoryBytes(m, d, kernelWidth, blockRowsFor(q, kernelWidth, threads), threads));
     const cpuBackend = tf.getBackend() === 'wasm' || tf.getBackend() === 'cpu';
-    const engine = engineOption === 'auto' ? (cpuBackend && fits ? 'kernel' : 'tensor') : engineOption;
-    if (engine === 'kernel') {
+    const auto = options.annIndex !== undefined ? 'ann' : cpuBackend && fits ? 'kernel' : !fits && isNode() ? 'ann' : 'tensor';
+    const engine = engineOption === 'auto' ? auto : engineOption;
+    if (engine === 'ann') {
+      const given = options.annIndex;
+      if (given !== undefined && (given.size !== m || given.dimension !== d || given.distance !== distance)) {
+        throw new ContrastiveError(
+          'INVALID_ARGUMENT',
+          `Argument 'annIndex' passed to '${FN}' must index the ${m} x ${d} reference by '${distance}', got ${given.size} x ${given.dimension} by '${given.distance}'`,
+        );
+      }
+      const index = given ?? (await hnswIndex(reference, { distance }));
+      try {
+        await annSearch(options.query, index, { width: Math.min(needed, m - selfCount), excludeSelf: self, chunkRows: 1024 }, onChunk);
+      } finally {
+        if (given === undefined) index.dispose();
+      }
+    } else if (engine === 'kernel') {
       await kernelSearch(options.query, reference, { width: kernelWidth, distance, excludeSelf: self, threads, caller: FN }, onChunk);
     } else {
       const width = Math.min(needed + selfCount, m);
