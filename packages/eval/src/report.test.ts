@@ -180,6 +180,44 @@ describe('embeddingReport', () => {
     }
   });
 
+  it("map: 'umap' draws every row, keeps separated classes apart, and is seeded by rng", async () => {
+    // 3 classes of 20, far apart in 6-D: on the UMAP each class's points are nearer their own
+    // centroid than any other class's centroid.
+    const local = new Rng(5);
+    const rows = Array.from({ length: 60 }, (_, i) => Array.from({ length: 6 }, (_, k) => local.normal() * 0.3 + (k === i % 3 ? 10 : 0)));
+    const classes = rows.map((_, i) => i % 3);
+    const x = tf.tensor2d(rows);
+    const report = (seed: number): Promise<string> =>
+      embeddingReport({ embeddings: x, labels: classes, map: 'umap', umap: { nNeighbors: 10, nEpochs: 150 }, rng: new Rng(seed), neighbours: 0 });
+    const html = await expectNoLeak(() => report(1));
+    expect(html).toContain('<h2>UMAP map</h2>');
+    expect(count(html, POINT)).toBe(60);
+    const marks = [...html.matchAll(/aria-label="UMAP 1: ([−\d.e+-]+); UMAP 2: ([−\d.e+-]+); label: (\d)"/g)];
+    expect(marks.length).toBe(60);
+    const parse = (text: string): number => Number(text.replace('−', '-'));
+    const points = marks.map((mark) => ({ x: parse(mark[1] as string), y: parse(mark[2] as string), label: Number(mark[3]) }));
+    const centroids = [0, 1, 2].map((c) => {
+      const own = points.filter((p) => p.label === c);
+      return { x: own.reduce((s, p) => s + p.x, 0) / own.length, y: own.reduce((s, p) => s + p.y, 0) / own.length };
+    });
+    for (const p of points) {
+      const dist = centroids.map((c) => Math.hypot(p.x - c.x, p.y - c.y));
+      expect(dist.indexOf(Math.min(...dist))).toBe(p.label);
+    }
+    expect(await report(1)).toBe(html);
+    expect(await report(2)).not.toBe(html);
+    x.dispose();
+  });
+
+  it("rejects bad map options", async () => {
+    const x = tf.tensor2d([[1, 0], [0, 1], [1, 1]]);
+    await expect(embeddingReport({ embeddings: x, map: 'tsne' as 'pca' })).rejects.toThrow(/Argument 'map' passed to 'embeddingReport' must be one of "pca", "umap"/);
+    await expect(embeddingReport({ embeddings: x, map: 'umap', umap: { nNeighbors: 1 } })).rejects.toThrow(/Argument 'umap.nNeighbors' passed to 'embeddingReport'/);
+    await expect(embeddingReport({ embeddings: x, map: 'umap' })).rejects.toThrow(/Argument 'umap.nNeighbors' passed to 'embeddingReport' must be below the 3 rows on the map, got 15/);
+    await expect(embeddingReport({ embeddings: x, map: 'umap', umap: { minDist: -1 } })).rejects.toThrow(/Argument 'umap.minDist' passed to 'embeddingReport'/);
+    x.dispose();
+  });
+
   it('rejects bad input with messages naming the argument', async () => {
     const expectRejects = async (promise: Promise<unknown>, code: string, message: RegExp): Promise<void> => {
       let thrown: unknown;

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { ContrastiveError, Rng, assertEmbeddings, assertLabels, assertNumber, l2Normalize, type Embeddings } from '@contrastive/core';
+import { UMAP } from 'umap-js';
+import { ContrastiveError, Rng, assertEmbeddings, assertLabels, assertNumber, assertOneOf, l2Normalize, type Embeddings } from '@contrastive/core';
 import { jacobiEigen } from './eigen.js';
 import { MAX_RANK_DIMENSION } from './health.js';
 import { assertFiniteTensor } from './split.js';
@@ -40,7 +41,15 @@ export interface EmbeddingReportInput {
   readonly neighbourQueries?: number;
   /** Most rows fitted by the PCA and drawn on the map; more rows are subsampled without replacement. @defaultValue 2000 */
   readonly maxPoints?: number;
-  /** Random source of the subsample. @defaultValue `new Rng(0)` */
+  /**
+   * The 2-D map: `'pca'` (linear, scikit-learn's `PCA(n_components=2)`) or `'umap'` (McInnes et al.
+   * 2018, by umap-js, seeded from `rng`; the PCA is still computed for the summary).
+   * @defaultValue 'pca'
+   */
+  readonly map?: 'pca' | 'umap';
+  /** UMAP parameters (umap-js / umap-learn names). @defaultValue `{ nNeighbors: 15, minDist: 0.1, nEpochs: 200 }` */
+  readonly umap?: { readonly nNeighbors?: number; readonly minDist?: number; readonly nEpochs?: number };
+  /** Random source of the subsample and of UMAP. @defaultValue `new Rng(0)` */
   readonly rng?: Rng;
 }
 
@@ -247,8 +256,8 @@ th{background:#f5f5f5}td.num{text-align:right;font-variant-numeric:tabular-nums}
 
 /**
  * A self-contained HTML page describing a set of embeddings: title, summary statistics, an SVG
- * line chart of the training loss and metric curves, an SVG map of the 2-D PCA projection
- * coloured by label, and a nearest-neighbour table (cosine similarity, self excluded). The charts
+ * line chart of the training loss and metric curves, an SVG map of the 2-D PCA projection (or,
+ * with `map: 'umap'`, of a seeded UMAP — McInnes, Healy & Melville 2018 — by umap-js) coloured by label, and a nearest-neighbour table (cosine similarity, self excluded). The charts
  * are vega-lite specs rendered to SVG strings by vega (headless, no canvas); the page has no
  * external script, style or font and works offline. Isomorphic: returns a string — write it with
  * `fs` in Node or serve it as a download in a browser.
@@ -298,6 +307,16 @@ export async function embeddingReport(input: EmbeddingReportInput): Promise<stri
   const maxPoints = input.maxPoints ?? 2000;
   assertNumber(maxPoints, 'maxPoints', fn, { integer: true, min: 2 });
   if (input.rng !== undefined && !(input.rng instanceof Rng)) throw invalid('rng', fn, 'an Rng', input.rng);
+  const mapKind = input.map ?? 'pca';
+  assertOneOf(mapKind, ['pca', 'umap'] as const, 'map', fn);
+  const umapOptions = input.umap ?? {};
+  if (umapOptions === null || typeof umapOptions !== 'object') throw invalid('umap', fn, 'an object { nNeighbors?, minDist?, nEpochs? }', umapOptions);
+  const nNeighbors = umapOptions.nNeighbors ?? 15;
+  const minDist = umapOptions.minDist ?? 0.1;
+  const nEpochs = umapOptions.nEpochs ?? 200;
+  assertNumber(nNeighbors, 'umap.nNeighbors', fn, { integer: true, min: 2 });
+  assertNumber(minDist, 'umap.minDist', fn, { min: 0 });
+  assertNumber(nEpochs, 'umap.nEpochs', fn, { integer: true, min: 1 });
   if (classNames !== undefined && (!Array.isArray(classNames) || classNames.some((name) => typeof name !== 'string'))) {
     throw invalid('classNames', fn, 'an array of strings', classNames);
   }
@@ -308,9 +327,10 @@ export async function embeddingReport(input: EmbeddingReportInput): Promise<stri
   const className = (label: number): string => classNames?.[label] ?? String(label);
 
   // Rows of the map: all, or a seeded subsample in row order.
+  const rng = input.rng ?? new Rng(0);
   let rows: Int32Array;
   if (n > maxPoints) {
-    rows = (input.rng ?? new Rng(0)).choice(n, maxPoints).slice().sort();
+    rows = rng.choice(n, maxPoints).slice().sort();
   } else {
     rows = Int32Array.from({ length: n }, (_, i) => i);
   }
@@ -326,11 +346,22 @@ export async function embeddingReport(input: EmbeddingReportInput): Promise<stri
     tf.dispose([picked, meanNormTensor]);
   }
   const pca = pca2(Float64Array.from(hostRows), m, d);
+  let coordinates: ArrayLike<number> = pca.projection;
+  if (mapKind === 'umap') {
+    if (m <= nNeighbors) {
+      throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'umap.nNeighbors' passed to '${fn}' must be below the ${m} rows on the map, got ${nNeighbors}`);
+    }
+    const vectors = Array.from({ length: m }, (_, i) => Array.from(hostRows.subarray(i * d, (i + 1) * d)));
+    const embedding = new UMAP({ nComponents: 2, nNeighbors, minDist, nEpochs, random: () => rng.uniform() }).fit(vectors);
+    coordinates = Float64Array.from(embedding.flat());
+  }
+  const axis = (c: 0 | 1): string =>
+    mapKind === 'umap' ? `UMAP ${c + 1}` : `PC${c + 1} (${(100 * pca.explainedVarianceRatio[c]).toFixed(1)}% var.)`;
 
   const points = Array.from(rows, (row, i) => ({
     row,
-    pc1: pca.projection[i * 2] as number,
-    pc2: pca.projection[i * 2 + 1] as number,
+    pc1: coordinates[i * 2] as number,
+    pc2: coordinates[i * 2 + 1] as number,
     ...(labels ? { label: className(labels[row] as number) } : {}),
   }));
   // Legend in class-index order, not alphabetical.
@@ -342,8 +373,8 @@ export async function embeddingReport(input: EmbeddingReportInput): Promise<stri
     data: { values: points },
     mark: { type: 'point', filled: true, size: 30, opacity: 0.75 },
     encoding: {
-      x: { field: 'pc1', type: 'quantitative', title: `PC1 (${(100 * pca.explainedVarianceRatio[0]).toFixed(1)}% var.)`, scale: { zero: false } },
-      y: { field: 'pc2', type: 'quantitative', title: `PC2 (${(100 * pca.explainedVarianceRatio[1]).toFixed(1)}% var.)`, scale: { zero: false } },
+      x: { field: 'pc1', type: 'quantitative', title: axis(0), scale: { zero: false } },
+      y: { field: 'pc2', type: 'quantitative', title: axis(1), scale: { zero: false } },
       ...(labels ? { color: { field: 'label', type: 'nominal', title: 'label', scale: { domain: legendOrder } } } : {}),
     },
   };
@@ -420,7 +451,7 @@ export async function embeddingReport(input: EmbeddingReportInput): Promise<stri
 ${summary.map(([key, value]) => `<tr><th>${escapeHtml(key)}</th><td>${escapeHtml(value)}</td></tr>`).join('\n')}
 </table></section>
 ${historySvg === undefined ? '' : `<section id="training"><h2>Training</h2>\n<figure class="chart">${historySvg}</figure></section>`}
-<section id="map"><h2>PCA map</h2>
+<section id="map"><h2>${mapKind === 'umap' ? 'UMAP' : 'PCA'} map</h2>
 <figure class="chart">${scatterSvg}</figure></section>
 ${neighbourTable}
 </body>
