@@ -222,3 +222,71 @@ export function valueRange(tensor: tf.Tensor): [number, number] {
   }
   return [low, high];
 }
+
+/**
+ * One bad-input case of the reliability battery: calling `run` must throw (or reject with) a
+ * `ContrastiveError` with `code` whose message names `argument` (`Argument '<argument>' ...`).
+ * @category Testing
+ */
+export interface BadInputCase {
+  /** What is wrong, for the test name (e.g. 'labels of the wrong length'). */
+  readonly what: string;
+  /** The call with the bad input; may return a promise. */
+  readonly run: () => unknown;
+  /** The expected error code. */
+  readonly code: ContrastiveErrorCode;
+  /** The argument the message must name; `null` when the error is not about one argument (e.g. `DISPOSED` state). */
+  readonly argument: string | null;
+}
+
+/**
+ * The battery's entry for one export: its bad-input cases, or why it needs none (a constant, a
+ * class whose methods are covered through a factory, ...).
+ * @category Testing
+ */
+export type ExportCoverage = readonly BadInputCase[] | { readonly exempt: string };
+
+/**
+ * Assert that `run` throws or rejects with a `ContrastiveError` of `code` naming `argument`.
+ *
+ * @param run - the call (sync or async).
+ * @param code - the expected {@link ContrastiveErrorCode}.
+ * @param argument - the argument name the message must contain as `'<argument>'`, or `null`.
+ * @returns a promise that rejects with a descriptive Error when the expectation fails.
+ * @category Testing
+ */
+export async function expectRejectsContrastive(run: () => unknown, code: ContrastiveErrorCode, argument: string | null): Promise<void> {
+  let thrown: unknown;
+  let returned: unknown;
+  try {
+    returned = await run();
+  } catch (error) {
+    thrown = error;
+  }
+  if (thrown === undefined) {
+    if (returned instanceof tf.Tensor) returned.dispose();
+    throw new Error(`expected a ContrastiveError ${code}${argument === null ? '' : ` naming '${argument}'`}, but the call returned`);
+  }
+  if (!isContrastiveError(thrown)) throw new Error(`expected a ContrastiveError ${code}, got ${String(thrown)}`);
+  if (thrown.code !== code) throw new Error(`expected error code ${code}, got ${thrown.code}: ${thrown.message}`);
+  if (argument !== null && !thrown.message.includes(`'${argument}'`)) {
+    throw new Error(`error message ${JSON.stringify(thrown.message)} does not name the argument '${argument}'`);
+  }
+}
+
+/**
+ * The runtime exports of a package index that have no entry in `coverage`, and the entries that
+ * name no export (stale). The battery test of each package asserts both lists are empty, so a new
+ * export without a bad-input case fails the suite.
+ *
+ * @param api - the package index (`import * as api from './index.js'`).
+ * @param coverage - one entry per export.
+ * @returns `{ missing, stale }`, sorted.
+ * @category Testing
+ */
+export function exportCoverageGaps(api: Readonly<Record<string, unknown>>, coverage: Readonly<Record<string, ExportCoverage>>): { missing: string[]; stale: string[] } {
+  const names = Object.keys(api).filter((name) => name !== 'default');
+  const missing = names.filter((name) => !(name in coverage)).sort();
+  const stale = Object.keys(coverage).filter((name) => !names.includes(name)).sort();
+  return { missing, stale };
+}
