@@ -139,9 +139,12 @@ export async function availableThreads(): Promise<number> {
 async function spawnWorkers(count: number, module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<NodeWorker[]> {
   if (count === 0) return [];
   const { Worker } = (await import(/* @vite-ignore */ 'node:worker_threads')) as {
-    Worker: new (source: string, options: { eval: true; workerData: unknown }) => NodeWorker;
+    Worker: new (source: string, options: { eval: true; workerData: unknown; execArgv: string[] }) => NodeWorker;
   };
-  return Array.from({ length: count }, () => new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory } }));
+  const proc = (globalThis as unknown as { process: { execArgv: string[] } }).process;
+  // WORKER_SOURCE is CommonJS: an inherited --input-type=module would make it ESM.
+  const execArgv = proc.execArgv.filter((arg) => !arg.startsWith('--input-type'));
+  return Array.from({ length: count }, () => new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory }, execArgv }));
 }
 
 function runOnWorker(worker: NodeWorker, task: SliceTask): Promise<void> {

@@ -29,5 +29,10 @@ describe('selectBackend', () => {
     await expect(selectBackend({ preference: ['tpu' as never], log: false })).rejects.toThrow(
       /Argument 'preference' passed to 'selectBackend' must list backends among/,
     );
+    for (const wasmThreads of [0, 1.5, Number.NaN]) {
+      await expect(selectBackend({ preference: 'cpu', log: false, wasmThreads })).rejects.toThrow(
+        /Argument 'wasmThreads' passed to 'selectBackend' must be an integer >= 1/,
+      );
+    }
   });
 });

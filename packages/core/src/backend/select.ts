@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError } from '../errors.js';
 import { registerWasmKernels } from './wasm-kernels.js';
+import { prepareNodeWasmThreads } from './node-wasm-threads.js';
 
 /**
  * A TensorFlow.js backend the toolkit can run on, fastest first: native TensorFlow with CUDA
@@ -20,7 +21,13 @@ export interface SelectBackendOptions {
   readonly preference?: BackendName | readonly BackendName[];
   /** Where to say which backend was chosen; `false` for silence. @defaultValue `console.info` */
   readonly log?: false | ((message: string) => void);
-  /** Number of wasm threads where the build and platform allow them. @defaultValue the platform's choice */
+  /**
+   * XNNPACK threads of the wasm backend (its threaded SIMD build). In a browser this needs a
+   * cross-origin-isolated page; in Node.js, where tfjs 4.22 disables threads, `selectBackend`
+   * enables them for values >= 2 (see the package README: it starts tfjs's own pthread workers
+   * with `worker_threads`). Takes effect only when the wasm backend is first initialised.
+   * @defaultValue the platform's choice: 1 in Node.js, `navigator.hardwareConcurrency / 2` (at most 4) in a browser
+   */
   readonly wasmThreads?: number;
 }
 
@@ -49,19 +56,29 @@ const MODULE: Record<BackendName, string> = {
 
 async function tryBackend(name: BackendName, options: SelectBackendOptions): Promise<void> {
   const registryName = name === 'tensorflow-gpu' ? 'tensorflow' : name;
-  if (tf.findBackendFactory(registryName) === null || (name === 'tensorflow-gpu' && tf.getBackend() !== 'tensorflow')) {
+  const initialised = (tf.engine() as unknown as { registry: Record<string, unknown> }).registry[registryName] !== undefined;
+  let restore = (): void => undefined;
+  if (tf.findBackendFactory(registryName) === null || (name === 'tensorflow-gpu' && tf.getBackend() !== 'tensorflow') || (name === 'wasm' && !initialised)) {
     const specifier = MODULE[name];
     const loaded = (await import(/* @vite-ignore */ specifier)) as Record<string, unknown>;
     if (name === 'wasm' && options.wasmThreads !== undefined) {
       const setThreadsCount = loaded['setThreadsCount'] as ((count: number) => void) | undefined;
-      setThreadsCount?.(options.wasmThreads);
+      if (IS_NODE && options.wasmThreads >= 2 && setThreadsCount !== undefined) {
+        restore = await prepareNodeWasmThreads(options.wasmThreads, setThreadsCount);
+      } else {
+        setThreadsCount?.(options.wasmThreads);
+      }
     }
   }
-  if (tf.findBackendFactory(registryName) === null) throw new Error(`${MODULE[name]} registered no '${registryName}' backend`);
-  if (name === 'wasm') registerWasmKernels();
-  const ok = await tf.setBackend(registryName);
-  if (!ok) throw new Error(`tf.setBackend('${registryName}') returned false`);
-  await tf.ready();
+  try {
+    if (tf.findBackendFactory(registryName) === null) throw new Error(`${MODULE[name]} registered no '${registryName}' backend`);
+    if (name === 'wasm') registerWasmKernels();
+    const ok = await tf.setBackend(registryName);
+    if (!ok) throw new Error(`tf.setBackend('${registryName}') returned false`);
+    await tf.ready();
+  } finally {
+    restore();
+  }
 }
 
 /**
@@ -73,7 +90,9 @@ async function tryBackend(name: BackendName, options: SelectBackendOptions): Pro
  *
  * @param options - order of preference and logging.
  * @returns the chosen backend and the ones skipped with their reasons.
- * @throws {@link ContrastiveError} `BACKEND` when none of the preferred backends initialises.
+ * @throws {@link ContrastiveError} `BACKEND` when none of the preferred backends initialises;
+ *   `INVALID_ARGUMENT` for an unknown backend name, an empty preference, a `wasmThreads` that is not
+ *   a positive integer or a `log` that is neither `false` nor a function (before any backend is tried).
  * @example
  * ```ts
  * const { name } = await selectBackend({ preference: ['wasm', 'cpu'], log: false });
@@ -82,15 +101,31 @@ async function tryBackend(name: BackendName, options: SelectBackendOptions): Pro
  * @category Backend
  */
 export async function selectBackend(options: SelectBackendOptions = {}): Promise<BackendSelection> {
+  const fn = 'selectBackend';
+  if (options === null || typeof options !== 'object') {
+    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'options' passed to '${fn}' must be an object, got ${options === null ? 'null' : typeof options}`);
+  }
   const preference = options.preference ?? DEFAULT_ORDER;
+  if (typeof preference !== 'string' && (!Array.isArray(preference) || preference.length === 0)) {
+    throw new ContrastiveError(
+      'INVALID_ARGUMENT',
+      `Argument 'preference' passed to '${fn}' must be a backend name or a non-empty list of them, got ${Array.isArray(preference) ? 'an empty list' : typeof preference}`,
+    );
+  }
   const order: readonly BackendName[] = typeof preference === 'string' ? [preference] : preference;
+  if (options.log !== undefined && options.log !== false && typeof options.log !== 'function') {
+    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'log' passed to '${fn}' must be false or a function, got ${typeof options.log}`);
+  }
   for (const name of order) {
-    if (!(name in MODULE)) {
+    if (typeof name !== 'string' || !Object.hasOwn(MODULE, name)) {
       throw new ContrastiveError(
         'INVALID_ARGUMENT',
         `Argument 'preference' passed to 'selectBackend' must list backends among ${Object.keys(MODULE).join(', ')}, got ${JSON.stringify(name)}`,
       );
     }
+  }
+  if (options.wasmThreads !== undefined && (!Number.isInteger(options.wasmThreads) || options.wasmThreads < 1)) {
+    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'wasmThreads' passed to 'selectBackend' must be an integer >= 1, got ${String(options.wasmThreads)}`);
   }
   const skipped: { name: BackendName; reason: string }[] = [];
   for (const name of order) {

@@ -1,0 +1,51 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+// Threads change process-wide state (the backend can be initialised once per process), so each
+// configuration runs in a child Node process against the built package (npm test builds first).
+const distIndex = pathToFileURL(fileURLToPath(new URL('../../dist/index.js', import.meta.url))).href;
+const packageDir = fileURLToPath(new URL('../..', import.meta.url));
+
+function child(threads: number): { threads: number; values: number[] } {
+  const source = `
+    import * as tf from '@tensorflow/tfjs-core';
+    import '@tensorflow/tfjs-layers';
+    import * as wasm from '@tensorflow/tfjs-backend-wasm';
+    import { selectBackend } from '${distIndex}';
+    await selectBackend({ preference: 'wasm', log: false, ${threads > 1 ? `wasmThreads: ${threads}` : ''} });
+    const a = tf.randomNormal([256, 300], 0, 1, 'float32', 1);
+    const b = tf.randomNormal([300, 200], 0, 1, 'float32', 2);
+    const x = tf.randomNormal([4, 28, 28, 3], 0, 1, 'float32', 3);
+    const w = tf.randomNormal([3, 3, 3, 16], 0, 1, 'float32', 4);
+    const out = [
+      tf.matMul(a, b),
+      tf.matMul(a, a, false, true),
+      tf.conv2d(x, w, 1, 'same'),
+      tf.grad((k) => tf.sum(tf.square(tf.conv2d(x, k, 1, 'same'))))(w),
+      tf.grad((m) => tf.sum(tf.relu(tf.matMul(m, b))))(a),
+    ];
+    const values = out.flatMap((t) => Array.from(t.dataSync()));
+    console.log(JSON.stringify({ threads: wasm.getThreadsCount(), values }));
+  `;
+  // No process.exit in the child: it must end on its own (the pool threads must not hold it).
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', source], { cwd: packageDir, encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024 });
+  if (result.status !== 0) throw new Error(`child (threads ${threads}) exited with ${result.status ?? result.signal}: ${result.stderr}`);
+  return JSON.parse(result.stdout.trim().split('\n').pop() as string) as { threads: number; values: number[] };
+}
+
+describe('selectBackend({ wasmThreads }) in Node.js', () => {
+  it('runs the threaded wasm build with 2 threads, the same results as 1 thread (within 1e-5), and exits by itself', () => {
+    const one = child(1);
+    const two = child(2);
+    expect(one.threads).toBe(1);
+    expect(two.threads).toBe(2);
+    expect(two.values.length).toBe(one.values.length);
+    let worst = 0;
+    two.values.forEach((value, i) => {
+      const reference = one.values[i] as number;
+      worst = Math.max(worst, Math.abs(value - reference) / Math.max(1, Math.abs(reference)));
+    });
+    expect(worst).toBeLessThanOrEqual(1e-5);
+  }, 120_000);
+});
