@@ -1,12 +1,19 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, type Rng } from '@contrastive/core';
-import { assertImages, describeValue } from './checks.js';
+import { assertImages, assertRng, describeValue } from './checks.js';
 
 /**
  * A random, batched image augmentation: the stochastic data-augmentation module `t ~ T` of
  * SimCLR (Chen et al. 2020, "A Simple Framework for Contrastive Learning of Visual
  * Representations"). Every image of the batch gets its own parameters, drawn from `rng` in a
  * documented, fixed order, so the same `rng` state gives the same output on every backend.
+ *
+ * Non-finite pixels: images are in [0, 1] by contract, and their values are not checked (that would
+ * read the batch back from the backend). A NaN or ±Infinity pixel is not an error; it may make the
+ * output of its own image non-finite (how depends on the augmentation and on the backend: wasm's
+ * clamp turns NaN into 0 where cpu's keeps it), never the output of another image of the batch. For
+ * inputs in [0, 1] and valid parameters (fill values in [0, 1]) every augmentation of this package
+ * returns finite values, except {@link applyNormalize} where `(x - mean) / std` overflows float32.
  *
  * Implemented by {@link randomResizedCrop}, {@link horizontalFlip}, {@link colorJitter},
  * {@link gaussianNoise}, {@link compose} and {@link recipeAugmentation}; two views of a batch come
@@ -26,11 +33,14 @@ export interface Augmentation {
   /**
    * Augment every image of a batch with its own random parameters.
    *
-   * @param images - `[n, h, w, c]` float32 in [0, 1] (borrowed: neither disposed nor modified).
+   * @param images - `[n, h, w, c]` float32 in [0, 1] (borrowed: neither disposed nor modified);
+   *   NaN and ±Infinity are not checked (see above).
    * @param rng - source of every random draw; advanced by the draws the augmentation documents.
    * @returns a new `[n, h', w', c]` float32 tensor owned by the caller (`h' = h, w' = w` unless
    *   the augmentation resizes).
-   * @throws `ContrastiveError` when `images` is not a `[n, h, w, c]` float32 tensor.
+   * @throws `ContrastiveError` when `images` is not a live `[n, h, w, c]` float32 tensor with every
+   *   dimension >= 1 (`SHAPE_MISMATCH`, `DTYPE_MISMATCH`, `DISPOSED`), or `rng` is not an `Rng`
+   *   (`INVALID_ARGUMENT`).
    */
   apply(images: tf.Tensor4D, rng: Rng): tf.Tensor4D;
 }
@@ -74,6 +84,7 @@ export function compose(augmentations: readonly Augmentation[]): Augmentation {
     name: `compose(${stages.map((stage) => stage.name).join(', ')})`,
     apply(images: tf.Tensor4D, rng: Rng): tf.Tensor4D {
       assertImages(images, 'compose.apply');
+      assertRng(rng, 'compose.apply');
       if (stages.length === 0) return tf.clone(images);
       let current = images;
       try {

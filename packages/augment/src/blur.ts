@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, assertNumber, type Rng } from '@contrastive/core';
 import type { Augmentation } from './augmentation.js';
-import { type Interval, assertImages, assertInterval, assertObject, assertProbability, perImageFlags, perImageNumbers } from './checks.js';
+import { type Interval, assertImages, assertInterval, assertObject, assertProbability, assertRng, perImageFlags, perImageNumbers } from './checks.js';
 
 /** Explicit per-image parameters of {@link applyGaussianBlur}; both arrays have `n` entries. @category Augmentation */
 export interface BlurParams {
@@ -171,6 +171,7 @@ function blurKernelSize(options: BlurKernelOptions, fn: string): number | undefi
  * copies when in [0, 1]. Bit-identical on cpu and wasm.
  *
  * @param images - `[n, h, w, c]` float32 (borrowed).
+ *   Not checked for NaN or ±Infinity (see {@link Augmentation}).
  * @param params - `blur` and `sigma`, one entry per image.
  * @param options - kernel size. @defaultValue SimCLR's rule (3 for 28-39 px images)
  * @returns a new `[n, h, w, c]` float32 tensor in [0, 1] owned by the caller.
@@ -249,11 +250,13 @@ export function gaussianBlur(options: GaussianBlurOptions = {}): GaussianBlur {
     name: fn,
     sample(n: number, rng: Rng): BlurParams {
       assertNumber(n, 'n', `${fn}.sample`, { integer: true, min: 1 });
+      assertRng(rng, `${fn}.sample`);
       const { flags, sigma } = draw(n, rng);
       return { blur: Array.from(flags, (flag) => flag === 1), sigma: Array.from(sigma) };
     },
     apply(images: tf.Tensor4D, rng: Rng): tf.Tensor4D {
       assertImages(images, `${fn}.apply`);
+      assertRng(rng, `${fn}.apply`);
       const size = kernelSizeFor(images, kernelSize, `${fn}.apply`);
       const { flags, sigma } = draw(images.shape[0], rng);
       return blurImages(images, flags, sigma, size);

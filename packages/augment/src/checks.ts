@@ -195,6 +195,59 @@ export function assertAugmentation(value: unknown, argument: string, fn: string)
   }
 }
 
+/** The largest finite float32, `(2 - 2^-23) 2^127`. @internal */
+export const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** The smallest positive normal float32, `2^-126`. @internal */
+export const FLOAT32_MIN_NORMAL = 1.1754943508222875e-38;
+
+/**
+ * The nearest number in the finite float32 range `[-FLOAT32_MAX, FLOAT32_MAX]` (a drawn factor that
+ * would round to ±Infinity in a float32 tensor).
+ * @internal
+ */
+export function clampToFloat32(value: number): number {
+  return Math.min(FLOAT32_MAX, Math.max(-FLOAT32_MAX, value));
+}
+
+/**
+ * Throws `INVALID_ARGUMENT` unless the finite number `value` is also finite in float32
+ * (`|value| <= FLOAT32_MAX`): a larger one becomes ±Infinity in a float32 tensor, and NaN where it
+ * meets a 0 (`Infinity * 0`). Call after the argument's own range check, which keeps its message.
+ * @internal
+ */
+export function assertFloat32(value: number, argument: string, fn: string): void {
+  if (Math.abs(value) > FLOAT32_MAX) {
+    throw new ContrastiveError(
+      'INVALID_ARGUMENT',
+      `Argument '${argument}' passed to '${fn}' must be finite in float32 (magnitude <= ${FLOAT32_MAX}), got ${value}`,
+    );
+  }
+}
+
+/** {@link assertFloat32} for every entry, naming `argument[i]`. @internal */
+export function assertFloat32Entries(values: ArrayLike<number>, argument: string, fn: string): void {
+  for (let i = 0; i < values.length; i++) assertFloat32(values[i] as number, `${argument}[${i}]`, fn);
+}
+
+/** The methods of core's `Rng` that the augmentations call. */
+const RNG_METHODS = ['uniform', 'normal', 'int', 'permutation', 'choice', 'normalArray', 'fork', 'clone'] as const;
+
+/**
+ * Throws `INVALID_ARGUMENT` unless `value` is an `Rng` of `@contrastive/core` (checked by its
+ * methods, so that a second copy of core in one install still passes).
+ * @internal
+ */
+export function assertRng(value: unknown, fn: string, argument = 'rng'): asserts value is Rng {
+  const candidate = value as Record<string, unknown> | null;
+  if (candidate === null || typeof candidate !== 'object' || RNG_METHODS.some((method) => typeof candidate[method] !== 'function')) {
+    throw new ContrastiveError(
+      'INVALID_ARGUMENT',
+      `Argument '${argument}' passed to '${fn}' must be an Rng of @contrastive/core (e.g. new Rng(0)), got ${describeValue(value)}`,
+    );
+  }
+}
+
 /**
  * One `rng.uniform()` coin per image, in index order: `1` where the draw is `< probability`.
  * @internal

@@ -7,6 +7,7 @@ import {
   assertInterval,
   assertObject,
   assertProbability,
+  assertRng,
   describeValue,
   perImageFlags,
   perImageNumbers,
@@ -42,11 +43,11 @@ export type JitterClamp = 'end' | 'each';
 export interface JitterParams {
   /** Jitter image `i` where `jitter[i]` is true; the others are copied unchanged. */
   readonly jitter: ArrayLike<boolean>;
-  /** Brightness factors `b`, each >= 0 (ignored where `jitter` is false). */
+  /** Brightness factors `b`, each in [0, 1e6] (ignored where `jitter` is false). */
   readonly brightness: ArrayLike<number>;
-  /** Contrast factors `c`, each >= 0 (ignored where `jitter` is false). */
+  /** Contrast factors `c`, each in [0, 1e6] (ignored where `jitter` is false). */
   readonly contrast: ArrayLike<number>;
-  /** Saturation factors `s`, each >= 0 (ignored where `jitter` is false). Absent: no saturation step. */
+  /** Saturation factors `s`, each in [0, 1e6] (ignored where `jitter` is false). Absent: no saturation step. */
   readonly saturation?: ArrayLike<number>;
   /** Hue shifts `h`, each in [-0.5, 0.5] (ignored where `jitter` is false). Absent: no hue step. */
   readonly hue?: ArrayLike<number>;
@@ -76,12 +77,12 @@ export interface JitterApplyOptions {
 export interface ColorJitterOptions extends JitterApplyOptions {
   /** Probability of jittering each image, in [0, 1]. @defaultValue 0.8 */
   readonly probability?: number;
-  /** Range of the brightness factor `b ~ U(brightness)`, ends >= 0 (torchvision's `brightness=0.4`). @defaultValue `[0.6, 1.4]` */
+  /** Range of the brightness factor `b ~ U(brightness)`, ends in [0, 1e6] (torchvision's `brightness=0.4`). @defaultValue `[0.6, 1.4]` */
   readonly brightness?: Interval;
-  /** Range of the contrast factor `c ~ U(contrast)`, ends >= 0 (torchvision's `contrast=0.4`). @defaultValue `[0.6, 1.4]` */
+  /** Range of the contrast factor `c ~ U(contrast)`, ends in [0, 1e6] (torchvision's `contrast=0.4`). @defaultValue `[0.6, 1.4]` */
   readonly contrast?: Interval;
   /**
-   * Range of the saturation factor `s ~ U(saturation)`, ends >= 0 (torchvision's `saturation=0.4` is
+   * Range of the saturation factor `s ~ U(saturation)`, ends in [0, 1e6] (torchvision's `saturation=0.4` is
    * `[0.6, 1.4]`). Needs 1 (no-op), 3 or 4 channels.
    * @defaultValue absent: no saturation step and no draw
    */
@@ -110,6 +111,14 @@ export interface ColorJitter extends Augmentation {
    */
   sample(n: number, rng: Rng): JitterParams;
 }
+
+/**
+ * Bounds of the brightness, contrast and saturation factors (a brightness factor above 255 already
+ * saturates every non-zero pixel of a [0, 1] image). The upper bound keeps every intermediate value
+ * of the up to four steps (at most `(2e6)^3` in magnitude) finite in float32, so that no
+ * `Infinity - Infinity` or `0 * Infinity` turns a finite pixel into NaN.
+ */
+const MAX_FACTOR = 1e6;
 
 /** Step codes, torchvision's `fn_idx` values. */
 const BRIGHTNESS = 0;
@@ -548,13 +557,14 @@ function resolveApplyOptions(options: unknown, fn: string): { mean: ContrastMean
  * output is bit-identical on cpu and wasm.
  *
  * @param images - `[n, h, w, c]` float32 (borrowed).
+ *   Not checked for NaN or ±Infinity (see {@link Augmentation}).
  * @param params - `jitter`, `brightness`, `contrast`, and optionally `saturation`, `hue`, `order`,
  *   one entry per image.
  * @param options - `contrastMean` (default `'all'`) and `clamp` (default `'end'`).
  * @returns a new `[n, h, w, c]` float32 tensor in [0, 1] owned by the caller.
- * @throws `ContrastiveError` for bad images, arrays without `n` entries, a negative or non-finite
- *   factor, a hue shift outside [-0.5, 0.5], an `order` entry that is not a permutation of
- *   [0, 1, 2, 3], unknown options, or saturation / hue / `'luma'` on images with 2 or more than 4
+ * @throws `ContrastiveError` for bad images, arrays without `n` entries, a factor outside [0, 1e6],
+ *   a hue shift outside [-0.5, 0.5], an `order` entry that is not a permutation of [0, 1, 2, 3],
+ *   unknown options, or saturation / hue / `'luma'` on images with 2 or more than 4
  *   channels (`SHAPE_MISMATCH` naming `images`).
  * @example
  * ```ts
@@ -577,6 +587,13 @@ export function applyColorJitter(images: tf.Tensor4D, params: JitterParams, opti
   const brightness = perImageNumbers(params.brightness, n, 'params.brightness', fn, { min: 0 });
   const contrast = perImageNumbers(params.contrast, n, 'params.contrast', fn, { min: 0 });
   const saturation = params.saturation === undefined ? null : perImageNumbers(params.saturation, n, 'params.saturation', fn, { min: 0 });
+  for (const [argument, factors] of [
+    ['params.brightness', brightness],
+    ['params.contrast', contrast],
+    ['params.saturation', saturation],
+  ] as const) {
+    factors?.forEach((factor, i) => assertNumber(factor, `${argument}[${i}]`, fn, { max: MAX_FACTOR }));
+  }
   const hue = params.hue === undefined ? null : perImageNumbers(params.hue, n, 'params.hue', fn, { min: -0.5, max: 0.5 });
   const order = params.order === undefined ? null : perImageOrders(params.order, n, 'params.order', fn);
   return runPlan(images, { flags, brightness, contrast, saturation, hue, order }, mean, clamp, fn);
@@ -608,8 +625,8 @@ export function applyColorJitter(images: tf.Tensor4D, params: JitterParams, opti
  * @returns a {@link ColorJitter}; its `apply` returns a new `[n, h, w, c]` float32 tensor in
  *   [0, 1] owned by the caller (throws `SHAPE_MISMATCH` naming `images` when saturation, hue or
  *   `'luma'` meet 2 or more than 4 channels).
- * @throws `ContrastiveError` `INVALID_ARGUMENT` when `probability` leaves [0, 1], a range has a
- *   negative end (hue: leaves [-0.5, 0.5]) or low > high, or `order`, `contrastMean` or `clamp` is
+ * @throws `ContrastiveError` `INVALID_ARGUMENT` when `probability` leaves [0, 1], a factor range
+ *   leaves [0, 1e6] (hue: [-0.5, 0.5]) or has low > high, or `order`, `contrastMean` or `clamp` is
  *   not one of its values.
  * @example
  * ```ts
@@ -634,6 +651,9 @@ export function colorJitter(options: ColorJitterOptions = {}): ColorJitter {
   assertInterval(brightnessRange, 'brightness', fn, { min: 0 });
   assertInterval(contrastRange, 'contrast', fn, { min: 0 });
   if (saturationRange !== null) assertInterval(saturationRange, 'saturation', fn, { min: 0 });
+  assertInterval(brightnessRange, 'brightness', fn, { max: MAX_FACTOR });
+  assertInterval(contrastRange, 'contrast', fn, { max: MAX_FACTOR });
+  if (saturationRange !== null) assertInterval(saturationRange, 'saturation', fn, { max: MAX_FACTOR });
   if (hueRange !== null) assertInterval(hueRange, 'hue', fn, { min: -0.5, max: 0.5 });
   assertOneOf(orderMode, ['fixed', 'random'] as const, 'order', fn);
   const { mean, clamp } = resolveApplyOptions(options, fn);
@@ -662,6 +682,7 @@ export function colorJitter(options: ColorJitterOptions = {}): ColorJitter {
     name: fn,
     sample(n: number, rng: Rng): JitterParams {
       assertNumber(n, 'n', `${fn}.sample`, { integer: true, min: 1 });
+      assertRng(rng, `${fn}.sample`);
       const plan = draw(n, rng);
       const order = plan.order;
       return {
@@ -675,6 +696,7 @@ export function colorJitter(options: ColorJitterOptions = {}): ColorJitter {
     },
     apply(images: tf.Tensor4D, rng: Rng): tf.Tensor4D {
       assertImages(images, `${fn}.apply`);
+      assertRng(rng, `${fn}.apply`);
       const channels = images.shape[3];
       const supported = channels === 1 || channels === 3 || channels === 4;
       // Shape errors before any draw, so a failed call leaves `rng` untouched.

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, assertNumber, type Rng } from '@contrastive/core';
 import type { Augmentation } from './augmentation.js';
-import { assertAugmentation, assertImages, assertLength, assertObject, assertProbability, describeValue, drawCoins, perImageFlags } from './checks.js';
+import { assertAugmentation, assertImages, assertLength, assertObject, assertProbability, assertRng, describeValue, drawCoins, perImageFlags } from './checks.js';
 
 /** Explicit per-image coins of {@link applySelected} (and {@link randomApply}). @category Augmentation */
 export interface SelectParams {
@@ -256,6 +256,7 @@ function checkedOrder(values: unknown, n: number, m: number, fn: string): Int32A
  * whole batch unchanged when `k = n`); the results are put back at their places.
  *
  * @param images - `[n, h, w, c]` float32 (borrowed).
+ *   Not checked for NaN or ±Infinity (see {@link Augmentation}).
  * @param params - `selected`, one boolean per image.
  * @param augmentation - applied to the selected images; must keep `[h, w, c]`.
  * @param rng - passed to `augmentation` (advanced by its draws for the `k` selected images).
@@ -263,7 +264,7 @@ function checkedOrder(values: unknown, n: number, m: number, fn: string): Int32A
  *   copies of finite inputs (the batch is regrouped with exact `cropAndResize` copies, through which
  *   a non-finite pixel turns its neighbours into NaN; images are in [0, 1] by contract).
  * @throws `ContrastiveError` for bad images, `selected` without `n` booleans, a non-augmentation,
- *   or an augmentation whose output is not `[k, h, w, c]` float32.
+ *   an augmentation whose output is not `[k, h, w, c]` float32, or an `rng` that is not an `Rng`.
  * @example
  * ```ts
  * const x = tf.tensor4d([1, 2, 3], [3, 1, 1, 1]);
@@ -278,6 +279,7 @@ export function applySelected(images: tf.Tensor4D, params: SelectParams, augment
   assertObject(params, 'params', fn, '{ selected }');
   assertAugmentation(augmentation, 'augmentation', fn);
   const flags = perImageFlags(params.selected, images.shape[0], 'params.selected', fn);
+  assertRng(rng, fn);
   return applyGroups(images, selectGroups(flags, augmentation), rng, fn, true);
 }
 
@@ -290,13 +292,14 @@ export function applySelected(images: tf.Tensor4D, params: SelectParams, augment
  * augmentation chosen by no image makes no draws); the results are put back at their places.
  *
  * @param images - `[n, h, w, c]` float32 (borrowed).
+ *   Not checked for NaN or ±Infinity (see {@link Augmentation}).
  * @param params - `choice`, one integer in `[0, m)` per image.
  * @param augmentations - the `m >= 1` candidates; all must return the same `[h', w', c']`.
  * @param rng - passed to the augmentations in the order above.
  * @returns a new `[n, h', w', c']` float32 tensor owned by the caller (regrouped with exact
  *   copies of finite values, as in {@link applySelected}).
  * @throws `ContrastiveError` for bad images, bad choices, non-augmentations, or outputs that
- *   cannot be reassembled (wrong count or differing `[h', w', c']`).
+ *   cannot be reassembled (wrong count or differing `[h', w', c']`), or an `rng` that is not an `Rng`.
  * @example
  * ```ts
  * const x = tf.tensor4d([1, 2, 3], [3, 1, 1, 1]);
@@ -312,6 +315,7 @@ export function applyChoice(images: tf.Tensor4D, params: ChoiceParams, augmentat
   assertObject(params, 'params', fn, '{ choice }');
   const stages = checkedAugmentations(augmentations, fn, 1);
   const choice = checkedChoice(params.choice, images.shape[0], stages.length, 'params.choice', fn);
+  assertRng(rng, fn);
   return applyGroups(images, choiceGroups(choice, stages), rng, fn, false);
 }
 
@@ -326,13 +330,14 @@ export function applyChoice(images: tf.Tensor4D, params: ChoiceParams, augmentat
  * `augmentations[order[i][0]]`, then `augmentations[order[i][1]]`, ..., with at most `m²` calls.
  *
  * @param images - `[n, h, w, c]` float32 (borrowed).
+ *   Not checked for NaN or ±Infinity (see {@link Augmentation}).
  * @param params - `order`, one permutation of `0 .. m-1` per image.
  * @param augmentations - the `m` stages; each must keep `[h, w, c]`. An empty list copies the input.
  * @param rng - passed to the augmentations in the order above.
  * @returns a new `[n, h, w, c]` float32 tensor owned by the caller (regrouped with exact copies of
  *   finite values, as in {@link applySelected}).
  * @throws `ContrastiveError` for bad images, an order entry that is not a permutation, a
- *   non-augmentation, or a stage that changes `[h, w, c]`.
+ *   non-augmentation, a stage that changes `[h, w, c]`, or an `rng` that is not an `Rng`.
  * @example
  * ```ts
  * const x = tf.tensor4d([1, 2], [2, 1, 1, 1]);
@@ -349,6 +354,7 @@ export function applyOrder(images: tf.Tensor4D, params: OrderParams, augmentatio
   assertObject(params, 'params', fn, '{ order }');
   const stages = checkedAugmentations(augmentations, fn, 0);
   const order = checkedOrder(params.order, images.shape[0], stages.length, fn);
+  assertRng(rng, fn);
   return runOrder(images, order, stages, rng, fn);
 }
 
@@ -392,10 +398,12 @@ export function randomApply(augmentation: Augmentation, options: RandomApplyOpti
     name: `${fn}(${augmentation.name})`,
     sample(n: number, rng: Rng): SelectParams {
       assertNumber(n, 'n', `${fn}.sample`, { integer: true, min: 1 });
+      assertRng(rng, `${fn}.sample`);
       return { selected: Array.from(draw(n, rng), (flag) => flag === 1) };
     },
     apply(images: tf.Tensor4D, rng: Rng): tf.Tensor4D {
       assertImages(images, `${fn}.apply`);
+      assertRng(rng, `${fn}.apply`);
       return applyGroups(images, selectGroups(draw(images.shape[0], rng), augmentation), rng, `${fn}.apply`, true);
     },
   };
@@ -465,10 +473,12 @@ export function oneOf(augmentations: readonly Augmentation[], options: OneOfOpti
     name: `${fn}(${stages.map((stage) => stage.name).join(', ')})`,
     sample(n: number, rng: Rng): ChoiceParams {
       assertNumber(n, 'n', `${fn}.sample`, { integer: true, min: 1 });
+      assertRng(rng, `${fn}.sample`);
       return { choice: Array.from(draw(n, rng)) };
     },
     apply(images: tf.Tensor4D, rng: Rng): tf.Tensor4D {
       assertImages(images, `${fn}.apply`);
+      assertRng(rng, `${fn}.apply`);
       return applyGroups(images, choiceGroups(draw(images.shape[0], rng), stages), rng, `${fn}.apply`, false);
     },
   };
@@ -505,10 +515,12 @@ export function randomOrder(augmentations: readonly Augmentation[]): RandomOrder
     name: `${fn}(${stages.map((stage) => stage.name).join(', ')})`,
     sample(n: number, rng: Rng): OrderParams {
       assertNumber(n, 'n', `${fn}.sample`, { integer: true, min: 1 });
+      assertRng(rng, `${fn}.sample`);
       return { order: draw(n, rng).map((permutation) => Array.from(permutation)) };
     },
     apply(images: tf.Tensor4D, rng: Rng): tf.Tensor4D {
       assertImages(images, `${fn}.apply`);
+      assertRng(rng, `${fn}.apply`);
       return runOrder(images, draw(images.shape[0], rng), stages, rng, `${fn}.apply`);
     },
   };

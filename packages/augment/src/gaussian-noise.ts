@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, assertNumber, type Rng } from '@contrastive/core';
 import type { Augmentation } from './augmentation.js';
-import { assertImages, assertObject, assertProbability, describeValue, drawCoins, perImageFlags } from './checks.js';
+import { assertFloat32, assertImages, assertObject, assertProbability, assertRng, describeValue, drawCoins, perImageFlags } from './checks.js';
 
 /** Explicit per-image parameters of {@link applyGaussianNoise}. @category Augmentation */
 export interface NoiseParams {
@@ -16,7 +16,7 @@ export interface NoiseParams {
 
 /** Options of {@link applyGaussianNoise}. @category Augmentation */
 export interface NoiseScaleOptions {
-  /** Standard deviation of the added noise, >= 0. @defaultValue 0.05 */
+  /** Standard deviation of the added noise, >= 0 and finite in float32 (<= 3.4028234663852886e38). @defaultValue 0.05 */
   readonly std?: number;
 }
 
@@ -67,11 +67,12 @@ function scaledNoise(flags: Uint8Array, epsilon: ArrayLike<number>, perImage: nu
  * {@link gaussianNoise}.
  *
  * @param images - `[n, h, w, c]` float32 (borrowed).
+ *   Not checked for NaN or ±Infinity (see {@link Augmentation}).
  * @param params - `noise` (one boolean per image) and `epsilon` (`n h w c` standard-normal draws).
  * @param options - noise scale. @defaultValue std 0.05
  * @returns a new `[n, h, w, c]` float32 tensor in [0, 1] owned by the caller.
  * @throws `ContrastiveError` for bad images, a `noise` array without `n` booleans, an
- *   `epsilon` without `n h w c` finite numbers, or a negative `std`.
+ *   `epsilon` without `n h w c` numbers finite in float32, or a `std` outside [0, 3.4028234663852886e38].
  * @example
  * ```ts
  * const x = tf.tensor4d([0.5, 0.99], [1, 1, 2, 1]);
@@ -86,6 +87,7 @@ export function applyGaussianNoise(images: tf.Tensor4D, params: NoiseParams, opt
   assertObject(options, 'options', fn);
   const std = options.std ?? 0.05;
   assertNumber(std, 'std', fn, { min: 0 });
+  assertFloat32(std, 'std', fn);
   const [n, height, width, channels] = images.shape;
   const flags = perImageFlags(params.noise, n, 'params.noise', fn);
   const perImage = height * width * channels;
@@ -110,6 +112,7 @@ export function applyGaussianNoise(images: tf.Tensor4D, params: NoiseParams, opt
       if (typeof value !== 'number' || !Number.isFinite(value)) {
         throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'params.epsilon[${j}]' passed to '${fn}' must be a finite number, got ${describeValue(value)}`);
       }
+      assertFloat32(value, `params.epsilon[${j}]`, fn);
     }
   }
   return addNoise(images, scaledNoise(flags, source as ArrayLike<number>, perImage, std));
@@ -144,6 +147,7 @@ export function gaussianNoise(options: GaussianNoiseOptions = {}): GaussianNoise
   const std = options.std ?? 0.05;
   assertProbability(probability, 'probability', fn);
   assertNumber(std, 'std', fn, { min: 0 });
+  assertFloat32(std, 'std', fn);
 
   const draw = (shape: readonly number[], rng: Rng): { flags: Uint8Array; epsilon: Float32Array } => {
     const [n = 0, height = 0, width = 0, channels = 0] = shape;
@@ -164,11 +168,13 @@ export function gaussianNoise(options: GaussianNoiseOptions = {}): GaussianNoise
         throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'shape' passed to '${fn}.sample' must be [n, h, w, c], got ${describeValue(shape)}`);
       }
       shape.forEach((size, axis) => assertNumber(size, `shape[${axis}]`, `${fn}.sample`, { integer: true, min: 1 }));
+      assertRng(rng, `${fn}.sample`);
       const { flags, epsilon } = draw(shape, rng);
       return { noise: Array.from(flags, (flag) => flag === 1), epsilon };
     },
     apply(images: tf.Tensor4D, rng: Rng): tf.Tensor4D {
       assertImages(images, `${fn}.apply`);
+      assertRng(rng, `${fn}.apply`);
       const { flags, epsilon } = draw(images.shape, rng);
       const [, height, width, channels] = images.shape;
       return addNoise(images, scaledNoise(flags, epsilon, height * width * channels, std));

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, assertNumber, assertOneOf, type Rng } from '@contrastive/core';
 import type { Augmentation } from './augmentation.js';
-import { assertImages, assertObject, assertProbability, assertSize, describeValue, perImageFlags, perImageNumbers } from './checks.js';
+import { assertFloat32, assertImages, assertObject, assertProbability, assertRng, assertSize, describeValue, perImageFlags, perImageNumbers } from './checks.js';
 import { coinFlip, type FlipParams } from './horizontal-flip.js';
 
 /**
@@ -34,7 +34,7 @@ export interface RandomCropOptions {
   readonly size?: readonly [height: number, width: number];
   /** Padding added around each image before cropping. @defaultValue 0 */
   readonly padding?: CropPadding;
-  /** Value of constant padding, finite. @defaultValue 0 */
+  /** Value of constant padding, finite in float32 (`|fill| <= 3.4028234663852886e38`). @defaultValue 0 */
   readonly fill?: number;
   /** How the padding is filled. @defaultValue `'constant'` */
   readonly paddingMode?: CropPaddingMode;
@@ -58,7 +58,8 @@ export interface RandomCrop extends Augmentation {
    * @param n - number of images, a positive integer.
    * @param rng - advanced by `2 n` integer draws.
    * @param imageSize - `[height, width]` of the images before padding.
-   * @throws `ContrastiveError` `SHAPE_MISMATCH` when the crop is larger than the padded image.
+   * @throws `ContrastiveError` `SHAPE_MISMATCH` naming `imageSize` when the crop is larger than the
+   *   padded image (or the padding too large for the mode).
    */
   sample(n: number, rng: Rng, imageSize: readonly [height: number, width: number]): { top: number[]; left: number[] };
 }
@@ -149,20 +150,24 @@ function cropGeometry(options: RandomCropOptions, fn: string, prefix: string): O
   }
   const fill = options.fill ?? 0;
   assertNumber(fill, `${prefix}fill`, fn);
+  assertFloat32(fill, `${prefix}fill`, fn);
   const mode = options.paddingMode ?? 'constant';
   assertOneOf(mode, PADDING_MODES, `${prefix}paddingMode`, fn);
   return { size: options.size, padding: sides, fill, mode };
 }
 
-/** The padded size `[Hp, Wp]`, after checking that the crop fits and the padding suits the mode. */
-function paddedSize(geometry: CropGeometry, height: number, width: number, fn: string): [number, number] {
+/**
+ * The padded size `[Hp, Wp]`, after checking that the crop fits and the padding suits the mode;
+ * `argument` names the size's source in messages (`'images'`, or `sample`'s `'imageSize'`).
+ */
+function paddedSize(geometry: CropGeometry, height: number, width: number, fn: string, argument = 'images'): [number, number] {
   const [top, right, bottom, left] = geometry.padding;
   const padded: [number, number] = [height + top + bottom, width + left + right];
   const [cropHeight, cropWidth] = geometry.size;
   if (cropHeight > padded[0] || cropWidth > padded[1]) {
     throw new ContrastiveError(
       'SHAPE_MISMATCH',
-      `Argument 'images' passed to '${fn}' must be at least the crop size [${cropHeight}, ${cropWidth}] after padding, got [${padded[0]}, ${padded[1]}] (images [${height}, ${width}] padded by [${geometry.padding.join(', ')}])`,
+      `Argument '${argument}' passed to '${fn}' must be at least the crop size [${cropHeight}, ${cropWidth}] after padding, got [${padded[0]}, ${padded[1]}] (images [${height}, ${width}] padded by [${geometry.padding.join(', ')}])`,
     );
   }
   // torchvision (torch.nn.functional.pad) requires reflect padding < the side, symmetric <= the side.
@@ -172,7 +177,7 @@ function paddedSize(geometry: CropGeometry, height: number, width: number, fn: s
     if (tooLarge(top, height) || tooLarge(bottom, height) || tooLarge(left, width) || tooLarge(right, width)) {
       throw new ContrastiveError(
         'SHAPE_MISMATCH',
-        `Argument 'images' passed to '${fn}' is too small for ${geometry.mode} padding [${geometry.padding.join(', ')}]: each side must be ${strict ? '<' : '<='} the image side, got images [${height}, ${width}]`,
+        `Argument '${argument}' passed to '${fn}' is too small for ${geometry.mode} padding [${geometry.padding.join(', ')}]: each side must be ${strict ? '<' : '<='} the image side, got images [${height}, ${width}]`,
       );
     }
   }
@@ -236,6 +241,7 @@ function cropImages(images: tf.Tensor4D, top: ArrayLike<number>, left: ArrayLike
  * padding_mode), top, left, height, width)`. The deterministic form of {@link randomCrop}.
  *
  * @param images - `[n, h, w, c]` float32 (borrowed), any channel count.
+ *   Not checked for NaN or ±Infinity (see {@link Augmentation}).
  * @param offsets - `top`, `left`: integer offsets of each crop in the padded image
  *   (`[Hp, Wp] = [h + padTop + padBottom, w + padLeft + padRight]`).
  * @param options - `size` (the input size), `padding` (0), `fill` (0), `paddingMode` (`'constant'`).
@@ -260,7 +266,7 @@ export function applyCrop(images: tf.Tensor4D, offsets: CropOffsets, options: Ra
   const partial = cropGeometry(options, fn, 'options.');
   const geometry: CropGeometry = { ...partial, size: partial.size ?? [height, width] };
   const [paddedHeight, paddedWidth] = paddedSize(geometry, height, width, fn);
-  assertObject(offsets, 'params', fn, '{ top, left }');
+  assertObject(offsets, 'offsets', fn, '{ top, left }');
   const top = perImageNumbers(offsets.top, n, 'offsets.top', fn, { min: 0, max: paddedHeight - geometry.size[0] });
   const left = perImageNumbers(offsets.left, n, 'offsets.left', fn, { min: 0, max: paddedWidth - geometry.size[1] });
   top.forEach((value, i) => assertNumber(value, `offsets.top[${i}]`, fn, { integer: true }));
@@ -279,7 +285,8 @@ export function applyCrop(images: tf.Tensor4D, offsets: CropOffsets, options: Ra
  * @param options - `size` (the input size), `padding` (0), `fill` (0), `paddingMode` (`'constant'`).
  * @returns a {@link RandomCrop}; its `apply` returns a new `[n, size[0], size[1], c]` float32 tensor
  *   owned by the caller (values copied exactly, or `fill`).
- * @throws `ContrastiveError` `INVALID_ARGUMENT` for a bad size, padding, fill or mode; `apply` and
+ * @throws `ContrastiveError` `INVALID_ARGUMENT` for a bad size, padding, mode or fill (not finite in
+ *   float32); `apply` and
  *   `sample` throw `SHAPE_MISMATCH` when the crop exceeds the padded image or the padding is too
  *   large for the mode.
  * @example
@@ -293,9 +300,9 @@ export function applyCrop(images: tf.Tensor4D, offsets: CropOffsets, options: Ra
 export function randomCrop(options: RandomCropOptions = {}): RandomCrop {
   const fn = 'randomCrop';
   const partial = cropGeometry(options, fn, '');
-  const geometryFor = (height: number, width: number, caller: string): { geometry: CropGeometry; padded: [number, number] } => {
+  const geometryFor = (height: number, width: number, caller: string, argument: string): { geometry: CropGeometry; padded: [number, number] } => {
     const geometry: CropGeometry = { ...partial, size: partial.size ?? [height, width] };
-    return { geometry, padded: paddedSize(geometry, height, width, caller) };
+    return { geometry, padded: paddedSize(geometry, height, width, caller, argument) };
   };
   const draw = (n: number, rng: Rng, geometry: CropGeometry, padded: [number, number]): { top: number[]; left: number[] } => {
     const top: number[] = [];
@@ -310,13 +317,15 @@ export function randomCrop(options: RandomCropOptions = {}): RandomCrop {
     name: fn,
     sample(n: number, rng: Rng, imageSize: readonly [number, number]): { top: number[]; left: number[] } {
       assertNumber(n, 'n', `${fn}.sample`, { integer: true, min: 1 });
+      assertRng(rng, `${fn}.sample`);
       assertSize(imageSize, 'imageSize', `${fn}.sample`);
-      const { geometry, padded } = geometryFor(imageSize[0], imageSize[1], `${fn}.sample`);
+      const { geometry, padded } = geometryFor(imageSize[0], imageSize[1], `${fn}.sample`, 'imageSize');
       return draw(n, rng, geometry, padded);
     },
     apply(images: tf.Tensor4D, rng: Rng): tf.Tensor4D {
       assertImages(images, `${fn}.apply`);
-      const { geometry, padded } = geometryFor(images.shape[1], images.shape[2], `${fn}.apply`);
+      assertRng(rng, `${fn}.apply`);
+      const { geometry, padded } = geometryFor(images.shape[1], images.shape[2], `${fn}.apply`, 'images');
       const { top, left } = draw(images.shape[0], rng, geometry, padded);
       return cropImages(images, top, left, geometry);
     },
@@ -340,6 +349,7 @@ function flipVertically(images: tf.Tensor4D, flags: Uint8Array): tf.Tensor4D {
  * torchvision `F.vflip`. The deterministic form of {@link verticalFlip}.
  *
  * @param images - `[n, h, w, c]` float32 (borrowed), any channel count.
+ *   Not checked for NaN or ±Infinity (see {@link Augmentation}).
  * @param params - `flip`, one boolean per image.
  * @returns a new `[n, h, w, c]` float32 tensor owned by the caller; values are exact copies.
  * @throws `ContrastiveError` for bad images or when `flip` does not hold `n` booleans.
@@ -423,6 +433,7 @@ function assertTurnShape(images: tf.Tensor4D, parities: Set<number>, fn: string,
  * rejected (its images would differ in shape).
  *
  * @param images - `[n, h, w, c]` float32 (borrowed), any channel count.
+ *   Not checked for NaN or ±Infinity (see {@link Augmentation}).
  * @param params - `turns`, one of 0, 1, 2, 3 per image.
  * @returns a new float32 tensor owned by the caller (shape above); values are exact copies.
  * @throws `ContrastiveError` `INVALID_ARGUMENT` when a turn is not 0, 1, 2 or 3;
@@ -489,10 +500,12 @@ export function rotate90(options: Rotate90Options = {}): Rotate90 {
     name: fn,
     sample(n: number, rng: Rng): { turns: QuarterTurns[] } {
       assertNumber(n, 'n', `${fn}.sample`, { integer: true, min: 1 });
+      assertRng(rng, `${fn}.sample`);
       return { turns: draw(n, rng) };
     },
     apply(images: tf.Tensor4D, rng: Rng): tf.Tensor4D {
       assertImages(images, `${fn}.apply`);
+      assertRng(rng, `${fn}.apply`);
       assertTurnShape(images, parities, `${fn}.apply`, "the 'turns' option (with 'probability' < 1, also 0 turns)");
       return rotateQuarters(images, draw(images.shape[0], rng));
     },

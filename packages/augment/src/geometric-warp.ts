@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, assertNumber, assertOneOf, type Rng } from '@contrastive/core';
 import type { Augmentation } from './augmentation.js';
-import { type Interval, assertImages, assertInterval, assertObject, assertSize, describeValue, perImageNumbers, roundHalfEven } from './checks.js';
+import { type Interval, assertFloat32, assertImages, assertInterval, assertObject, assertRng, assertSize, describeValue, perImageNumbers, roundHalfEven } from './checks.js';
 
 /**
  * How a warp reads the input between pixel centres: `'nearest'` copies the nearest pixel (ties
@@ -29,7 +29,7 @@ const INTERPOLATIONS: readonly WarpInterpolation[] = ['nearest', 'bilinear'];
 export interface ImageWarpOptions {
   /** Sampling between pixel centres (torchvision's `interpolation`). @defaultValue `'nearest'` (torchvision's default) */
   readonly interpolation?: WarpInterpolation;
-  /** Value of output pixels whose source lies outside the image (torchvision's `fill`), finite. @defaultValue 0 */
+  /** Value of output pixels whose source lies outside the image (torchvision's `fill`), finite in float32 (`|fill| <= 3.4028234663852886e38`). @defaultValue 0 */
   readonly fill?: number;
 }
 
@@ -166,7 +166,7 @@ function cosSinDegrees(degrees: number): [number, number] {
  * `x' = m0 x + m1 y + m2`, `y' = m3 x + m4 y + m5`.
  */
 function inverseAffine(angle: number, tx: number, ty: number, scale: number, shearX: number, shearY: number): number[] {
-  const [cosShearY, sinShearY] = cosSinDegrees(shearY);
+  const [cosShearY] = cosSinDegrees(shearY);
   const [cosShearX, sinShearX] = cosSinDegrees(shearX);
   const tanShearX = sinShearX / cosShearX;
   const [cosRot, sinRot] = cosSinDegrees(angle);
@@ -230,8 +230,10 @@ function warp(images: tf.Tensor4D, maps: Float64Array, interpolation: WarpInterp
         }
         const x0 = Math.floor(sourceX);
         const y0 = Math.floor(sourceY);
-        const bx = Math.fround(sourceX - x0);
-        const by = Math.fround(sourceY - y0);
+        // A source point that overflowed (huge shifts, a scale near 0) lies outside the image: it
+        // reads the fill with weights 1 and 0, never the NaN of `Infinity - Infinity`.
+        const bx = Number.isFinite(sourceX) ? Math.fround(sourceX - x0) : 0;
+        const by = Number.isFinite(sourceY) ? Math.fround(sourceY - y0) : 0;
         if (bx !== 0 || by !== 0) integral = false;
         const topLeft = at(b, y0, x0);
         const topRight = at(b, y0, x0 + 1);
@@ -271,6 +273,7 @@ function warpOptions(options: ImageWarpOptions, fn: string, prefix: string): { i
   const fill = options.fill ?? 0;
   assertOneOf(interpolation, INTERPOLATIONS, `${prefix}interpolation`, fn);
   assertNumber(fill, `${prefix}fill`, fn);
+  assertFloat32(fill, `${prefix}fill`, fn);
   return { interpolation, fill };
 }
 
@@ -320,6 +323,7 @@ function translationMaps(dx: ArrayLike<number>, dy: ArrayLike<number>): Float64A
  * `grid_sample`); any channel count.
  *
  * @param images - `[n, h, w, c]` float32 (borrowed).
+ *   Not checked for NaN or ±Infinity (see {@link Augmentation}).
  * @param params - `angle`, one angle in degrees per image.
  * @param options - interpolation and fill. @defaultValue nearest, fill 0
  * @returns a new `[n, h, w, c]` float32 tensor owned by the caller. Nearest: copies of input
@@ -352,7 +356,7 @@ export function applyRotation(images: tf.Tensor4D, params: RotationParams, optio
  * @param options - `degrees` (required), interpolation (`'nearest'`) and fill (0).
  * @returns a {@link RandomRotation}; its `apply` returns a new `[n, h, w, c]` float32 tensor owned by the caller.
  * @throws `ContrastiveError` `INVALID_ARGUMENT` for a negative or non-finite `degrees`, a range with
- *   low > high, an unknown interpolation or a non-finite fill.
+ *   low > high, an unknown interpolation or a fill that is not finite in float32.
  * @example
  * ```ts
  * const rotation = randomRotation({ degrees: 15, interpolation: 'bilinear' });
@@ -371,10 +375,12 @@ export function randomRotation(options: RandomRotationOptions): RandomRotation {
     name: fn,
     sample(n: number, rng: Rng): { angle: number[] } {
       assertNumber(n, 'n', `${fn}.sample`, { integer: true, min: 1 });
+      assertRng(rng, `${fn}.sample`);
       return { angle: draw(n, rng) };
     },
     apply(images: tf.Tensor4D, rng: Rng): tf.Tensor4D {
       assertImages(images, `${fn}.apply`);
+      assertRng(rng, `${fn}.apply`);
       return warp(images, rotationMaps(draw(images.shape[0], rng)), interpolation, fill);
     },
   };
@@ -387,6 +393,7 @@ export function randomRotation(options: RandomRotationOptions): RandomRotation {
  * fractional shifts are interpolated. The deterministic form of {@link randomTranslation}.
  *
  * @param images - `[n, h, w, c]` float32 (borrowed).
+ *   Not checked for NaN or ±Infinity (see {@link Augmentation}).
  * @param params - `dx`, `dy`: one shift in pixels per image (positive: right, down).
  * @param options - interpolation and fill. @defaultValue nearest, fill 0
  * @returns a new `[n, h, w, c]` float32 tensor owned by the caller; values are input values or
@@ -422,7 +429,7 @@ export function applyTranslation(images: tf.Tensor4D, params: TranslationParams,
  *   by sub-pixel shifts) and fill (0).
  * @returns a {@link RandomTranslation}; its `apply` returns a new `[n, h, w, c]` float32 tensor owned by the caller.
  * @throws `ContrastiveError` `INVALID_ARGUMENT` when a `translate` fraction leaves [0, 1], `subpixel`
- *   is not a boolean, the interpolation is unknown or the fill is not finite.
+ *   is not a boolean, the interpolation is unknown or the fill is not finite in float32.
  * @example
  * ```ts
  * const shift = randomTranslation({ translate: [0.1, 0.1] });
@@ -452,11 +459,13 @@ export function randomTranslation(options: RandomTranslationOptions): RandomTran
     name: fn,
     sample(n: number, rng: Rng, imageSize: readonly [number, number]): { dx: number[]; dy: number[] } {
       assertNumber(n, 'n', `${fn}.sample`, { integer: true, min: 1 });
+      assertRng(rng, `${fn}.sample`);
       assertSize(imageSize, 'imageSize', `${fn}.sample`);
       return draw(n, rng, imageSize[0], imageSize[1]);
     },
     apply(images: tf.Tensor4D, rng: Rng): tf.Tensor4D {
       assertImages(images, `${fn}.apply`);
+      assertRng(rng, `${fn}.apply`);
       const { dx, dy } = draw(images.shape[0], rng, images.shape[1], images.shape[2]);
       return warp(images, translationMaps(dx, dy), interpolation, fill);
     },
@@ -488,6 +497,7 @@ function affineMaps(params: { [K in keyof AffineParams]: ArrayLike<number> }): F
  * {@link applyRotation} with `θ`). The deterministic form of {@link randomAffine}.
  *
  * @param images - `[n, h, w, c]` float32 (borrowed).
+ *   Not checked for NaN or ±Infinity (see {@link Augmentation}).
  * @param params - `angle`, `dx`, `dy`, `scale`, `shearX`, `shearY`, one entry per image.
  * @param options - interpolation and fill. @defaultValue nearest, fill 0
  * @returns a new `[n, h, w, c]` float32 tensor owned by the caller; values are input values or
@@ -558,7 +568,7 @@ function shearRanges(shear: unknown, fn: string): [Interval, Interval] {
  * @returns a {@link RandomAffine}; its `apply` returns a new `[n, h, w, c]` float32 tensor owned by the caller.
  * @throws `ContrastiveError` `INVALID_ARGUMENT` for a bad range (negative `degrees`, translate
  *   fractions outside [0, 1], a scale end <= 0, a shear end outside (-90, 90), low > high), an
- *   unknown interpolation or a non-finite fill.
+ *   unknown interpolation or a fill that is not finite in float32.
  * @example
  * ```ts
  * const affine = randomAffine({ degrees: 10, translate: [0.1, 0.1], scale: [0.9, 1.1], shear: 5 });
@@ -595,11 +605,13 @@ export function randomAffine(options: RandomAffineOptions): RandomAffine {
     name: fn,
     sample(n: number, rng: Rng, imageSize: readonly [number, number]): { [K in keyof AffineParams]: number[] } {
       assertNumber(n, 'n', `${fn}.sample`, { integer: true, min: 1 });
+      assertRng(rng, `${fn}.sample`);
       assertSize(imageSize, 'imageSize', `${fn}.sample`);
       return draw(n, rng, imageSize[0], imageSize[1]);
     },
     apply(images: tf.Tensor4D, rng: Rng): tf.Tensor4D {
       assertImages(images, `${fn}.apply`);
+      assertRng(rng, `${fn}.apply`);
       return warp(images, affineMaps(draw(images.shape[0], rng, images.shape[1], images.shape[2])), interpolation, fill);
     },
   };

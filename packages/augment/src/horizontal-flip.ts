@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ContrastiveError, assertNumber, type Rng } from '@contrastive/core';
+import { assertNumber, type Rng } from '@contrastive/core';
 import type { Augmentation } from './augmentation.js';
-import { assertImages, assertObject, assertProbability, drawCoins, perImageFlags } from './checks.js';
+import { assertImages, assertObject, assertProbability, assertRng, drawCoins, perImageFlags } from './checks.js';
 
 /** Explicit per-image parameters of {@link applyHorizontalFlip}. @category Augmentation */
 export interface FlipParams {
@@ -33,6 +33,7 @@ export interface HorizontalFlip extends Augmentation {
  * The deterministic form of {@link horizontalFlip} (SimCLR, Chen et al. 2020).
  *
  * @param images - `[n, h, w, c]` float32 (borrowed).
+ *   Not checked for NaN or ±Infinity (see {@link Augmentation}).
  * @param params - `flip`, one boolean per image.
  * @returns a new `[n, h, w, c]` float32 tensor owned by the caller; values are exact copies.
  * @throws `ContrastiveError` for bad images or when `flip` does not hold `n` booleans.
@@ -102,10 +103,12 @@ export function coinFlip(
     name: fn,
     sample(n: number, rng: Rng): FlipParams {
       assertNumber(n, 'n', `${fn}.sample`, { integer: true, min: 1 });
+      assertRng(rng, `${fn}.sample`);
       return { flip: Array.from(draw(n, rng), (flag) => flag === 1) };
     },
     apply(images: tf.Tensor4D, rng: Rng): tf.Tensor4D {
       assertImages(images, `${fn}.apply`);
+      assertRng(rng, `${fn}.apply`);
       return flipImages(images, draw(images.shape[0], rng));
     },
   };

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, assertOneOf, type Labels, type Rng } from '@contrastive/core';
 import type { Augmentation } from './augmentation.js';
-import { assertAugmentation, assertImages, assertObject, describeValue } from './checks.js';
+import { assertAugmentation, assertImages, assertObject, assertRng, describeValue } from './checks.js';
 
 /**
  * How the keys of {@link loocViews} relate to the query.
@@ -63,6 +63,7 @@ export interface LoocViews {
   /**
    * @param images - `[n, h, w, c]` float32 in [0, 1] (borrowed).
    * @param rng - advanced by `2 + F (F + 2)` forks (see {@link loocViews} for the order).
+   * @throws `ContrastiveError` for bad images or an `rng` that is not an `Rng`.
    */
   generate(images: tf.Tensor4D, rng: Rng): LoocBatch;
 }
@@ -132,6 +133,7 @@ export function loocViews(options: LoocViewsOptions): LoocViews {
     heads: familyList.length + 1,
     generate(images: tf.Tensor4D, rng: Rng): LoocBatch {
       assertImages(images, `${fn}.generate`);
+      assertRng(rng, `${fn}.generate`);
       const n = images.shape[0];
       const baseStreams = Array.from({ length: views }, () => rng.fork());
       const familyStreams = familyList.map(() => Array.from({ length: views }, () => rng.fork()));

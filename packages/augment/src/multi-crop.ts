@@ -12,7 +12,7 @@ import {
   type ViewGenerator as TrainingViewGenerator,
 } from '@contrastive/core';
 import type { Augmentation } from './augmentation.js';
-import { type Interval, assertImages, assertInterval, assertObject, assertProbability, assertSize, describeValue } from './checks.js';
+import { type Interval, assertImages, assertInterval, assertObject, assertProbability, assertRng, assertSize, describeValue } from './checks.js';
 import { type RandomResizedCrop, cropAndResizeExact, cropBoxes, randomResizedCrop } from './random-resized-crop.js';
 
 /** Ratio of SwAV's local to global crop side (96 / 224), used for the default `localSize`. */
@@ -96,7 +96,8 @@ export interface MultiCrop {
    * @param rng - advanced by the draws above.
    * @returns new tensors owned by the caller (see {@link MultiCropViews}); values stay in the input's
    *   range unless `augmentation` leaves it.
-   * @throws `ContrastiveError` for bad images, or when `augmentation` does not return one image per row.
+   * @throws `ContrastiveError` for bad images or an `rng` that is not an `Rng`, or when `augmentation`
+   *   does not return one image per row.
    */
   generate(images: tf.Tensor4D, rng: Rng): MultiCropViews;
   /**
@@ -115,7 +116,8 @@ export interface MultiCrop {
    * @param options - which labels.
    * @returns a function `(batch, rng) => batch` that never disposes its input and returns new tensors.
    * @throws `ContrastiveError` (from the returned function) when `batch.inputs` is not
-   *   `[n, h, w, c]` float32 or, with `'samples'`, `batch.labels` is not `[n]` int32.
+   *   `[n, h, w, c]` float32, with `'samples'` `batch.labels` is not `[n]` int32, or `rng` is not an
+   *   `Rng`.
    */
   toViewGenerator(options?: MultiCropViewGeneratorOptions): TrainingViewGenerator;
 }
@@ -256,6 +258,7 @@ export function multiCrop(options: MultiCropOptions = {}): MultiCrop {
     generate(images: tf.Tensor4D, rng: Rng): MultiCropViews {
       const where = `${fn}.generate`;
       assertImages(images, where);
+      assertRng(rng, where);
       const { globalSize, localSize } = sizes(images);
       const globalViews = cropViews(images, global, globalSize, augmentation, rng, where, false);
       if (localCrops === 0) return { global: globalViews, local: [] };
@@ -291,6 +294,7 @@ export function multiCrop(options: MultiCropOptions = {}): MultiCrop {
         const images = inputs as tf.Tensor4D;
         const n = images.shape[0];
         if (labels === 'samples') assertLabels(batch.labels, n, 'batch.labels', call);
+        assertRng(rng, call);
         const [stacked] = cropViews(images, global, sizes(images).globalSize, augmentation, rng, call, true) as [tf.Tensor4D];
         const viewLabelsTensor =
           labels === 'views'

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, assertNumber, type Rng } from '@contrastive/core';
 import type { Augmentation } from './augmentation.js';
-import { type Interval, assertImages, assertInterval, assertObject, assertProbability, assertShape, describeValue, perImageFlags, perImageNumbers, roundHalfEven } from './checks.js';
+import { type Interval, assertFloat32, assertImages, assertInterval, assertObject, assertProbability, assertRng, assertShape, describeValue, perImageFlags, perImageNumbers, roundHalfEven } from './checks.js';
 
 /** A constant fill: one value for every channel, or one per channel. @category Augmentation */
 export type ErasingValue = number | readonly number[];
@@ -33,7 +33,7 @@ export interface ErasingParams {
 
 /** Options of {@link applyErasing}. @category Augmentation */
 export interface ErasingValueOptions {
-  /** Constant fill of the boxes without noise: a number, or `c` numbers (one per channel). @defaultValue 0 */
+  /** Constant fill of the boxes without noise: a number, or `c` numbers (one per channel), finite in float32. @defaultValue 0 */
   readonly value?: ErasingValue;
 }
 
@@ -46,7 +46,7 @@ export interface RandomErasingOptions {
   /** Range of the box aspect ratio `height / width`, sampled log-uniformly; ends > 0. @defaultValue `[0.3, 3.3]` */
   readonly ratio?: Interval;
   /**
-   * The fill: a constant (number, or one per channel), or `'random'` for standard-normal noise per
+   * The fill: a constant (number, or one per channel, finite in float32), or `'random'` for standard-normal noise per
    * pixel and channel drawn from the `Rng` (torchvision's `value='random'`).
    * @defaultValue 0
    */
@@ -59,7 +59,7 @@ export interface CutoutOptions {
   readonly size?: number;
   /** Probability of cutting a square out of each image, in [0, 1] (the paper always cuts). @defaultValue 1 */
   readonly probability?: number;
-  /** Constant fill: a number, or one per channel. @defaultValue 0 */
+  /** Constant fill: a number, or one per channel, finite in float32. @defaultValue 0 */
   readonly value?: ErasingValue;
 }
 
@@ -92,6 +92,7 @@ export interface Cutout extends Augmentation {
 function checkedValue(value: unknown, fn: string): Float32Array {
   if (typeof value === 'number') {
     assertNumber(value, 'value', fn);
+    assertFloat32(value, 'value', fn);
     return Float32Array.of(value);
   }
   if (!Array.isArray(value) || value.length === 0) {
@@ -100,7 +101,10 @@ function checkedValue(value: unknown, fn: string): Float32Array {
       `Argument 'value' passed to '${fn}' must be a number or a non-empty array of numbers (one per channel), got ${describeValue(value)}`,
     );
   }
-  value.forEach((entry: unknown, index) => assertNumber(entry, `value[${index}]`, fn));
+  value.forEach((entry: unknown, index) => {
+    assertNumber(entry, `value[${index}]`, fn);
+    assertFloat32(entry, `value[${index}]`, fn);
+  });
   return Float32Array.from(value as number[]);
 }
 
@@ -146,10 +150,12 @@ function erasingAugmentation(
     name: fn,
     sample(shape: readonly [number, number, number, number], rng: Rng): ErasingParams {
       assertShape(shape, 4, `${fn}.sample`, '[n, h, w, c]');
+      assertRng(rng, `${fn}.sample`);
       return toParams(draw(shape, rng), withNoise);
     },
     apply(images: tf.Tensor4D, rng: Rng): tf.Tensor4D {
       assertImages(images, `${fn}.apply`);
+      assertRng(rng, `${fn}.apply`);
       assertValueChannels(value, images.shape[3], `${fn}.apply`);
       return eraseBoxes(images, draw(images.shape, rng), value);
     },
@@ -234,12 +240,13 @@ function eraseBoxes(images: tf.Tensor4D, boxes: Boxes, value: Float32Array): tf.
  * or in [0, 1], keeps [0, 1]; noise does not — torchvision does not clip it either).
  *
  * @param images - `[n, h, w, c]` float32 (borrowed).
+ *   Not checked for NaN or ±Infinity (see {@link Augmentation}).
  * @param params - `erase`, `top`, `left`, `height`, `width` (and optional `noise`), one entry per image.
  * @param options - the constant fill. @defaultValue value 0
  * @returns a new `[n, h, w, c]` float32 tensor owned by the caller.
  * @throws `ContrastiveError` for bad images, arrays without `n` entries, a box of an erased image
- *   that is not in whole pixels or leaves the image, a noise entry without `height width c` finite
- *   numbers, or a `value` with neither 1 nor `c` finite entries.
+ *   that is not in whole pixels or leaves the image, a noise entry without `height width c` numbers
+ *   finite in float32, or a `value` with neither 1 nor `c` entries finite in float32.
  * @example
  * ```ts
  * const x = tf.ones([1, 3, 3, 1]) as tf.Tensor4D;
@@ -306,6 +313,7 @@ export function applyErasing(images: tf.Tensor4D, params: ErasingParams, options
       if (typeof entry !== 'number' || !Number.isFinite(entry)) {
         throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'params.noise[${i}][${k}]' passed to '${fn}' must be a finite number, got ${describeValue(entry)}`);
       }
+      assertFloat32(entry, `params.noise[${i}][${k}]`, fn);
       values[k] = entry;
     }
     boxes.noise[i] = values;
@@ -404,7 +412,7 @@ export function randomErasing(options: RandomErasingOptions = {}): RandomErasing
  * @returns a {@link Cutout}; its `apply` returns a new `[n, h, w, c]` float32 tensor owned by the
  *   caller; `sample` returns {@link ErasingParams} for {@link applyErasing}.
  * @throws `ContrastiveError` `INVALID_ARGUMENT` when `size` is not a positive integer,
- *   `probability` leaves [0, 1] or `value` is not finite; `apply` throws `SHAPE_MISMATCH` when a
+ *   `probability` leaves [0, 1] or `value` is not finite in float32; `apply` throws `SHAPE_MISMATCH` when a
  *   per-channel `value` has neither 1 nor `c` entries.
  * @example
  * ```ts

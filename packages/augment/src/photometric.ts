@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, assertNumber, type Rng } from '@contrastive/core';
 import type { Augmentation } from './augmentation.js';
-import { assertImages, assertObject, assertProbability, describeValue, drawCoins, perImageFlags } from './checks.js';
+import { FLOAT32_MAX, FLOAT32_MIN_NORMAL, assertFloat32, assertImages, assertObject, assertProbability, assertRng, describeValue, drawCoins, perImageFlags } from './checks.js';
 import { transformFlagged, uint8Level } from './photometric-common.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -87,6 +87,7 @@ function grayscaleImages(images: tf.Tensor4D, flags: Uint8Array): tf.Tensor4D {
  * any other `c` is rejected.
  *
  * @param images - `[n, h, w, c]` float32 with `c` = 1, 3 or 4 (borrowed).
+ *   Not checked for NaN or ±Infinity (see {@link Augmentation}).
  * @param params - `grayscale`, one boolean per image.
  * @returns a new `[n, h, w, c]` float32 tensor owned by the caller; other images are exact copies.
  *   Images in [0, 1] stay in [0, 1] (the weights sum to 0.9999).
@@ -140,10 +141,12 @@ export function randomGrayscale(options: RandomGrayscaleOptions = {}): RandomGra
     name: fn,
     sample(n: number, rng: Rng): GrayscaleParams {
       assertNumber(n, 'n', `${fn}.sample`, { integer: true, min: 1 });
+      assertRng(rng, `${fn}.sample`);
       return { grayscale: Array.from(drawCoins(n, rng, probability), (flag) => flag === 1) };
     },
     apply(images: tf.Tensor4D, rng: Rng): tf.Tensor4D {
       assertImages(images, `${fn}.apply`);
+      assertRng(rng, `${fn}.apply`);
       assertGrayscaleChannels(images, `${fn}.apply`);
       return grayscaleImages(images, drawCoins(images.shape[0], rng, probability));
     },
@@ -214,6 +217,7 @@ function solarizeThreshold(options: SolarizeThresholdOptions, fn: string): numbe
  * deterministic form of {@link solarize} (BYOL, Grill et al. 2020). All channels alike, any `c`.
  *
  * @param images - `[n, h, w, c]` float32 (borrowed).
+ *   Not checked for NaN or ±Infinity (see {@link Augmentation}).
  * @param params - `solarize`, one boolean per image.
  * @param options - threshold. @defaultValue threshold 0.5
  * @returns a new `[n, h, w, c]` float32 tensor owned by the caller; [0, 1] stays [0, 1]; images not
@@ -266,10 +270,12 @@ export function solarize(options: SolarizeOptions = {}): Solarize {
     name: fn,
     sample(n: number, rng: Rng): SolarizeParams {
       assertNumber(n, 'n', `${fn}.sample`, { integer: true, min: 1 });
+      assertRng(rng, `${fn}.sample`);
       return { solarize: Array.from(drawCoins(n, rng, probability), (flag) => flag === 1) };
     },
     apply(images: tf.Tensor4D, rng: Rng): tf.Tensor4D {
       assertImages(images, `${fn}.apply`);
+      assertRng(rng, `${fn}.apply`);
       return solarizeImages(images, drawCoins(images.shape[0], rng, probability), threshold);
     },
   };
@@ -336,6 +342,7 @@ function posterizeImages(images: tf.Tensor4D, flags: Uint8Array, bits: number): 
  * returns `floor(x 2^bits) / 2^bits`.) The deterministic form of {@link posterize}; any `c`.
  *
  * @param images - `[n, h, w, c]` float32 (borrowed).
+ *   Not checked for NaN or ±Infinity (see {@link Augmentation}).
  * @param params - `posterize`, one boolean per image.
  * @param options - bits. @defaultValue bits 4
  * @returns a new `[n, h, w, c]` float32 tensor owned by the caller; chosen images are in [0, 1] on
@@ -391,10 +398,12 @@ export function posterize(options: PosterizeOptions = {}): Posterize {
     name: fn,
     sample(n: number, rng: Rng): PosterizeParams {
       assertNumber(n, 'n', `${fn}.sample`, { integer: true, min: 1 });
+      assertRng(rng, `${fn}.sample`);
       return { posterize: Array.from(drawCoins(n, rng, probability), (flag) => flag === 1) };
     },
     apply(images: tf.Tensor4D, rng: Rng): tf.Tensor4D {
       assertImages(images, `${fn}.apply`);
+      assertRng(rng, `${fn}.apply`);
       return posterizeImages(images, drawCoins(images.shape[0], rng, probability), bits);
     },
   };
@@ -498,6 +507,7 @@ function equalizeImages(images: tf.Tensor4D, flags: Uint8Array): tf.Tensor4D {
  * `tf.gather`, slower on wasm). Exact and identical on every backend.
  *
  * @param images - `[n, h, w, c]` float32 (borrowed).
+ *   Not checked for NaN or ±Infinity (see {@link Augmentation}).
  * @param params - `equalize`, one boolean per image.
  * @returns a new `[n, h, w, c]` float32 tensor owned by the caller; chosen images are in [0, 1],
  *   the others are exact copies.
@@ -549,10 +559,12 @@ export function equalize(options: EqualizeOptions = {}): Equalize {
     name: fn,
     sample(n: number, rng: Rng): EqualizeParams {
       assertNumber(n, 'n', `${fn}.sample`, { integer: true, min: 1 });
+      assertRng(rng, `${fn}.sample`);
       return { equalize: Array.from(drawCoins(n, rng, probability), (flag) => flag === 1) };
     },
     apply(images: tf.Tensor4D, rng: Rng): tf.Tensor4D {
       assertImages(images, `${fn}.apply`);
+      assertRng(rng, `${fn}.apply`);
       return equalizeImages(images, drawCoins(images.shape[0], rng, probability));
     },
   };
@@ -564,7 +576,7 @@ export function equalize(options: EqualizeOptions = {}): Equalize {
 
 /** Options of {@link normalize} and {@link applyNormalize}. @category Augmentation */
 export interface NormalizeOptions {
-  /** Per-channel means: `c` finite numbers, or one shared by all channels (required; no default). */
+  /** Per-channel means: `c` numbers finite in float32, or one shared by all channels (required; no default). */
   readonly mean: readonly number[];
   /** Per-channel standard deviations: `c` numbers > 0, or one shared by all channels (required). */
   readonly std: readonly number[];
@@ -579,9 +591,13 @@ function checkedStatistics(options: NormalizeOptions, fn: string): { mean: Float
         `Argument '${argument}' passed to '${fn}' must be a non-empty array of numbers (one per channel), got ${describeValue(values)}`,
       );
     }
-    values.forEach((value: unknown, index) =>
-      assertNumber(value, `${argument}[${index}]`, fn, argument === 'std' ? { min: 0, exclusiveMin: true } : {}),
-    );
+    values.forEach((value: unknown, index) => {
+      assertNumber(value, `${argument}[${index}]`, fn, argument === 'std' ? { min: 0, exclusiveMin: true } : {});
+      // Also a number of float32: a std below the smallest normal float32 (or a mean beyond its
+      // range) would round to 0 (±Infinity) in the tensor and make every output NaN or infinite.
+      if (argument === 'std') assertNumber(value, `${argument}[${index}]`, fn, { min: FLOAT32_MIN_NORMAL, max: FLOAT32_MAX });
+      else assertFloat32(value, `${argument}[${index}]`, fn);
+    });
     return Float32Array.from(values as number[]);
   };
   const mean = read(options.mean, 'mean');
@@ -623,10 +639,12 @@ function normalizeImages(images: tf.Tensor4D, mean: Float32Array, std: Float32Ar
  * equalize, the clamps of colour jitter, noise and blur) must come before it.
  *
  * @param images - `[n, h, w, c]` float32 (borrowed).
+ *   Not checked for NaN or ±Infinity (see {@link Augmentation}).
  * @param options - `mean` and `std`, each with `c` entries or 1.
- * @returns a new `[n, h, w, c]` float32 tensor owned by the caller.
- * @throws `ContrastiveError` `INVALID_ARGUMENT` for a non-array, a non-finite entry or a `std`
- *   entry <= 0; `SHAPE_MISMATCH` when `mean` or `std` has neither `c` entries nor 1.
+ * @returns a new `[n, h, w, c]` float32 tensor owned by the caller; an entry is ±Infinity where
+ *   `|x - mean| / std` exceeds float32's range (only with a tiny `std` or a huge `mean`).
+ * @throws `ContrastiveError` `INVALID_ARGUMENT` for a non-array, a `mean` entry not finite in float32
+ *   or a `std` entry outside [2^-126, 3.4028234663852886e38] (a normal float32 > 0); `SHAPE_MISMATCH` when `mean` or `std` has neither `c` entries nor 1.
  * @example
  * ```ts
  * const x = tf.tensor4d([0, 0.5, 1, 1, 0.5, 0], [1, 1, 2, 3]);
@@ -650,8 +668,8 @@ export function applyNormalize(images: tf.Tensor4D, options: NormalizeOptions): 
  * @param options - `mean` and `std` (required; checked against the channel count at `apply`).
  * @returns an {@link Augmentation} named `'normalize'`; its `apply` returns a new `[n, h, w, c]`
  *   float32 tensor owned by the caller.
- * @throws `ContrastiveError` `INVALID_ARGUMENT` for a non-array, a non-finite entry or a `std`
- *   entry <= 0, `SHAPE_MISMATCH` when `mean` and `std` differ in length (neither being 1).
+ * @throws `ContrastiveError` `INVALID_ARGUMENT` for a non-array, a `mean` entry not finite in float32
+ *   or a `std` entry outside [2^-126, 3.4028234663852886e38] (a normal float32 > 0), `SHAPE_MISMATCH` when `mean` and `std` differ in length (neither being 1).
  * @example
  * ```ts
  * const norm = normalize({ mean: [0.1307], std: [0.3081] }); // MNIST statistics

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ContrastiveError, assertNumber, assertOneOf, type Rng } from '@contrastive/core';
+import { assertNumber, assertOneOf, type Rng } from '@contrastive/core';
 import { type Augmentation, compose } from './augmentation.js';
 import { gaussianBlur } from './blur.js';
-import { assertImages, assertObject, assertSize } from './checks.js';
+import { assertImages, assertObject, assertRng, assertSize } from './checks.js';
 import { colorJitter } from './color-jitter.js';
 import { randomGrayscale, solarize } from './photometric.js';
 import { randomResizedCrop } from './random-resized-crop.js';
@@ -66,6 +66,8 @@ export interface ViewPreset {
    * @param rng - advanced by view 1's draws over the batch, then view 2's.
    * @returns `[2 n, height, width, c]` float32 in [0, 1], owned by the caller: rows `0..n-1` view 1,
    *   rows `n..2n-1` view 2; labels `viewLabels(n, 2)` of `@contrastive/core`.
+   * @throws `ContrastiveError` for bad images (also 2 or more than 4 channels) or an `rng` that is
+   *   not an `Rng`.
    */
   generate(images: tf.Tensor4D, rng: Rng): tf.Tensor4D;
 }
@@ -194,6 +196,7 @@ export function viewPreset(name: ViewPresetName, options: ViewPresetOptions): Vi
     parameters,
     generate(images: tf.Tensor4D, rng: Rng): tf.Tensor4D {
       assertImages(images, `${fn}('${name}').generate`);
+      assertRng(rng, `${fn}('${name}').generate`);
       const first = (pipelines[0] as Augmentation).apply(images, rng);
       let second: tf.Tensor4D | undefined;
       try {

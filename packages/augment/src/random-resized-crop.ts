@@ -7,6 +7,7 @@ import {
   assertInterval,
   assertObject,
   assertProbability,
+  assertRng,
   assertSize,
   describeValue,
   perImageFlags,
@@ -230,6 +231,7 @@ function interpolate(low: tf.Tensor4D, high: tf.Tensor4D, weight: Float32Array):
  * float32 positions; this result is within 1.2e-7 of the cpu kernel on values in [0, 1].)
  *
  * @param images - `[n, h, w, c]` float32 (borrowed).
+ *   Not checked for NaN or ±Infinity (see {@link Augmentation}).
  * @param boxes - `[y1, x1, y2, x2]` per box, flat (4 numbers per box), finite; `x1 > x2` mirrors.
  * @param sources - the image index of every box, integers in `[0, n)`.
  * @param size - output `[height, width]`.
@@ -299,6 +301,7 @@ function outputSize(images: tf.Tensor4D, options: ResizeOptions, fn: string): re
  * A full mirrored crop is an exact copy.
  *
  * @param images - `[n, h, w, c]` float32 (borrowed).
+ *   Not checked for NaN or ±Infinity (see {@link Augmentation}).
  * @param crop - per-image `sw`, `sh`, `cx`, `cy`, `flip?`, each of length `n`.
  * @param options - output size. @defaultValue the input size
  * @returns a new `[n, size[0], size[1], c]` float32 tensor owned by the caller; values stay inside
@@ -327,6 +330,7 @@ export function applyResizedCrop(images: tf.Tensor4D, crop: CropParams, options:
  * clamped to ±1e30 (they sample outside the image either way).
  *
  * @param images - `[n, h, w, c]` float32 (borrowed).
+ *   Not checked for NaN or ±Infinity (see {@link Augmentation}).
  * @param boxes - `n` boxes of 4 finite numbers, one per image.
  * @param options - output size. @defaultValue the input size
  * @returns a new `[n, size[0], size[1], c]` float32 tensor owned by the caller.
@@ -416,6 +420,7 @@ export function randomResizedCrop(options: RandomResizedCropOptions = {}): Rando
 
   const sample = (n: number, rng: Rng): Required<CropParams> => {
     assertNumber(n, 'n', `${fn}.sample`, { integer: true, min: 1 });
+    assertRng(rng, `${fn}.sample`);
     const sw: number[] = [];
     const sh: number[] = [];
     const cx: number[] = [];
@@ -440,6 +445,7 @@ export function randomResizedCrop(options: RandomResizedCropOptions = {}): Rando
     sample,
     apply(images: tf.Tensor4D, rng: Rng): tf.Tensor4D {
       assertImages(images, `${fn}.apply`);
+      assertRng(rng, `${fn}.apply`);
       const crop = sample(images.shape[0], rng);
       return cropWithBoxes(images, checkedCrop(crop, images.shape[0], `${fn}.apply`), size ?? [images.shape[1], images.shape[2]]);
     },

@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, assertNumber, type Rng } from '@contrastive/core';
-import { assertObject, assertProbability, assertShape, describeValue, numberArray } from './checks.js';
+import { assertObject, assertProbability, assertRng, assertShape, describeValue, numberArray } from './checks.js';
 import { type TensorAugmentation, assertBatch, drawIndex, flagArray } from './tabular.js';
 
 function assertTokens(tokens: unknown, fn: string): asserts tokens is tf.Tensor2D {
@@ -243,10 +243,12 @@ export function tokenMasking(options: TokenMaskingOptions): TokenMasking {
     name: fn,
     sample(shape: readonly [number, number], rng: Rng) {
       assertShape(shape, 2, `${fn}.sample`, '[n, L]');
+      assertRng(rng, `${fn}.sample`);
       return draw(shape[0] * shape[1], rng);
     },
     apply(tokens: tf.Tensor2D, rng: Rng): tf.Tensor2D {
       assertTokens(tokens, `${fn}.apply`);
+      assertRng(rng, `${fn}.apply`);
       const { selected, replacement } = draw(tokens.size, rng);
       return maskTokens(tokens, selected, replacement, padId);
     },
@@ -394,10 +396,12 @@ export function spanDeletion(options: SpanDeletionOptions): SpanDeletion {
     name: fn,
     sample(shape: readonly [number, number], rng: Rng) {
       assertShape(shape, 2, `${fn}.sample`, '[n, L]');
+      assertRng(rng, `${fn}.sample`);
       return { deleted: draw(shape[0], shape[1], rng) };
     },
     apply(tokens: tf.Tensor2D, rng: Rng): tf.Tensor2D {
       assertTokens(tokens, `${fn}.apply`);
+      assertRng(rng, `${fn}.apply`);
       return deleteTokens(tokens, draw(tokens.shape[0], tokens.shape[1], rng), padId);
     },
   };
@@ -545,11 +549,13 @@ export function randomTokenCrop(options: TokenCropOptions): RandomTokenCrop {
     name: fn,
     sample(tokens: tf.Tensor2D, rng: Rng) {
       assertTokens(tokens, `${fn}.sample`);
+      assertRng(rng, `${fn}.sample`);
       const [n, length] = tokens.shape;
       return { start: drawStarts(contentLengths(readTokens(tokens), n, length, padId), window, rng) };
     },
     apply(tokens: tf.Tensor2D, rng: Rng): tf.Tensor2D {
       assertTokens(tokens, `${fn}.apply`);
+      assertRng(rng, `${fn}.apply`);
       const [n, length] = tokens.shape;
       const source = readTokens(tokens);
       const start = drawStarts(contentLengths(source, n, length, padId), window, rng);
@@ -717,10 +723,12 @@ export function localShuffle(options: LocalShuffleOptions = {}): LocalShuffle {
     name: fn,
     sample(shape: readonly [number, number], rng: Rng) {
       assertShape(shape, 2, `${fn}.sample`, '[n, L]');
+      assertRng(rng, `${fn}.sample`);
       return { order: draw(shape[0], shape[1], rng) };
     },
     apply(tokens: tf.Tensor2D, rng: Rng): tf.Tensor2D {
       assertTokens(tokens, `${fn}.apply`);
+      assertRng(rng, `${fn}.apply`);
       return shuffleTokens(tokens, draw(tokens.shape[0], tokens.shape[1], rng), padId);
     },
   };

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, assertNumber, assertOneOf, assertTensor, type Rng } from '@contrastive/core';
-import { assertLength, assertObject, assertProbability, assertShape, describeValue, numberArray } from './checks.js';
+import { assertFloat32, assertFloat32Entries, assertLength, assertObject, assertProbability, assertRng, assertShape, describeValue, numberArray } from './checks.js';
 
 /**
  * A random, batched augmentation of a tensor that is not an image: tabular rows `[n, f]` float32,
@@ -19,6 +19,12 @@ import { assertLength, assertObject, assertProbability, assertShape, describeVal
  * {@link tabularNoise}), sequence (`tokenMasking`, `spanDeletion`, `randomTokenCrop`,
  * `localShuffle`) and time-series (`jitter`, `scaling`, `magnitudeWarp`, `timeWarp`, `windowCrop`,
  * `segmentPermutation`) factories.
+ *
+ * Non-finite values: a float table or series is not checked for NaN or ±Infinity (that would read
+ * it back from the backend). A non-finite entry is not an error; it is copied, or propagates to the
+ * entries of its own sample that are computed from it, never to another sample. For finite inputs
+ * and valid parameters the outputs are finite unless a sum or product exceeds float32's range
+ * (`3.4028234663852886e38`).
  *
  * @typeParam T - the tensor type taken and returned (shape and dtype are kept).
  * @example
@@ -39,7 +45,8 @@ export interface TensorAugmentation<T extends tf.Tensor> {
    *   the augmentation documents.
    * @param rng - source of every random draw; advanced by the draws the augmentation documents.
    * @returns a new tensor of the same shape and dtype, owned by the caller.
-   * @throws `ContrastiveError` when `x` has the wrong rank, dtype or size.
+   * @throws `ContrastiveError` when `x` has the wrong rank, dtype or size or is disposed, or `rng` is
+   *   not an `Rng`.
    */
   apply(x: T, rng: Rng): T;
 }
@@ -189,6 +196,7 @@ function assertMarginals(marginals: unknown, features: number | undefined, fn: s
  * form of {@link scarfCorruption} (SCARF, Bahri et al. 2022).
  *
  * @param table - `[n, f]` float32 rows (borrowed).
+ *   Not checked for NaN or ±Infinity (see {@link TensorAugmentation}).
  * @param marginals - `[m, f]` float32 table to draw values from (borrowed).
  * @param params - `corrupted` flags and source `rows`, `n f` entries each.
  * @returns a new `[n, f]` float32 tensor owned by the caller; every value is an exact copy of an
@@ -308,12 +316,14 @@ export function scarfCorruption(options: ScarfCorruptionOptions): ScarfCorruptio
     name: fn,
     sample(n: number, rng: Rng): ScarfParams {
       assertNumber(n, 'n', `${fn}.sample`, { integer: true, min: 1 });
+      assertRng(rng, `${fn}.sample`);
       const { flags, rows } = draw(n, rng);
       return { corrupted: flags, rows };
     },
     apply(table: tf.Tensor2D, rng: Rng): tf.Tensor2D {
       const where = `${fn}.apply`;
       assertTable(table, where);
+      assertRng(rng, where);
       if (table.shape[1] !== features) {
         throw new ContrastiveError(
           'SHAPE_MISMATCH',
@@ -340,7 +350,7 @@ export interface FeatureMaskParams {
 
 /** Options of {@link applyFeatureMasking}. @category Tabular */
 export interface FeatureMaskValueOptions {
-  /** The finite value written into masked entries. @defaultValue 0 */
+  /** The value written into masked entries, finite in float32 (`|value| <= 3.4028234663852886e38`). @defaultValue 0 */
   readonly value?: number;
 }
 
@@ -395,11 +405,12 @@ function maskTable(table: tf.Tensor2D, mask: Uint8Array, value: number): tf.Tens
  * {@link featureMasking}.
  *
  * @param table - `[n, f]` float32 (borrowed).
+ *   Not checked for NaN or ±Infinity (see {@link TensorAugmentation}).
  * @param params - `mask`, `n f` flags in row-major order.
  * @param options - the value written. @defaultValue value 0
  * @returns a new `[n, f]` float32 tensor owned by the caller: `value` where masked, exact copies
  *   elsewhere.
- * @throws `ContrastiveError` for a bad table, a mask without `n f` flags, or a non-finite value.
+ * @throws `ContrastiveError` for a bad table, a mask without `n f` flags, or a value not finite in float32.
  * @example
  * ```ts
  * applyFeatureMasking(tf.tensor2d([[1, 2, 3]]), { mask: [1, 0, 1] }, { value: -1 }).print(); // [[-1, 2, -1]]
@@ -413,6 +424,7 @@ export function applyFeatureMasking(table: tf.Tensor2D, params: FeatureMaskParam
   assertObject(options, 'options', fn);
   const value = options.value ?? 0;
   assertNumber(value, 'value', fn);
+  assertFloat32(value, 'value', fn);
   const [n, features] = table.shape;
   const mask = flagArray(params.mask, n * features, 'params.mask', fn, `n f = ${n}*${features}`);
   return maskTable(table, mask, value);
@@ -435,7 +447,7 @@ export function applyFeatureMasking(table: tf.Tensor2D, params: FeatureMaskParam
  * @param options - `rate`, `value`.
  * @returns a {@link FeatureMasking}; its `apply` returns a new `[n, f]` float32 tensor owned by
  *   the caller.
- * @throws `ContrastiveError` `INVALID_ARGUMENT` when `rate` leaves [0, 1] or `value` is not finite.
+ * @throws `ContrastiveError` `INVALID_ARGUMENT` when `rate` leaves [0, 1] or `value` is not finite in float32.
  * @example
  * ```ts
  * const masking = featureMasking({ rate: 0.3 });
@@ -452,6 +464,7 @@ export function featureMasking(options: FeatureMaskingOptions = {}): FeatureMask
   const value = options.value ?? 0;
   assertProbability(rate, 'rate', fn);
   assertNumber(value, 'value', fn);
+  assertFloat32(value, 'value', fn);
   const draw = (count: number, rng: Rng): Uint8Array => {
     const mask = new Uint8Array(count);
     for (let e = 0; e < count; e++) mask[e] = rng.uniform() < rate ? 1 : 0;
@@ -461,14 +474,17 @@ export function featureMasking(options: FeatureMaskingOptions = {}): FeatureMask
     name: fn,
     sample(shape: readonly [number, number], rng: Rng) {
       assertShape(shape, 2, `${fn}.sample`, '[n, f]');
+      assertRng(rng, `${fn}.sample`);
       return { mask: draw(shape[0] * shape[1], rng) };
     },
     apply(table: tf.Tensor2D, rng: Rng): tf.Tensor2D {
       assertTable(table, `${fn}.apply`);
+      assertRng(rng, `${fn}.apply`);
       return maskTable(table, draw(table.size, rng), value);
     },
     applyWithMask(table: tf.Tensor2D, rng: Rng): MaskedTable {
       assertTable(table, `${fn}.applyWithMask`);
+      assertRng(rng, `${fn}.applyWithMask`);
       const mask = draw(table.size, rng);
       const output = maskTable(table, mask, value);
       return { output, mask: tf.tensor2d(Float32Array.from(mask), table.shape, 'float32') };
@@ -489,8 +505,8 @@ export interface TabularNoiseParams {
 /** Options of {@link tabularNoise} and {@link applyTabularNoise}. @category Tabular */
 export interface TabularNoiseOptions {
   /**
-   * Standard deviation of the added noise, >= 0 (in the units of the features: standardize them
-   * first). @defaultValue 0.1 (ours: no paper fixes one)
+   * Standard deviation of the added noise, in [0, 3.4028234663852886e38] (in the units of the
+   * features: standardize them first). @defaultValue 0.1 (ours: no paper fixes one)
    */
   readonly std?: number;
 }
@@ -527,12 +543,13 @@ export function addScaledNoise<T extends tf.Tensor>(x: T, epsilon: ArrayLike<num
  * {@link tabularNoise}.
  *
  * @param table - `[n, f]` float32 (borrowed).
+ *   Not checked for NaN or ±Infinity (see {@link TensorAugmentation}).
  * @param params - `epsilon`, `n f` standard-normal draws in row-major order.
  * @param options - the noise scale. @defaultValue std 0.1
  * @returns a new `[n, f]` float32 tensor owned by the caller (not clipped: values may leave the
  *   input's range).
- * @throws `ContrastiveError` for a bad table, an `epsilon` without `n f` finite numbers, or a
- *   negative `std`.
+ * @throws `ContrastiveError` for a bad table, an `epsilon` without `n f` numbers finite in float32,
+ *   or a `std` outside [0, 3.4028234663852886e38].
  * @example
  * ```ts
  * applyTabularNoise(tf.tensor2d([[1, 2]]), { epsilon: [1, -2] }, { std: 0.5 }).print(); // [[1.5, 1]]
@@ -546,8 +563,10 @@ export function applyTabularNoise(table: tf.Tensor2D, params: TabularNoiseParams
   assertObject(options, 'options', fn);
   const std = options.std ?? 0.1;
   assertNumber(std, 'std', fn, { min: 0 });
+  assertFloat32(std, 'std', fn);
   const [n, features] = table.shape;
   const epsilon = numberArray(params.epsilon, n * features, 'params.epsilon', fn, `n f = ${n}*${features}`);
+  assertFloat32Entries(epsilon, 'params.epsilon', fn);
   return addScaledNoise(table, epsilon, std);
 }
 
@@ -561,7 +580,7 @@ export function applyTabularNoise(table: tf.Tensor2D, params: TabularNoiseParams
  * @param options - `std`.
  * @returns a {@link TabularNoise}; its `apply` returns a new `[n, f]` float32 tensor owned by the
  *   caller.
- * @throws `ContrastiveError` `INVALID_ARGUMENT` when `std` is negative or not finite.
+ * @throws `ContrastiveError` `INVALID_ARGUMENT` when `std` leaves [0, 3.4028234663852886e38].
  * @example
  * ```ts
  * const noise = tabularNoise({ std: 0.1 });
@@ -575,14 +594,17 @@ export function tabularNoise(options: TabularNoiseOptions = {}): TabularNoise {
   assertObject(options, 'options', fn);
   const std = options.std ?? 0.1;
   assertNumber(std, 'std', fn, { min: 0 });
+  assertFloat32(std, 'std', fn);
   return {
     name: fn,
     sample(shape: readonly [number, number], rng: Rng) {
       assertShape(shape, 2, `${fn}.sample`, '[n, f]');
+      assertRng(rng, `${fn}.sample`);
       return { epsilon: rng.normalArray(shape[0] * shape[1]) };
     },
     apply(table: tf.Tensor2D, rng: Rng): tf.Tensor2D {
       assertTable(table, `${fn}.apply`);
+      assertRng(rng, `${fn}.apply`);
       return addScaledNoise(table, rng.normalArray(table.size), std);
     },
   };

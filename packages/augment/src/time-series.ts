@@ -17,7 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, assertNumber, assertOneOf, type Rng } from '@contrastive/core';
-import { type Interval, assertObject, assertShape, describeValue, numberArray } from './checks.js';
+import { type Interval, assertFloat32, assertFloat32Entries, assertObject, assertRng, assertShape, clampToFloat32, describeValue, numberArray } from './checks.js';
 import { type TensorAugmentation, addScaledNoise, assertBatch } from './tabular.js';
 
 /** `[n, T, c]`: series, steps, channels. @category Time series */
@@ -226,7 +226,7 @@ export interface JitterNoiseParams {
 
 /** Options of {@link jitter} and {@link applyJitter}. @category Time series */
 export interface JitterOptions {
-  /** Standard deviation `sigma` of the added noise, >= 0. @defaultValue 0.03 (Um et al. 2017; uchidalab `sigma=0.03`) */
+  /** Standard deviation `sigma` of the added noise, in [0, 3.4028234663852886e38]. @defaultValue 0.03 (Um et al. 2017; uchidalab `sigma=0.03`) */
   readonly std?: number;
 }
 
@@ -249,10 +249,12 @@ export interface Jitter extends TensorAugmentation<tf.Tensor3D> {
  * {@link jitter}.
  *
  * @param series - `[n, T, c]` float32 (borrowed).
+ *   Not checked for NaN or ±Infinity (see {@link TensorAugmentation}).
  * @param params - `epsilon`, `n T c` standard-normal draws.
  * @param options - `std`. @defaultValue std 0.03
  * @returns a new `[n, T, c]` float32 tensor owned by the caller.
- * @throws `ContrastiveError` for a bad series, an `epsilon` without `n T c` finite numbers, or a negative `std`.
+ * @throws `ContrastiveError` for a bad series, an `epsilon` without `n T c` numbers finite in float32,
+ *   or a `std` outside [0, 3.4028234663852886e38].
  * @example
  * ```ts
  * applyJitter(tf.tensor3d([1, 2], [1, 2, 1]), { epsilon: [1, -1] }, { std: 0.5 }).print(); // [[[1.5], [1.5]]]
@@ -266,8 +268,10 @@ export function applyJitter(series: tf.Tensor3D, params: JitterNoiseParams, opti
   assertObject(options, 'options', fn);
   const std = options.std ?? 0.03;
   assertNumber(std, 'std', fn, { min: 0 });
+  assertFloat32(std, 'std', fn);
   const [n, steps, channels] = series.shape;
   const epsilon = numberArray(params.epsilon, series.size, 'params.epsilon', fn, `n T c = ${n}*${steps}*${channels}`);
+  assertFloat32Entries(epsilon, 'params.epsilon', fn);
   return addScaledNoise(series, epsilon, std);
 }
 
@@ -281,7 +285,7 @@ export function applyJitter(series: tf.Tensor3D, params: JitterNoiseParams, opti
  *
  * @param options - `std`.
  * @returns a {@link Jitter}; its `apply` returns a new `[n, T, c]` float32 tensor owned by the caller.
- * @throws `ContrastiveError` `INVALID_ARGUMENT` when `std` is negative or not finite.
+ * @throws `ContrastiveError` `INVALID_ARGUMENT` when `std` leaves [0, 3.4028234663852886e38].
  * @example
  * ```ts
  * const view = jitter({ std: 0.03 }).apply(tf.zeros([2, 100, 3]) as tf.Tensor3D, new Rng(0));
@@ -294,14 +298,17 @@ export function jitter(options: JitterOptions = {}): Jitter {
   assertObject(options, 'options', fn);
   const std = options.std ?? 0.03;
   assertNumber(std, 'std', fn, { min: 0 });
+  assertFloat32(std, 'std', fn);
   return {
     name: fn,
     sample(shape: SeriesShape, rng: Rng) {
       assertSeriesShape(shape, `${fn}.sample`);
+      assertRng(rng, `${fn}.sample`);
       return { epsilon: rng.normalArray(shape[0] * shape[1] * shape[2]) };
     },
     apply(series: tf.Tensor3D, rng: Rng): tf.Tensor3D {
       assertSeries(series, `${fn}.apply`);
+      assertRng(rng, `${fn}.apply`);
       return addScaledNoise(series, rng.normalArray(series.size), std);
     },
   };
@@ -319,7 +326,7 @@ export interface ScalingParams {
 
 /** Options of {@link scaling}. @category Time series */
 export interface ScalingOptions {
-  /** Standard deviation of the factor `~ N(1, std^2)`, >= 0. @defaultValue 0.1 (Um et al. 2017; uchidalab `sigma=0.1`) */
+  /** Standard deviation of the factor `~ N(1, std^2)`, in [0, 3.4028234663852886e38] (drawn factors are clamped to float32's range). @defaultValue 0.1 (Um et al. 2017; uchidalab `sigma=0.1`) */
   readonly std?: number;
 }
 
@@ -339,7 +346,9 @@ export interface Scaling extends TensorAugmentation<tf.Tensor3D> {
 
 function scaleSeries(series: tf.Tensor3D, factor: ArrayLike<number>): tf.Tensor3D {
   const [n, , channels] = series.shape;
-  return tf.tidy(() => tf.mul(series, tf.tensor3d(new Float32Array(factor as ArrayLike<number>), [n, 1, channels])));
+  // Drawn factors beyond float32's range (only with a huge std) are clamped into it, so that a 0 times
+  // a factor stays 0 (never `0 * Infinity = NaN`); explicit factors are checked to lie inside it.
+  return tf.tidy(() => tf.mul(series, tf.tensor3d(Float32Array.from(factor, clampToFloat32), [n, 1, channels])));
 }
 
 /**
@@ -347,9 +356,10 @@ function scaleSeries(series: tf.Tensor3D, factor: ArrayLike<number>): tf.Tensor3
  * factor[i c + ch]` (the factor rounded to float32). The deterministic form of {@link scaling}.
  *
  * @param series - `[n, T, c]` float32 (borrowed).
+ *   Not checked for NaN or ±Infinity (see {@link TensorAugmentation}).
  * @param params - `factor`, `n c` finite numbers.
  * @returns a new `[n, T, c]` float32 tensor owned by the caller.
- * @throws `ContrastiveError` for a bad series or a `factor` without `n c` finite numbers.
+ * @throws `ContrastiveError` for a bad series or a `factor` without `n c` numbers finite in float32.
  * @example
  * ```ts
  * applyScaling(tf.tensor3d([1, 2, 3, 4], [1, 2, 2]), { factor: [2, 0.5] }).print(); // [[[2, 1], [6, 2]]]
@@ -361,7 +371,9 @@ export function applyScaling(series: tf.Tensor3D, params: ScalingParams): tf.Ten
   assertSeries(series, fn);
   assertObject(params, 'params', fn, '{ factor }');
   const [n, , channels] = series.shape;
-  return scaleSeries(series, numberArray(params.factor, n * channels, 'params.factor', fn, `n c = ${n}*${channels}`));
+  const factor = numberArray(params.factor, n * channels, 'params.factor', fn, `n c = ${n}*${channels}`);
+  assertFloat32Entries(factor, 'params.factor', fn);
+  return scaleSeries(series, factor);
 }
 
 /**
@@ -374,7 +386,7 @@ export function applyScaling(series: tf.Tensor3D, params: ScalingParams): tf.Ten
  *
  * @param options - `std`.
  * @returns a {@link Scaling}; its `apply` returns a new `[n, T, c]` float32 tensor owned by the caller.
- * @throws `ContrastiveError` `INVALID_ARGUMENT` when `std` is negative or not finite.
+ * @throws `ContrastiveError` `INVALID_ARGUMENT` when `std` leaves [0, 3.4028234663852886e38].
  * @example
  * ```ts
  * scaling({ std: 0.1 }).apply(tf.ones([2, 3, 2]) as tf.Tensor3D, new Rng(0)).print();
@@ -388,6 +400,7 @@ export function scaling(options: ScalingOptions = {}): Scaling {
   assertObject(options, 'options', fn);
   const std = options.std ?? 0.1;
   assertNumber(std, 'std', fn, { min: 0 });
+  assertFloat32(std, 'std', fn);
   const draw = (count: number, rng: Rng): Float64Array => {
     const factor = new Float64Array(count);
     for (let e = 0; e < count; e++) factor[e] = rng.normal(1, std);
@@ -397,10 +410,12 @@ export function scaling(options: ScalingOptions = {}): Scaling {
     name: fn,
     sample(shape: SeriesShape, rng: Rng) {
       assertSeriesShape(shape, `${fn}.sample`);
+      assertRng(rng, `${fn}.sample`);
       return { factor: draw(shape[0] * shape[2], rng) };
     },
     apply(series: tf.Tensor3D, rng: Rng): tf.Tensor3D {
       assertSeries(series, `${fn}.apply`);
+      assertRng(rng, `${fn}.apply`);
       return scaleSeries(series, draw(series.shape[0] * series.shape[2], rng));
     },
   };
@@ -428,7 +443,7 @@ export interface WarpKnotOptions {
 
 /** Options of {@link magnitudeWarp} and {@link timeWarp}. @category Time series */
 export interface WarpOptions extends WarpKnotOptions {
-  /** Standard deviation of the knot values `~ N(1, std^2)`, >= 0. @defaultValue 0.2 (Um et al. 2017; uchidalab `sigma=0.2`) */
+  /** Standard deviation of the knot values `~ N(1, std^2)`, in [0, 3.4028234663852886e38]. @defaultValue 0.2 (Um et al. 2017; uchidalab `sigma=0.2`) */
   readonly std?: number;
 }
 
@@ -457,7 +472,9 @@ function warpArray(params: unknown, shape: SeriesShape, knots: number, fn: strin
   assertObject(params, 'params', fn, '{ warps }');
   const [n, , channels] = shape;
   const count = knots + 2;
-  return numberArray((params as WarpParams).warps, n * count * channels, 'params.warps', fn, `n (knots + 2) c = ${n}*${count}*${channels}`);
+  const warps = numberArray((params as WarpParams).warps, n * count * channels, 'params.warps', fn, `n (knots + 2) c = ${n}*${count}*${channels}`);
+  assertFloat32Entries(warps, 'params.warps', fn);
+  return warps;
 }
 
 function drawWarps(shape: SeriesShape, knots: number, std: number, rng: Rng): Float64Array {
@@ -478,14 +495,17 @@ function warpAugmentation(fn: string, options: WarpOptions, warpSeries: WarpSeri
   const knots = warpOptions(options, fn);
   const std = options.std ?? 0.2;
   assertNumber(std, 'std', fn, { min: 0 });
+  assertFloat32(std, 'std', fn);
   return {
     name: fn,
     sample(shape: SeriesShape, rng: Rng) {
       assertSeriesShape(shape, `${fn}.sample`);
+      assertRng(rng, `${fn}.sample`);
       return { warps: drawWarps(shape, knots, std, rng) };
     },
     apply(series: tf.Tensor3D, rng: Rng): tf.Tensor3D {
       assertSeries(series, `${fn}.apply`);
+      assertRng(rng, `${fn}.apply`);
       return warpSeries(series, drawWarps(series.shape, knots, std, rng), knots);
     },
   };
@@ -525,7 +545,8 @@ function magnitudeWarpSeries(series: tf.Tensor3D, warps: Float64Array, knots: nu
   const count = knots + 2;
   const channels = shape[2];
   const curves = splineCurves(shape, knots, (i, k, ch) => warps[(i * count + k) * channels + ch] as number);
-  return tf.tidy(() => tf.mul(series, tf.tensor3d(new Float32Array(curves), shape)));
+  // The spline may overshoot the knots: clamped into float32's range as in scaleSeries.
+  return tf.tidy(() => tf.mul(series, tf.tensor3d(Float32Array.from(curves, clampToFloat32), shape)));
 }
 
 /**
@@ -535,11 +556,12 @@ function magnitudeWarpSeries(series: tf.Tensor3D, warps: Float64Array, knots: nu
  * deterministic form of {@link magnitudeWarp}. All knot values 1 give the identity.
  *
  * @param series - `[n, T, c]` float32 (borrowed). With `T = 1` the curve is the first knot value.
+ *   Not checked for NaN or ±Infinity (see {@link TensorAugmentation}).
  * @param params - `warps`, `n (knots + 2) c` knot values.
  * @param options - `knots`. @defaultValue knots 4
  * @returns a new `[n, T, c]` float32 tensor owned by the caller.
  * @throws `ContrastiveError` for a bad series, `knots` not an integer >= 0, or `warps` without
- *   `n (knots + 2) c` finite numbers.
+ *   `n (knots + 2) c` numbers finite in float32.
  * @example
  * ```ts
  * // 2 knots (knots: 0) at t = 0 and t = 2 with values 1 and 3: the curve is 1, 2, 3
@@ -561,7 +583,8 @@ export function applyMagnitudeWarp(series: tf.Tensor3D, params: WarpParams, opti
  *
  * @param options - `std`, `knots`.
  * @returns a {@link Warp}; its `apply` returns a new `[n, T, c]` float32 tensor owned by the caller.
- * @throws `ContrastiveError` `INVALID_ARGUMENT` when `std` is negative or `knots` is not an integer >= 0.
+ * @throws `ContrastiveError` `INVALID_ARGUMENT` when `std` leaves [0, 3.4028234663852886e38] or `knots` is
+ *   not an integer >= 0.
  * @example
  * ```ts
  * magnitudeWarp({ std: 0.2, knots: 4 }).apply(tf.ones([1, 6, 1]) as tf.Tensor3D, new Rng(0)).print();
@@ -626,11 +649,12 @@ function timeWarpSeries(series: tf.Tensor3D, warps: Float64Array, knots: number)
  * step's value; `T = 1` (where scipy raises) copies.
  *
  * @param series - `[n, T, c]` float32 (borrowed).
+ *   Not checked for NaN or ±Infinity (see {@link TensorAugmentation}).
  * @param params - `warps`, `n (knots + 2) c` knot values.
  * @param options - `knots`. @defaultValue knots 4
  * @returns a new `[n, T, c]` float32 tensor owned by the caller (finite for finite input).
  * @throws `ContrastiveError` for a bad series, `knots` not an integer >= 0, or `warps` without
- *   `n (knots + 2) c` finite numbers.
+ *   `n (knots + 2) c` numbers finite in float32.
  * @example
  * ```ts
  * // knots: 0 -> knots at t = 0 and 4; r = [1, 1] is the identity
@@ -653,7 +677,8 @@ export function applyTimeWarp(series: tf.Tensor3D, params: WarpParams, options: 
  *
  * @param options - `std`, `knots`.
  * @returns a {@link Warp}; its `apply` returns a new `[n, T, c]` float32 tensor owned by the caller.
- * @throws `ContrastiveError` `INVALID_ARGUMENT` when `std` is negative or `knots` is not an integer >= 0.
+ * @throws `ContrastiveError` `INVALID_ARGUMENT` when `std` leaves [0, 3.4028234663852886e38] or `knots` is
+ *   not an integer >= 0.
  * @example
  * ```ts
  * const ramp = tf.tensor3d([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 10, 1]);
@@ -732,6 +757,7 @@ function cropWindows(series: tf.Tensor3D, start: ArrayLike<number>, length: numb
  * {@link windowCrop}. `length = T` (so `start = 0`) is the identity.
  *
  * @param series - `[n, T, c]` float32 (borrowed).
+ *   Not checked for NaN or ±Infinity (see {@link TensorAugmentation}).
  * @param params - `start`, `n` integers in `[0, T - length]`.
  * @param options - `length` (required).
  * @returns a new `[n, T, c]` float32 tensor owned by the caller; values between neighbouring input values.
@@ -807,10 +833,12 @@ export function windowCrop(options: WindowCropOptions = {}): WindowCrop {
     name: fn,
     sample(shape: SeriesShape, rng: Rng) {
       assertSeriesShape(shape, `${fn}.sample`);
+      assertRng(rng, `${fn}.sample`);
       return { start: draw(shape[0], shape[1], windowLength(shape[1], `${fn}.sample`), rng) };
     },
     apply(series: tf.Tensor3D, rng: Rng): tf.Tensor3D {
       assertSeries(series, `${fn}.apply`);
+      assertRng(rng, `${fn}.apply`);
       const [n, steps] = series.shape;
       const length = windowLength(steps, `${fn}.apply`);
       return cropWindows(series, draw(n, steps, length, rng), length);
@@ -896,6 +924,7 @@ function permuteSegments(series: tf.Tensor3D, boundaries: ArrayLike<ArrayLike<nu
  * exact copies.
  *
  * @param series - `[n, T, c]` float32 (borrowed).
+ *   Not checked for NaN or ±Infinity (see {@link TensorAugmentation}).
  * @param params - `boundaries` and `order`, one array per series.
  * @returns a new `[n, T, c]` float32 tensor owned by the caller.
  * @throws `ContrastiveError` for a bad series, arrays without `n` entries, cut points that are not
@@ -1033,10 +1062,12 @@ export function segmentPermutation(options: SegmentPermutationOptions = {}): Seg
     name: fn,
     sample(shape: SeriesShape, rng: Rng) {
       assertSeriesShape(shape, `${fn}.sample`);
+      assertRng(rng, `${fn}.sample`);
       return draw(shape[0], shape[1], rng);
     },
     apply(series: tf.Tensor3D, rng: Rng): tf.Tensor3D {
       assertSeries(series, `${fn}.apply`);
+      assertRng(rng, `${fn}.apply`);
       const { boundaries, order } = draw(series.shape[0], series.shape[1], rng);
       return permuteSegments(series, boundaries, order);
     },

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, assertNumber, type Rng } from '@contrastive/core';
 import type { Augmentation } from './augmentation.js';
-import { assertImages, assertObject, describeValue } from './checks.js';
+import { assertImages, assertObject, assertRng, describeValue } from './checks.js';
 
 /** Options of {@link viewGenerator}. @category Augmentation */
 export interface ViewGeneratorOptions {
@@ -27,7 +27,8 @@ export interface ViewGenerator {
    *   view 1 of images `0..n-1`, rows `n..2n-1` view 2, and so on. Their labels are
    *   `viewLabels(n, views)` from `@contrastive/core` (or the images' labels tiled `views` times
    *   for supervised losses).
-   * @throws `ContrastiveError` when `images` is not a `[n, h, w, c]` float32 tensor.
+   * @throws `ContrastiveError` when `images` is not a `[n, h, w, c]` float32 tensor or `rng` is not
+   *   an `Rng`.
    */
   generate(images: tf.Tensor4D, rng: Rng): tf.Tensor4D;
 }
@@ -73,6 +74,7 @@ export function viewGenerator(options: ViewGeneratorOptions): ViewGenerator {
     views,
     generate(images: tf.Tensor4D, rng: Rng): tf.Tensor4D {
       assertImages(images, `${fn}.generate`);
+      assertRng(rng, `${fn}.generate`);
       if (views === 1) return stage.apply(images, rng);
       // concat, not tile: tile is slow on wasm.
       const repeated = tf.concat(new Array<tf.Tensor4D>(views).fill(images), 0);
