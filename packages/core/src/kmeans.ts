@@ -83,7 +83,7 @@ export interface KMeansResult {
   readonly assignments: tf.Tensor1D;
   /**
    * Euclidean: sum over the points of the squared distance to their centroid; cosine: sum of
-   * `1 − cos(point, centroid)`. Accumulated in float64 on the host.
+   * `max(0, 1 − cos(point, centroid))`. Accumulated in float64 on the host; never negative.
    */
   readonly inertia: number;
   /** Lloyd iterations run (centroid updates), `<= maxIterations`. */
@@ -289,7 +289,8 @@ function costs(x: Float32Array, n: number, d: number, centroids: Float32Array, a
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const c = assignments[i] as number;
-    out[i] = cosine ? 1 - dot(x, i, centroids, c, d) : squaredDistance(x, i, centroids, c, d);
+    // Unit rows rounded to float32 can have a dot product a hair above 1: the cost is never negative.
+    out[i] = cosine ? Math.max(0, 1 - dot(x, i, centroids, c, d)) : squaredDistance(x, i, centroids, c, d);
   }
   return out;
 }

@@ -13,6 +13,23 @@ function mixSeed(seed: number): number {
   return (h ^ (h >>> 16)) | 0;
 }
 
+function describeState(state: unknown): string {
+  try {
+    return JSON.stringify(state) ?? String(state);
+  } catch {
+    return typeof state;
+  }
+}
+
+/** Throws unless `[low, high)` is a finite interval whose width is finite too. */
+function assertInterval(low: unknown, high: unknown, fn: string, lowName: string, highName: string): void {
+  assertNumber(low, lowName, fn);
+  assertNumber(high, highName, fn);
+  if (!Number.isFinite(high - low)) {
+    throw new ContrastiveError('INVALID_ARGUMENT', `Argument '${highName}' passed to '${fn}' must be within a finite distance of '${lowName}', got ${low} and ${high}`);
+  }
+}
+
 /**
  * Serializable state of an {@link Rng}; `Rng.fromState(rng.state())` continues the same stream.
  * @category Randomness
@@ -56,10 +73,22 @@ export class Rng {
    * Restore a generator from {@link Rng.state}.
    * @param state - a state object produced by `rng.state()`.
    * @returns a generator that continues the saved stream.
+   * @throws {@link ContrastiveError} `INVALID_ARGUMENT` for anything else.
    */
   static fromState(state: RngState): Rng {
-    if (state === null || typeof state !== 'object' || state.algorithm !== 'xoroshiro128plus' || !Array.isArray(state.state)) {
-      throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'state' passed to 'Rng.fromState' must be an RngState, got ${JSON.stringify(state)}`);
+    if (
+      state === null ||
+      typeof state !== 'object' ||
+      state.algorithm !== 'xoroshiro128plus' ||
+      !Array.isArray(state.state) ||
+      state.state.length !== 4 ||
+      !state.state.every((word) => Number.isInteger(word) && Math.abs(word) <= 0xffffffff) ||
+      (state.spareNormal !== null && !Number.isFinite(state.spareNormal))
+    ) {
+      throw new ContrastiveError(
+        'INVALID_ARGUMENT',
+        `Argument 'state' passed to 'Rng.fromState' must be an RngState (four 32-bit words and a finite or null spare normal), got ${describeState(state)}`,
+      );
     }
     const rng = new Rng(0);
     rng.generator = xoroshiro128plusFromState(state.state);
@@ -87,10 +116,16 @@ export class Rng {
 
   /**
    * A uniform float.
-   * @param low - inclusive lower bound. @defaultValue 0
-   * @param high - exclusive upper bound. @defaultValue 1
+   * @param low - inclusive lower bound, finite. @defaultValue 0
+   * @param high - exclusive upper bound, finite. @defaultValue 1
+   * @throws {@link ContrastiveError} `INVALID_ARGUMENT` for a NaN or infinite bound.
    */
   uniform(low = 0, high = 1): number {
+    assertInterval(low, high, 'Rng.uniform', 'low', 'high');
+    return this.drawUniform(low, high);
+  }
+
+  private drawUniform(low: number, high: number): number {
     return low + (high - low) * uniformFloat64(this.generator);
   }
 
@@ -104,11 +139,19 @@ export class Rng {
   }
 
   /**
-   * A standard normal draw (Box–Muller).
-   * @param mean - @defaultValue 0
-   * @param std - @defaultValue 1
+   * A normal draw (Box–Muller).
+   * @param mean - finite. @defaultValue 0
+   * @param std - finite, `>= 0`. @defaultValue 1
+   * @throws {@link ContrastiveError} `INVALID_ARGUMENT` for a NaN or infinite mean, or a negative,
+   *   NaN or infinite std.
    */
   normal(mean = 0, std = 1): number {
+    assertNumber(mean, 'mean', 'Rng.normal');
+    assertNumber(std, 'std', 'Rng.normal', { min: 0 });
+    return this.drawNormal(mean, std);
+  }
+
+  private drawNormal(mean: number, std: number): number {
     if (this.spare !== null) {
       const value = this.spare;
       this.spare = null;
@@ -124,21 +167,27 @@ export class Rng {
 
   /**
    * Fill a Float32Array of `n` uniform draws in `[low, high)`.
+   * @throws {@link ContrastiveError} `INVALID_ARGUMENT` for a negative or fractional `n` or a bad bound.
    */
   uniformArray(n: number, low = 0, high = 1): Float32Array {
     assertNumber(n, 'n', 'Rng.uniformArray', { integer: true, min: 0 });
+    assertInterval(low, high, 'Rng.uniformArray', 'low', 'high');
     const out = new Float32Array(n);
-    for (let i = 0; i < n; i++) out[i] = this.uniform(low, high);
+    for (let i = 0; i < n; i++) out[i] = this.drawUniform(low, high);
     return out;
   }
 
   /**
    * Fill a Float32Array of `n` normal draws.
+   * @throws {@link ContrastiveError} `INVALID_ARGUMENT` for a negative or fractional `n`, a
+   *   non-finite mean or a negative or non-finite std.
    */
   normalArray(n: number, mean = 0, std = 1): Float32Array {
     assertNumber(n, 'n', 'Rng.normalArray', { integer: true, min: 0 });
+    assertNumber(mean, 'mean', 'Rng.normalArray');
+    assertNumber(std, 'std', 'Rng.normalArray', { min: 0 });
     const out = new Float32Array(n);
-    for (let i = 0; i < n; i++) out[i] = this.normal(mean, std);
+    for (let i = 0; i < n; i++) out[i] = this.drawNormal(mean, std);
     return out;
   }
 

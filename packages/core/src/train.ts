@@ -343,6 +343,37 @@ function isTensorLike(value: unknown): value is tf.Tensor {
   return value !== null && typeof value === 'object' && Array.isArray((value as { shape?: unknown }).shape);
 }
 
+/**
+ * Runs the forward pass of a gradient step. When it throws (a bad loss input, a hook's error), frees
+ * the tensors tf.js saved on the gradient tape for the backward pass: tf.js 4.22 keeps them alive
+ * when the function given to `optimizer.minimize` throws. Only the outermost tape is cleared.
+ */
+function freeTapeOnError<T>(forward: () => T): T {
+  try {
+    return forward();
+  } catch (error) {
+    const state = tf.engine().state;
+    if (state.gradientDepth === 1 && Array.isArray(state.activeTape)) {
+      for (const node of state.activeTape) tf.dispose(node.saved ?? []);
+      state.activeTape = [];
+    }
+    throw error;
+  }
+}
+
+/** Throws unless `value` is an object whose listed members are functions where present. */
+function assertMethods(value: unknown, argument: string, names: readonly string[], fn: string): void {
+  if (value === null || typeof value !== 'object') {
+    throw new ContrastiveError('INVALID_ARGUMENT', `Argument '${argument}' passed to '${fn}' must be an object, got ${value === null ? 'null' : typeof value}`);
+  }
+  for (const name of names) {
+    const member = (value as Record<string, unknown>)[name];
+    if (member !== undefined && typeof member !== 'function') {
+      throw new ContrastiveError('INVALID_ARGUMENT', `Argument '${argument}.${name}' passed to '${fn}' must be a function, got ${typeof member}`);
+    }
+  }
+}
+
 function assertEncoder(value: unknown, argument: string, fn: string): asserts value is Encoder {
   const candidate = value as Partial<Encoder> | null;
   if (
@@ -353,6 +384,83 @@ function assertEncoder(value: unknown, argument: string, fn: string): asserts va
     typeof candidate.setWeights !== 'function'
   ) {
     throw new ContrastiveError('INVALID_ARGUMENT', `Argument '${argument}' passed to '${fn}' must be an Encoder, got ${value === null ? 'null' : typeof value}`);
+  }
+}
+
+function describeValue(value: unknown): string {
+  return value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
+}
+
+function assertStateTensor(value: unknown, argument: string, fn: string, allowDisposed: boolean): void {
+  if (!isTensorLike(value)) {
+    throw new ContrastiveError('INVALID_ARGUMENT', `Argument '${argument}' passed to '${fn}' must be a tf.Tensor, got ${describeValue(value)}`);
+  }
+  if (!allowDisposed && value.isDisposed) throw new ContrastiveError('DISPOSED', `Argument '${argument}' passed to '${fn}' has been disposed`);
+}
+
+function assertStateArray(value: unknown, argument: string, fn: string): asserts value is readonly unknown[] {
+  if (!Array.isArray(value)) {
+    throw new ContrastiveError('INVALID_ARGUMENT', `Argument '${argument}' passed to '${fn}' must be an array, got ${describeValue(value)}`);
+  }
+}
+
+/**
+ * Throws unless `state` has the structure of a {@link TrainState}: a non-negative integer epoch,
+ * arrays of live tensors for the weights, an optimizer state with named tensors, an `rng` object,
+ * a `history` array and an `extra` record of tensor arrays. The values of the tensors and of the
+ * generator state are not checked here (`Rng.fromState` and `setWeights` do that).
+ *
+ * @param state - the received value.
+ * @param argument - the argument's name (e.g. `'resumeFrom'`), used as the prefix of each field.
+ * @param fn - the calling function's name.
+ * @param allowDisposed - accept disposed tensors (for {@link disposeTrainState}). @defaultValue false
+ * @throws {@link ContrastiveError} `INVALID_ARGUMENT` naming the malformed field, `DISPOSED` naming a
+ *   disposed tensor.
+ * @internal
+ */
+export function assertTrainState(state: unknown, argument: string, fn: string, allowDisposed = false): asserts state is TrainState {
+  if (state === null || typeof state !== 'object') {
+    throw new ContrastiveError('INVALID_ARGUMENT', `Argument '${argument}' passed to '${fn}' must be a TrainState, got ${describeValue(state)}`);
+  }
+  const candidate = state as Partial<Record<keyof TrainState, unknown>>;
+  assertNumber(candidate.epoch, `${argument}.epoch`, fn, { integer: true, min: 0 });
+  for (const field of ['encoderWeights', 'headWeights'] as const) {
+    const tensors = candidate[field];
+    assertStateArray(tensors, `${argument}.${field}`, fn);
+    tensors.forEach((tensor, i) => assertStateTensor(tensor, `${argument}.${field}[${i}]`, fn, allowDisposed));
+  }
+  const optimizer = candidate.optimizer as Partial<Record<keyof OptimizerState, unknown>> | null | undefined;
+  if (optimizer === null || typeof optimizer !== 'object' || typeof optimizer.className !== 'string') {
+    throw new ContrastiveError(
+      'INVALID_ARGUMENT',
+      `Argument '${argument}.optimizer' passed to '${fn}' must be an OptimizerState { className, weights, accumulators }, got ${describeValue(optimizer)}`,
+    );
+  }
+  for (const field of ['weights', 'accumulators'] as const) {
+    const entries = optimizer[field];
+    assertStateArray(entries, `${argument}.optimizer.${field}`, fn);
+    entries.forEach((entry, i) => {
+      const named = entry as Partial<NamedStateTensor> | null;
+      if (named === null || typeof named !== 'object' || typeof named.name !== 'string') {
+        throw new ContrastiveError(
+          'INVALID_ARGUMENT',
+          `Argument '${argument}.optimizer.${field}[${i}]' passed to '${fn}' must be { name, tensor }, got ${describeValue(named)}`,
+        );
+      }
+      assertStateTensor(named.tensor, `${argument}.optimizer.${field}[${i}].tensor`, fn, allowDisposed);
+    });
+  }
+  if (candidate.rng === null || typeof candidate.rng !== 'object') {
+    throw new ContrastiveError('INVALID_ARGUMENT', `Argument '${argument}.rng' passed to '${fn}' must be an RngState, got ${describeValue(candidate.rng)}`);
+  }
+  assertStateArray(candidate.history, `${argument}.history`, fn);
+  const extra = candidate.extra;
+  if (extra === null || typeof extra !== 'object' || Array.isArray(extra)) {
+    throw new ContrastiveError('INVALID_ARGUMENT', `Argument '${argument}.extra' passed to '${fn}' must be a record of tensor arrays, got ${describeValue(extra)}`);
+  }
+  for (const [key, tensors] of Object.entries(extra)) {
+    assertStateArray(tensors, `${argument}.extra.${key}`, fn);
+    tensors.forEach((tensor, i) => assertStateTensor(tensor, `${argument}.extra.${key}[${i}]`, fn, allowDisposed));
   }
 }
 
@@ -403,6 +511,8 @@ async function restoreOptimizerState(optimizer: tf.Optimizer, state: OptimizerSt
  * Free every tensor of a {@link TrainState} (e.g. one returned by `loadCheckpoint`). Idempotent.
  *
  * @param state - the state whose tensors to dispose.
+ * @throws {@link ContrastiveError} `INVALID_ARGUMENT` naming the field when `state` is not a
+ *   TrainState (nothing is disposed then).
  * @example
  * ```ts
  * const state = await loadCheckpoint('runs/simclr');
@@ -412,6 +522,7 @@ async function restoreOptimizerState(optimizer: tf.Optimizer, state: OptimizerSt
  * @category Training
  */
 export function disposeTrainState(state: TrainState): void {
+  assertTrainState(state, 'state', 'disposeTrainState', true);
   tf.dispose([
     ...state.encoderWeights,
     ...state.headWeights,
@@ -440,8 +551,10 @@ interface PendingLoss {
  *
  * @param options - model, data, loss, optimizer, epochs, randomness, callbacks, hooks and checkpoints.
  * @returns a promise of the epoch summaries and step losses; the trained weights are in `encoder`/`head`.
- * @throws {@link ContrastiveError} `INVALID_ARGUMENT` for bad options, `SHAPE_MISMATCH`/`LABEL_COUNT`/
- *   `DTYPE_MISMATCH` for a bad batch, `NON_FINITE` when a step loss is NaN or infinite (naming the step).
+ * @throws {@link ContrastiveError} `INVALID_ARGUMENT` for bad options (also a malformed `resumeFrom`),
+ *   `SHAPE_MISMATCH`/`LABEL_COUNT`/`DTYPE_MISMATCH`/`DISPOSED` for a bad batch (an empty batch is
+ *   `SHAPE_MISMATCH`), `SHAPE_MISMATCH` naming `loss` when `loss.compute` returns no scalar,
+ *   `NON_FINITE` when a step loss is NaN or infinite (naming the step).
  * @example
  * ```ts
  * const encoder = convEncoder({ seed: 0 });
@@ -468,6 +581,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   }
   const stepsPerEpoch = data.stepsPerEpoch;
   assertNumber(stepsPerEpoch, 'data.stepsPerEpoch', fn, { integer: true, min: 1 });
+  assertMethods(data, 'data', ['beginEpoch'], fn);
+  assertMethods(callbacks, 'callbacks', ['onEpochBegin', 'onStepEnd', 'onEpochEnd', 'onTrainEnd'], fn);
+  assertMethods(hooks, 'hooks', ['lossInput', 'afterStep', 'saveState', 'loadState'], fn);
   if (views !== undefined && typeof views !== 'function') {
     throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'views' passed to '${fn}' must be a function, got ${typeof views}`);
   }
@@ -505,9 +621,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const history: EpochSummary[] = [];
   let startEpoch = 0;
   if (resumeFrom !== undefined) {
-    if (resumeFrom === null || typeof resumeFrom !== 'object') {
-      throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'resumeFrom' passed to '${fn}' must be a TrainState, got ${typeof resumeFrom}`);
-    }
+    assertTrainState(resumeFrom, 'resumeFrom', fn);
     assertNumber(resumeFrom.epoch, 'resumeFrom.epoch', fn, { integer: true, min: 0, max: epochs });
     if (head === undefined && resumeFrom.headWeights.length > 0) {
       throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'resumeFrom' passed to '${fn}' holds head weights, but no 'head' was given`);
@@ -582,22 +696,39 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           if (batch !== raw && batch !== null && typeof batch === 'object') owned.push(batch.inputs, batch.labels);
           const where = views === undefined ? 'data.batch' : 'views';
           if (batch === null || typeof batch !== 'object' || !isTensorLike(batch.inputs) || batch.inputs.rank < 1) {
-            throw new ContrastiveError('SHAPE_MISMATCH', `'${fn}': ${where}(epoch ${epoch}, step ${step}) must return { inputs: tf.Tensor, labels: tf.Tensor1D }`);
+            throw new ContrastiveError(
+              'SHAPE_MISMATCH',
+              `Argument '${where}()' passed to '${fn}' must return { inputs: tf.Tensor, labels: tf.Tensor1D } (epoch ${epoch}, step ${step})`,
+            );
           }
           const { inputs, labels } = batch;
+          if (inputs.isDisposed) {
+            throw new ContrastiveError('DISPOSED', `Argument '${where}().inputs' passed to '${fn}' has been disposed (epoch ${epoch}, step ${step})`);
+          }
+          if ((inputs.shape[0] as number) < 1) {
+            throw new ContrastiveError('SHAPE_MISMATCH', `Argument '${where}().inputs' passed to '${fn}' must have at least 1 row, got 0 (epoch ${epoch}, step ${step})`);
+          }
           assertLabels(labels, inputs.shape[0] as number, `${where}().labels`, fn);
           const stepLoss = optimizer.minimize(
-            () => {
-              const features = encoder.apply(inputs, training);
-              const embeddings = head === undefined ? features : head.apply(features, training);
-              const input: LossInput =
-                hooks.lossInput !== undefined
-                  ? hooks.lossInput({ epoch, step, inputs, labels, features, embeddings, rng })
-                  : miner !== undefined
-                    ? { embeddings, labels, tuples: miner.mine({ embeddings, labels }) }
-                    : { embeddings, labels };
-              return loss.compute(input);
-            },
+            () =>
+              freeTapeOnError(() => {
+                const features = encoder.apply(inputs, training);
+                const embeddings = head === undefined ? features : head.apply(features, training);
+                const input: LossInput =
+                  hooks.lossInput !== undefined
+                    ? hooks.lossInput({ epoch, step, inputs, labels, features, embeddings, rng })
+                    : miner !== undefined
+                      ? { embeddings, labels, tuples: miner.mine({ embeddings, labels }) }
+                      : { embeddings, labels };
+                const value = loss.compute(input);
+                if (!isTensorLike(value) || value.rank !== 0) {
+                  throw new ContrastiveError(
+                    'SHAPE_MISMATCH',
+                    `Argument 'loss' passed to '${fn}' must compute a scalar, got ${isTensorLike(value) ? `shape [${value.shape.join(', ')}]` : typeof value} (loss '${loss.name}')`,
+                  );
+                }
+                return value;
+              }),
             true,
             varList,
           ) as tf.Scalar;

@@ -172,16 +172,20 @@ export function assertLabels(labels: unknown, count: number, argument: string, f
 }
 
 /**
- * Throws unless two embedding matrices have the same number of columns.
+ * Throws unless two embedding matrices have the same number of columns. Call it after
+ * {@link assertEmbeddings} has checked `a` (and `b`).
  *
  * @param a - first `[n, d]` tensor.
  * @param b - second `[m, d]` tensor.
  * @param argument - the second argument's name.
  * @param fn - the calling function's name.
- * @throws {@link ContrastiveError} `SHAPE_MISMATCH`.
+ * @throws {@link ContrastiveError} `SHAPE_MISMATCH` naming `argument` (also when `b` is no tensor).
  * @category Validation
  */
 export function assertSameDims(a: Embeddings, b: Embeddings, argument: string, fn: string): void {
+  if (b === null || typeof b !== 'object' || !Array.isArray((b as { shape?: unknown }).shape)) {
+    throw new ContrastiveError('SHAPE_MISMATCH', `Argument '${argument}' passed to '${fn}' must be a tf.Tensor of rank 2, got ${describe(b)}`);
+  }
   if (a.shape[1] !== b.shape[1]) {
     throw new ContrastiveError(
       'SHAPE_MISMATCH',

@@ -18,8 +18,9 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { ContrastiveError } from '../errors.js';
+import { ContrastiveError, isContrastiveError } from '../errors.js';
 import type { RngState } from '../rng.js';
+import { assertTrainState } from '../train.js';
 import type { Checkpointer, EpochSummary, NamedStateTensor, TrainState } from '../train.js';
 import { assertNumber } from '../validate.js';
 
@@ -209,7 +210,12 @@ function decode(bytes: Buffer, file: string): TrainState {
     }
   } catch (error) {
     tf.dispose(created);
-    throw error;
+    if (isContrastiveError(error)) throw error;
+    fail(file, `is corrupted: its tensor table is malformed (${error instanceof Error ? error.message : String(error)})`, error);
+  }
+  if (!Number.isSafeInteger(header.epoch) || header.epoch < 0 || header.rng === null || typeof header.rng !== 'object' || !Array.isArray(header.history)) {
+    tf.dispose(created);
+    fail(file, 'is corrupted: its header lacks a valid epoch, rng or history');
   }
   return {
     epoch: header.epoch,
@@ -247,7 +253,8 @@ async function syncDirectory(dir: string): Promise<void> {
  * @param options - file name.
  * @returns the path of the checkpoint file.
  * @throws `ContrastiveError` `CHECKPOINT` naming the file when writing fails (the previous
- *   checkpoint stays intact); `INVALID_ARGUMENT` for a bad path.
+ *   checkpoint stays intact); `INVALID_ARGUMENT` for a bad path or a malformed state (naming the
+ *   field), `DISPOSED` naming a disposed tensor of the state; nothing is written then.
  * @example
  * ```ts
  * await saveCheckpoint('runs/simclr', state); // 'runs/simclr/checkpoint.ckpt'
@@ -257,10 +264,7 @@ async function syncDirectory(dir: string): Promise<void> {
 export async function saveCheckpoint(dir: string, state: TrainState, options: CheckpointFileOptions = {}): Promise<string> {
   const fn = 'saveCheckpoint';
   const file = resolveFile(dir, options, fn);
-  if (state === null || typeof state !== 'object' || !Array.isArray(state.encoderWeights)) {
-    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'state' passed to '${fn}' must be a TrainState, got ${typeof state}`);
-  }
-  assertNumber(state.epoch, 'state.epoch', fn, { integer: true, min: 0 });
+  assertTrainState(state, 'state', fn);
   const bytes = await encode(state, file);
   const temporary = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.${temporaryCounter++}.tmp`);
   let renamed = false;
