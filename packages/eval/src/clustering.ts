@@ -1,5 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ContrastiveError, Rng, assertEmbeddings, assertNumber, assertOneOf, kMeans, type Embeddings } from '@contrastive/core';
+import {
+  ContrastiveError,
+  Rng,
+  assertEmbeddings,
+  assertNumber,
+  assertOneOf,
+  isContrastiveError,
+  kMeans,
+  type Embeddings,
+  type KMeansOptions,
+  type KMeansResult,
+} from '@contrastive/core';
 
 /**
  * A labelling: one label per sample, as plain numbers or a rank-1 tensor (int32 or float32).
@@ -248,6 +259,22 @@ function scoresFromLabels(labelsTrue: Float64Array, labelsPred: Float64Array, fn
 }
 
 /**
+ * core's `kMeans`, with its errors about the points (NaN / Infinity, a zero row under `'cosine'`, an
+ * overflowing norm) re-addressed to the caller's `embeddings` argument.
+ */
+function kMeansOf(embeddings: Embeddings, options: KMeansOptions, fn: string): KMeansResult {
+  try {
+    return kMeans(embeddings, options);
+  } catch (error) {
+    const prefix = "Argument 'points' passed to 'kMeans'";
+    if (isContrastiveError(error) && error.message.startsWith(prefix)) {
+      throw new ContrastiveError(error.code, `Argument 'embeddings' passed to '${fn}'${error.message.slice(prefix.length)}`, { cause: error });
+    }
+    throw error;
+  }
+}
+
+/**
  * NMI, AMI and ARI between a reference labelling and a clustering — scikit-learn's
  * `normalized_mutual_info_score`, `adjusted_mutual_info_score` (both with
  * `average_method='arithmetic'`, natural log) and `adjusted_rand_score` (Hubert & Arabie 1985);
@@ -333,8 +360,9 @@ export interface ClusterEmbeddingsResult extends ClusteringScores {
  *   returned or left behind).
  * @throws `ContrastiveError` (from `@contrastive/core`) `LABEL_COUNT` when `labels` has not `n`
  *   entries, `INVALID_ARGUMENT` for a bad option (`k` outside `[1, n]`, `restarts < 1`, an
- *   unknown `metric`) or label, and the errors of `kMeans` (`NON_FINITE`, `SHAPE_MISMATCH`,
- *   `DTYPE_MISMATCH`).
+ *   unknown `metric`), a bad label or (cosine) a zero row, `NON_FINITE` for NaN / Infinity in the
+ *   embeddings, `SHAPE_MISMATCH` / `DTYPE_MISMATCH` / `DISPOSED` for a bad tensor — each naming
+ *   `embeddings`, `labels` or the option.
  * @example
  * ```ts
  * const embeddings = tf.tensor2d([[0, 0], [0, 1], [10, 10], [10, 11]]);
@@ -372,7 +400,7 @@ export function clusterEmbeddings(
   }
   let best: { assignments: Int32Array; inertia: number } | undefined;
   for (let run = 0; run < restarts; run++) {
-    const result = kMeans(embeddings, { k, metric, rng, maxIterations });
+    const result = kMeansOf(embeddings, { k, metric, rng, maxIterations }, fn);
     try {
       if (best === undefined || result.inertia < best.inertia) {
         best = { assignments: Int32Array.from(result.assignments.dataSync() as Int32Array), inertia: result.inertia };

@@ -468,6 +468,13 @@ export interface PairDistanceStats {
 
 const HISTOGRAM_BINS = 65536;
 
+/**
+ * Largest row norm `pairDistanceStats` accepts with `normalize: false`: a squared distance,
+ * up to `(2 max ||x_i||)²`, must stay below float32's largest value (about 3.4e38).
+ * @internal
+ */
+const MAX_PAIR_DISTANCE_NORM = Math.sqrt(3.4e38) / 2;
+
 class DistanceAccumulator {
   count = 0;
   mean = 0;
@@ -549,8 +556,10 @@ class DistanceAccumulator {
  * @param options - `normalize`, `quantiles`, `chunkSize`, `exactQuantilePairs`.
  * @returns the two summaries (plain JS values), `null` for a group with no pair.
  * @throws `ContrastiveError` (from `@contrastive/core`) `SHAPE_MISMATCH` (`n < 2`), `LABEL_COUNT`,
- *   `DTYPE_MISMATCH`, `NON_FINITE`, `INVALID_ARGUMENT` (a quantile level outside `[0, 1]`, a bad
- *   `chunkSize` or `exactQuantilePairs`).
+ *   `DTYPE_MISMATCH`, `NON_FINITE` (NaN / Infinity in `x`, or with `normalize: false` a row norm
+ *   above about 9.2e18, where float32 squared distances overflow),
+ *   `INVALID_ARGUMENT` (a quantile level outside `[0, 1]`, a bad `chunkSize` or
+ *   `exactQuantilePairs`).
  * @example
  * ```ts
  * const x = tf.tensor2d([[1, 0], [1, 0], [0, 1]]);
@@ -592,6 +601,12 @@ export async function pairDistanceStats(x: Embeddings, labels: Labels, options: 
   });
   try {
     const largest = (await maxNorm.data())[0] as number;
+    if (!(largest <= MAX_PAIR_DISTANCE_NORM)) {
+      throw new ContrastiveError(
+        'NON_FINITE',
+        `Argument 'x' passed to '${fn}' must have row norms <= ${MAX_PAIR_DISTANCE_NORM.toExponential(3)} with normalize: false (float32 squared distances would overflow), got ${largest}`,
+      );
+    }
     // Triangle inequality: every distance is at most 2 max ||x_i|| (slack for float32 rounding).
     const range = Math.max(2 * largest * (1 + 1e-6), Number.MIN_VALUE);
     const positive = new DistanceAccumulator(exact, range);

@@ -320,7 +320,9 @@ export function calibrateThreshold(input: CalibrateThresholdInput): CalibratedTh
   let threshold = last;
   if (best < p) {
     const next = sorted[best] as number;
-    const middle = (last + next) / 2;
+    let middle = (last + next) / 2;
+    // Scores near ±Number.MAX_VALUE: the sum overflows to ±Infinity, so halve them first.
+    if (!Number.isFinite(middle)) middle = last / 2 + next / 2;
     threshold = middle < next ? middle : last;
   }
   const fp = bestPredicted - bestTp;
