@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ContrastiveError, assertNumber, assertOneOf } from '@contrastive/core';
+import { ContrastiveError, assertNumber, assertOneOf, isContrastiveError } from '@contrastive/core';
 import type { BackendName } from '@contrastive/core';
 
 /** Recipes the `train` command runs. @category CLI */
@@ -60,18 +60,42 @@ Options:
   -h, --help             this text
 `;
 
+const COMMAND = 'contrastive train';
+/** Decimal integers only: `Number()` would also take `''` (0), `' 5 '`, `'0x10'` and `'1e3'`. */
+const INTEGER_TEXT = /^[+-]?\d+$/;
+const NUMBER_TEXT = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+/** `text` as a number in `range`; text that is not a plain decimal number is NaN (and an error). */
+function numberOption(
+  text: string,
+  argument: string,
+  pattern: RegExp,
+  range: { min: number; exclusiveMin?: boolean; integer?: boolean },
+): number {
+  const parsed = pattern.test(text) ? Number(text) : NaN;
+  try {
+    assertNumber(parsed, argument, COMMAND, range);
+  } catch (error) {
+    if (!Number.isNaN(parsed) || !isContrastiveError(error)) throw error;
+    throw new ContrastiveError(error.code, `${error.message} (from ${JSON.stringify(text)})`, { cause: error });
+  }
+  return parsed;
+}
+
 function integer(value: string | undefined, fallback: number, argument: string, min: number): number {
   if (value === undefined) return fallback;
-  const parsed = Number(value);
-  assertNumber(parsed, argument, 'contrastive train', { integer: true, min });
-  return parsed;
+  return numberOption(value, argument, INTEGER_TEXT, { integer: true, min });
 }
 
 function positive(value: string | undefined, fallback: number, argument: string): number {
   if (value === undefined) return fallback;
-  const parsed = Number(value);
-  assertNumber(parsed, argument, 'contrastive train', { min: 0, exclusiveMin: true });
-  return parsed;
+  return numberOption(value, argument, NUMBER_TEXT, { min: 0, exclusiveMin: true });
+}
+
+function nonEmpty(value: string | undefined, fallback: string, argument: string): string {
+  if (value === undefined) return fallback;
+  if (value === '') throw new ContrastiveError('INVALID_ARGUMENT', `Argument '${argument}' passed to '${COMMAND}' must be a non-empty string, got ""`);
+  return value;
 }
 
 /**
@@ -79,10 +103,15 @@ function positive(value: string | undefined, fallback: number, argument: string)
  *
  * @param argv - the arguments, e.g. `['--recipe', 'simclr', '--epochs', '3']`.
  * @returns the full command with defaults filled in, or `'help'`.
- * @throws `ContrastiveError` `INVALID_ARGUMENT` naming the option.
+ * @throws `ContrastiveError` `INVALID_ARGUMENT` naming the option: an unknown option, a missing
+ * value, a number that is not plain decimal (`''`, `'0x10'`) or out of range, an unknown name, an
+ * empty `--out` / `--name`; naming `argv` when it is not an array of strings.
  * @category CLI
  */
 export function parseTrainArgs(argv: readonly string[]): TrainCommand | 'help' {
+  if (!Array.isArray(argv) || argv.some((item) => typeof item !== 'string')) {
+    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'argv' passed to 'parseTrainArgs' must be an array of strings, got ${Array.isArray(argv) ? 'an array holding a non-string' : typeof argv}`);
+  }
   let parsed;
   try {
     parsed = parseArgs({
@@ -107,16 +136,18 @@ export function parseTrainArgs(argv: readonly string[]): TrainCommand | 'help' {
       allowPositionals: false,
     });
   } catch (error) {
-    throw new ContrastiveError('INVALID_ARGUMENT', `contrastive train: ${(error as Error).message}`);
+    // Name the option alone ('--epochs', not '--epochs <value>') so the message names the argument.
+    const message = (error as Error).message.replace(/Option '(-[\w-]+) <value>' argument missing/, "Option '$1' needs a value ($1 <value>)");
+    throw new ContrastiveError('INVALID_ARGUMENT', `${COMMAND}: ${message}`, { cause: error });
   }
   const values = parsed.values;
   if (values.help === true) return 'help';
   const recipe = values.recipe ?? TRAIN_DEFAULTS.recipe;
-  assertOneOf(recipe, ['simclr'] as const, '--recipe', 'contrastive train');
+  assertOneOf(recipe, ['simclr'] as const, '--recipe', COMMAND);
   const dataset = values.dataset ?? TRAIN_DEFAULTS.dataset;
-  assertOneOf(dataset, ['mnist', 'fashion-mnist'] as const, '--dataset', 'contrastive train');
+  assertOneOf(dataset, ['mnist', 'fashion-mnist'] as const, '--dataset', COMMAND);
   const backend = values.backend ?? TRAIN_DEFAULTS.backend;
-  assertOneOf(backend, ['auto', 'tensorflow', 'wasm', 'cpu'] as const, '--backend', 'contrastive train');
+  assertOneOf(backend, ['auto', 'tensorflow', 'wasm', 'cpu'] as const, '--backend', COMMAND);
   const trainLimit = values['train-limit'] === undefined ? undefined : integer(values['train-limit'], 0, '--train-limit', 1);
   return {
     recipe,
@@ -128,9 +159,37 @@ export function parseTrainArgs(argv: readonly string[]): TrainCommand | 'help' {
     temperature: positive(values.temperature, TRAIN_DEFAULTS.temperature, '--temperature'),
     learningRate: positive(values.lr, TRAIN_DEFAULTS.learningRate, '--lr'),
     trainLimit,
-    out: values.out ?? TRAIN_DEFAULTS.out,
-    name: values.name ?? `${recipe}-${dataset}`,
+    out: nonEmpty(values.out, TRAIN_DEFAULTS.out, '--out'),
+    name: nonEmpty(values.name, `${recipe}-${dataset}`, '--name'),
     quiet: values.quiet ?? false,
     resume: values.resume ?? false,
   };
+}
+
+/**
+ * Throws unless `command` is a {@link TrainCommand} within the ranges {@link parseTrainArgs}
+ * enforces, so a hand-built command fails before any data is loaded.
+ * @internal
+ */
+export function assertTrainCommand(command: unknown, fn: string): asserts command is TrainCommand {
+  if (command === null || typeof command !== 'object') {
+    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'command' passed to '${fn}' must be a TrainCommand (from parseTrainArgs), got ${command === null ? 'null' : typeof command}`);
+  }
+  const value = command as Partial<Record<keyof TrainCommand, unknown>>;
+  assertOneOf(value.recipe, ['simclr'] as const, 'command.recipe', fn);
+  assertOneOf(value.dataset, ['mnist', 'fashion-mnist'] as const, 'command.dataset', fn);
+  assertOneOf(value.backend, ['auto', 'tensorflow', 'wasm', 'cpu'] as const, 'command.backend', fn);
+  assertNumber(value.epochs, 'command.epochs', fn, { integer: true, min: 0 });
+  assertNumber(value.batchSize, 'command.batchSize', fn, { integer: true, min: 2 });
+  assertNumber(value.seed, 'command.seed', fn, { integer: true, min: 0 });
+  assertNumber(value.temperature, 'command.temperature', fn, { min: 0, exclusiveMin: true });
+  assertNumber(value.learningRate, 'command.learningRate', fn, { min: 0, exclusiveMin: true });
+  if (value.trainLimit !== undefined) assertNumber(value.trainLimit, 'command.trainLimit', fn, { integer: true, min: 1 });
+  for (const field of ['out', 'name'] as const) {
+    if (typeof value[field] !== 'string' || value[field] === '') {
+      throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'command.${field}' passed to '${fn}' must be a non-empty string, got ${JSON.stringify(value[field])}`);
+    }
+  }
+  assertOneOf(value.quiet, [true, false] as const, 'command.quiet', fn);
+  assertOneOf(value.resume, [true, false] as const, 'command.resume', fn);
 }

@@ -1,4 +1,5 @@
 import cliProgress from 'cli-progress';
+import { ContrastiveError, assertOneOf } from '@contrastive/core';
 
 /** Progress reporting of a training run. @category CLI */
 export interface Progress {
@@ -18,9 +19,15 @@ export interface Progress {
  *
  * @param options - `quiet` prints only the per-epoch summary lines.
  * @returns a {@link Progress}.
+ * @throws `ContrastiveError` `INVALID_ARGUMENT` when `options` is not an object or `quiet` is not a
+ * boolean.
  * @category CLI
  */
 export function createProgress(options: { quiet: boolean }): Progress {
+  if (options === null || typeof options !== 'object') {
+    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'options' passed to 'createProgress' must be { quiet: boolean }, got ${options === null ? 'null' : typeof options}`);
+  }
+  assertOneOf(options.quiet, [true, false] as const, 'quiet', 'createProgress');
   const interactive = !options.quiet && process.stdout.isTTY === true;
   let bar: cliProgress.SingleBar | undefined;
   return {

@@ -6,6 +6,7 @@ import type { BackendName } from '@contrastive/core';
 import { loadMnist } from '@contrastive/data';
 import type { ImageDataset } from '@contrastive/data';
 import { loadFashionMnist } from '@contrastive/data/node';
+import { assertTrainCommand } from './args.js';
 import type { TrainCommand } from './args.js';
 import { createProgress } from './progress.js';
 import { percent, runSimclr } from './recipes/simclr.js';
@@ -53,9 +54,14 @@ async function loadDataset(command: TrainCommand): Promise<ImageDataset> {
  *
  * @param command - parsed options.
  * @returns the report written.
+ * @throws `ContrastiveError` `INVALID_ARGUMENT` naming the field (`command.epochs`, ...) when
+ * `command` is not a {@link TrainCommand} in the ranges {@link parseTrainArgs} enforces (checked
+ * before any data is loaded); `BACKEND` when the backend cannot start; `DATA` for a malformed
+ * dataset file; and the errors of the recipe.
  * @category CLI
  */
 export async function runTrainCommand(command: TrainCommand): Promise<RunReport> {
+  assertTrainCommand(command, 'runTrainCommand');
   const started = performance.now();
   const preference: readonly BackendName[] = command.backend === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [command.backend];
   const backend = await selectBackend({ preference });

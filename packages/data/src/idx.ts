@@ -1,4 +1,4 @@
-import { ContrastiveError } from '@contrastive/core';
+import { ContrastiveError, assertNumber } from '@contrastive/core';
 import type { ImageSplit } from './dataset.js';
 
 /**
@@ -71,7 +71,8 @@ function hex(bytes: Uint8Array, from: number, to: number): string {
  * `[60000, 28, 28]` for `train-images-idx3-ubyte`.
  * @throws `ContrastiveError` `DATA` naming the file and the byte offset, for a wrong magic
  * number (non-zero leading bytes, an unknown type byte, zero dimensions), a truncated header or
- * data, or trailing bytes.
+ * data, or trailing bytes; `INVALID_ARGUMENT` when `bytes` is not a `Uint8Array` or `options` /
+ * `name` is malformed.
  * @example
  * ```ts
  * const bytes = new Uint8Array([0, 0, 0x08, 1, 0, 0, 0, 3, 7, 8, 9]);
@@ -81,7 +82,13 @@ function hex(bytes: Uint8Array, from: number, to: number): string {
  * @category IDX
  */
 export function readIdx(bytes: Uint8Array, options: ReadIdxOptions = {}): IdxArray {
+  if (options === null || typeof options !== 'object') {
+    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'options' passed to 'readIdx' must be an object, got ${options === null ? 'null' : typeof options}`);
+  }
   const name = options.name ?? 'IDX buffer';
+  if (typeof name !== 'string') {
+    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'name' passed to 'readIdx' must be a string, got ${typeof name}`);
+  }
   if (!(bytes instanceof Uint8Array)) {
     throw new ContrastiveError(
       'INVALID_ARGUMENT',
@@ -166,6 +173,39 @@ export function readIdx(bytes: Uint8Array, options: ReadIdxOptions = {}): IdxArr
   }
 }
 
+const ARRAY_TYPES: Readonly<Record<IdxDataType, new (length: number) => ArrayLike<number>>> = {
+  uint8: Uint8Array,
+  int8: Int8Array,
+  int16: Int16Array,
+  int32: Int32Array,
+  float32: Float32Array,
+  float64: Float64Array,
+};
+
+/** Throws unless `array` is an {@link IdxArray} whose data fill its shape (as {@link readIdx} returns). */
+function assertIdxArray(array: unknown, argument: string, fn: string): asserts array is IdxArray {
+  const prefix = `Argument '${argument}' passed to '${fn}'`;
+  const candidate = array as Partial<IdxArray> | null;
+  if (candidate === null || typeof candidate !== 'object') {
+    throw new ContrastiveError('INVALID_ARGUMENT', `${prefix} must be an IdxArray { dtype, shape, data } (from readIdx), got ${candidate === null ? 'null' : typeof candidate}`);
+  }
+  const { dtype, shape, data } = candidate;
+  const Type = typeof dtype === 'string' ? ARRAY_TYPES[dtype as IdxDataType] : undefined;
+  if (Type === undefined || !(data instanceof Type)) {
+    throw new ContrastiveError(
+      'INVALID_ARGUMENT',
+      `${prefix} must be an IdxArray { dtype, shape, data } (from readIdx) whose data is the typed array of its dtype, got dtype ${String(dtype)}`,
+    );
+  }
+  if (!Array.isArray(shape) || !shape.every((dim: unknown) => typeof dim === 'number' && Number.isInteger(dim) && dim >= 0)) {
+    throw new ContrastiveError('INVALID_ARGUMENT', `${prefix} must have a 'shape' of non-negative integers, got ${JSON.stringify(shape)}`);
+  }
+  const size = shape.reduce((product: number, dim: number) => product * dim, 1);
+  if (data.length !== size) {
+    throw new ContrastiveError('SHAPE_MISMATCH', `${prefix} must hold ${size} elements (shape [${shape.join(', ')}]), got ${data.length}`);
+  }
+}
+
 /** Options of {@link idxSplit}. @category IDX */
 export interface IdxSplitOptions {
   /**
@@ -196,8 +236,11 @@ export interface IdxSplitOptions {
  * @param labels - `[n]` IDX array of integer labels (`uint8`, `int8`, `int16` or `int32`).
  * @param options - file names for messages, `numClasses`.
  * @returns a new {@link ImageSplit}: `count = n`, `shape = [h, w, c]`, float32 pixels, int32 labels.
- * @throws `ContrastiveError` `DATA` naming the files when the ranks or element types are
- * wrong, the image and label counts differ, or a label is negative or `>= numClasses`.
+ * @throws `ContrastiveError` `DATA` naming the files and the byte offset of the header field
+ * when the ranks or element types are wrong, an image dimension is 0, the image and label counts
+ * differ, or a label is negative or `>= numClasses`; `INVALID_ARGUMENT` when `images` or `labels`
+ * is not an {@link IdxArray}, or for a bad option (`numClasses` not a positive integer);
+ * `SHAPE_MISMATCH` when an array's data do not fill its shape.
  * @example
  * ```ts
  * const images = readIdx(new Uint8Array([0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 0, 255]));
@@ -209,17 +252,33 @@ export interface IdxSplitOptions {
  * @category IDX
  */
 export function idxSplit(images: IdxArray, labels: IdxArray, options: IdxSplitOptions = {}): ImageSplit {
+  const fn = 'idxSplit';
+  assertIdxArray(images, 'images', fn);
+  assertIdxArray(labels, 'labels', fn);
+  if (options === null || typeof options !== 'object') {
+    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'options' passed to '${fn}' must be an object, got ${options === null ? 'null' : typeof options}`);
+  }
   const imagesName = options.imagesName ?? 'images';
   const labelsName = options.labelsName ?? 'labels';
   const { numClasses } = options;
+  if (numClasses !== undefined) assertNumber(numClasses, 'numClasses', fn, { integer: true, min: 1 });
   if (images.shape.length !== 3 && images.shape.length !== 4) {
     throw new ContrastiveError(
       'DATA',
-      `IDX file '${imagesName}' must hold images of shape [n, h, w] or [n, h, w, c], got [${images.shape.join(', ')}]`,
+      `IDX file '${imagesName}' must hold images of shape [n, h, w] or [n, h, w, c], got [${images.shape.join(', ')}] (${images.shape.length} dimension(s) at byte offset 3)`,
+    );
+  }
+  if (images.shape.slice(1).some((dim) => dim === 0)) {
+    throw new ContrastiveError(
+      'DATA',
+      `IDX file '${imagesName}' must hold images of positive height, width and channels, got [${images.shape.join(', ')}] (dimensions from byte offset 8)`,
     );
   }
   if (labels.shape.length !== 1) {
-    throw new ContrastiveError('DATA', `IDX file '${labelsName}' must hold labels of shape [n], got [${labels.shape.join(', ')}]`);
+    throw new ContrastiveError(
+      'DATA',
+      `IDX file '${labelsName}' must hold labels of shape [n], got [${labels.shape.join(', ')}] (${labels.shape.length} dimension(s) at byte offset 3)`,
+    );
   }
   const [count, height, width, channels = 1] = images.shape as [number, number, number, number?];
   const labelCount = labels.shape[0] as number;
@@ -246,7 +305,7 @@ export function idxSplit(images: IdxArray, labels: IdxArray, options: IdxSplitOp
     case 'int32':
       throw new ContrastiveError(
         'DATA',
-        `IDX file '${imagesName}' must hold uint8, float32 or float64 pixels, got ${images.dtype}`,
+        `IDX file '${imagesName}' must hold uint8, float32 or float64 pixels, got ${images.dtype} (type byte at byte offset 2)`,
       );
     default: {
       const unreachable: never = images;
@@ -264,7 +323,7 @@ export function idxSplit(images: IdxArray, labels: IdxArray, options: IdxSplitOp
       break;
     case 'float32':
     case 'float64':
-      throw new ContrastiveError('DATA', `IDX file '${labelsName}' must hold integer labels, got ${labels.dtype}`);
+      throw new ContrastiveError('DATA', `IDX file '${labelsName}' must hold integer labels, got ${labels.dtype} (type byte at byte offset 2)`);
     default: {
       const unreachable: never = labels;
       throw new ContrastiveError('DATA', `IDX file '${labelsName}' has an unsupported type ${String(unreachable)}`);

@@ -65,7 +65,8 @@ export interface LoadMnistOptions {
  * @returns a promise of an {@link ImageDataset}: `train` `[8000 (or trainLimit), 28, 28, 1]`,
  * `test` `[2000, 28, 28, 1]` as float32 pixel arrays and int32 labels, owned by the caller;
  * `classNames` `'0'..'9'`.
- * @throws `ContrastiveError` `INVALID_ARGUMENT` when `trainLimit` is not a positive integer;
+ * @throws `ContrastiveError` `INVALID_ARGUMENT` when `options` is not an object or `trainLimit` is
+ * not a positive integer;
  * `DATA` when a digit file does not hold whole 28x28 images or holds fewer than 800.
  * @example
  * ```ts
@@ -78,6 +79,9 @@ export interface LoadMnistOptions {
  */
 export async function loadMnist(options: LoadMnistOptions = {}): Promise<ImageDataset> {
   const fn = 'loadMnist';
+  if (options === null || typeof options !== 'object') {
+    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'options' passed to '${fn}' must be an object, got ${options === null ? 'null' : typeof options}`);
+  }
   const { trainLimit } = options;
   if (trainLimit !== undefined) assertNumber(trainLimit, 'trainLimit', fn, { integer: true, min: 1 });
 

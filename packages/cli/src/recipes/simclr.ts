@@ -1,6 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
+  ContrastiveError,
   Rng,
+  assertNumber,
+  assertOneOf,
   convEncoder,
   disposeTrainState,
   embedDataset,
@@ -72,6 +75,45 @@ function flatten(images: tf.Tensor4D): tf.Tensor2D {
   return tf.reshape(images, [images.shape[0], -1]);
 }
 
+const FN = 'runSimclr';
+
+function invalid(argument: string, expected: string, value: unknown): ContrastiveError {
+  const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
+  return new ContrastiveError('INVALID_ARGUMENT', `Argument '${argument}' passed to '${FN}' must be ${expected}, got ${got}`);
+}
+
+/** Throws unless `settings` are {@link SimclrSettings} in range; runs before anything is built. */
+function assertSettings(settings: unknown): asserts settings is SimclrSettings {
+  if (settings === null || typeof settings !== 'object') throw invalid('settings', 'an object (SimclrSettings)', settings);
+  const value = settings as Partial<Record<keyof SimclrSettings, unknown>>;
+  const dataset = value.dataset as { train?: unknown; test?: unknown } | null | undefined;
+  if (dataset === null || typeof dataset !== 'object') throw invalid('settings.dataset', 'an ImageDataset { train, test, classNames }', dataset);
+  for (const split of ['train', 'test'] as const) {
+    if (dataset[split] === null || typeof dataset[split] !== 'object') throw invalid(`settings.dataset.${split}`, 'an ImageSplit', dataset[split]);
+  }
+  const train = dataset.train as { shape?: unknown; count?: unknown };
+  const test = dataset.test as { shape?: unknown };
+  if (!Array.isArray(train.shape) || !Array.isArray(test.shape) || train.shape.join(',') !== test.shape.join(',')) {
+    throw new ContrastiveError(
+      'SHAPE_MISMATCH',
+      `Argument 'settings.dataset.test' passed to '${FN}' must hold images of the train shape ${JSON.stringify(train.shape)}, got ${JSON.stringify(test.shape)}`,
+    );
+  }
+  assertNumber(value.epochs, 'settings.epochs', FN, { integer: true, min: 0 });
+  const count = typeof train.count === 'number' && Number.isInteger(train.count) ? train.count : undefined;
+  assertNumber(value.batchSize, 'settings.batchSize', FN, { integer: true, min: 2, ...(count === undefined ? {} : { max: count }) });
+  assertNumber(value.seed, 'settings.seed', FN, { integer: true, min: 0 });
+  assertNumber(value.temperature, 'settings.temperature', FN, { min: 0, exclusiveMin: true });
+  assertNumber(value.learningRate, 'settings.learningRate', FN, { min: 0, exclusiveMin: true });
+  if (typeof value.runDir !== 'string' || value.runDir === '') throw invalid('settings.runDir', 'a non-empty string', value.runDir);
+  assertOneOf(value.flip, [true, false] as const, 'settings.flip', FN);
+  assertOneOf(value.resume, [true, false] as const, 'settings.resume', FN);
+  const progress = value.progress as Partial<Record<keyof Progress, unknown>> | null | undefined;
+  if (progress === null || typeof progress !== 'object' || (['startEpoch', 'step', 'endEpoch', 'log'] as const).some((method) => typeof progress[method] !== 'function')) {
+    throw invalid('settings.progress', 'a Progress { startEpoch, step, endEpoch, log }', progress);
+  }
+}
+
 /**
  * SimCLR (Chen et al. 2020) as RECIPE.md runs it: the reference CNN `h` and a 128-128-64 head `z`,
  * two augmented views per image in one batch (rows `0..N-1` view 1, `N..2N-1` view 2), NT-Xent on
@@ -80,16 +122,28 @@ function flatten(images: tf.Tensor4D): tf.Tensor2D {
  *
  * @param settings - data, hyper-parameters, run directory and progress display.
  * @returns per-epoch losses and times, and the three sets of metrics.
+ * @throws `ContrastiveError` naming the setting (`settings.batchSize`, ...) before anything is
+ * built: `INVALID_ARGUMENT` for a value out of range (`batchSize` outside `[2, train images]`,
+ * `temperature <= 0`, ...) or of the wrong kind, `SHAPE_MISMATCH` when the test images differ in
+ * shape from the train images; the errors of `toTensors` for a malformed split.
  * @category CLI
  */
 export async function runSimclr(settings: SimclrSettings): Promise<SimclrOutcome> {
+  assertSettings(settings);
   const { dataset, progress } = settings;
+  // The splits first: toTensors validates them, and nothing else exists yet to free if it throws.
+  const trainTensors = toTensors(dataset.train);
+  let testTensors: ReturnType<typeof toTensors>;
+  try {
+    testTensors = toTensors(dataset.test);
+  } catch (error) {
+    tf.dispose([trainTensors.images, trainTensors.labels]);
+    throw error;
+  }
   const initRng = new Rng(settings.seed);
   const encoder = convEncoder({ inputShape: dataset.train.shape, rng: initRng });
   const head = projectionHead({ inputDim: encoder.outputDim, hiddenDim: 128, outputDim: 64, rng: initRng });
   const optimizer = tf.train.adam(settings.learningRate, 0.9, 0.999, 1e-8);
-  const trainTensors = toTensors(dataset.train);
-  const testTensors = toTensors(dataset.test);
   let resumeFrom: TrainState | undefined;
   try {
     const parameters = [...encoder.trainableVariables, ...head.trainableVariables].reduce((sum, v) => sum + v.size, 0);

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import { ContrastiveError, assertNumber } from '@contrastive/core';
+import { ContrastiveError, assertNumber, isContrastiveError } from '@contrastive/core';
 import type { ImageDataset, ImageSplit } from '../dataset.js';
 import { FASHION_MNIST_CLASS_NAMES } from '../fashion-mnist.js';
 import { idxSplit, readIdx } from '../idx.js';
@@ -69,6 +69,12 @@ export interface LoadFashionMnistOptions {
   readonly trainLimit?: number;
 }
 
+function assertOptions(options: unknown, argument: string, fn: string): void {
+  if (options === null || typeof options !== 'object') {
+    throw new ContrastiveError('INVALID_ARGUMENT', `Argument '${argument}' passed to '${fn}' must be an object, got ${options === null ? 'null' : typeof options}`);
+  }
+}
+
 function isMissing(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'ENOENT';
 }
@@ -81,8 +87,9 @@ function isMissing(error: unknown): boolean {
  * @param path - path of the file, with or without its `.gz` suffix.
  * @returns the parsed {@link IdxArray}, e.g. uint8 `[60000, 28, 28]`.
  * @throws `ContrastiveError` `DATA` when neither `path` nor `path.gz` exists, the gzip data is
- * corrupt, or the IDX content is malformed (wrong magic, truncated, trailing bytes), naming the file
- * and the byte offset.
+ * truncated or corrupt, or the IDX content is malformed (wrong magic, truncated, trailing bytes),
+ * naming the file and the byte offset (of the decompressed content for an IDX error inside gzip);
+ * `INVALID_ARGUMENT` when `path` is not a non-empty string.
  * @example
  * ```ts
  * const labels = await readIdxFile('/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte');
@@ -116,10 +123,22 @@ export async function readIdxFile(path: string): Promise<IdxArray> {
     try {
       bytes = await gunzipAsync(raw);
     } catch (error) {
-      throw new ContrastiveError('DATA', `IDX file '${found}' is not valid gzip data: ${String(error)}`, { cause: error });
+      // zlib reports a stream that stops early (an interrupted download) as Z_BUF_ERROR: it ends at
+      // the file's last byte. Other damage is found while decoding, at an offset zlib does not give.
+      const where =
+        (error as { code?: unknown }).code === 'Z_BUF_ERROR'
+          ? `it is truncated at byte offset ${raw.length} (the compressed stream ends early)`
+          : `it is corrupt between byte offset 0 and ${raw.length}`;
+      throw new ContrastiveError('DATA', `IDX file '${found}' is not valid gzip data: ${where}: ${(error as Error).message}`, { cause: error });
     }
   }
-  return readIdx(bytes, { name: found });
+  if (bytes === raw) return readIdx(bytes, { name: found });
+  try {
+    return readIdx(bytes, { name: found });
+  } catch (error) {
+    if (!isContrastiveError(error)) throw error;
+    throw new ContrastiveError(error.code, `${error.message} (byte offsets of the decompressed data)`, { cause: error });
+  }
 }
 
 /**
@@ -135,7 +154,8 @@ export async function readIdxFile(path: string): Promise<IdxArray> {
  * @throws `ContrastiveError` `DATA` naming the file and the byte offset when a file is
  * missing or malformed (wrong magic, truncated, trailing bytes), when the image and label counts
  * differ, when a label is out of range, or when the train and test images differ in shape;
- * `INVALID_ARGUMENT` for a bad option.
+ * `INVALID_ARGUMENT` for a bad option (an empty `dir`, a `trainLimit` that is not a positive
+ * integer, `classNames` that are not a non-empty array of strings, an empty file name).
  * @example
  * ```ts
  * const mnist = await loadIdxDataset('/data/mnist');          // the original 60,000/10,000 MNIST
@@ -148,17 +168,24 @@ export async function loadIdxDataset(dir: string, options: LoadIdxDatasetOptions
   if (typeof dir !== 'string' || dir === '') {
     throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'dir' passed to '${fn}' must be a non-empty string, got ${JSON.stringify(dir)}`);
   }
+  assertOptions(options, 'options', fn);
   const { trainLimit, classNames } = options;
   if (trainLimit !== undefined) assertNumber(trainLimit, 'trainLimit', fn, { integer: true, min: 1 });
-  if (classNames !== undefined && (!Array.isArray(classNames) || classNames.length === 0)) {
+  if (classNames !== undefined && (!Array.isArray(classNames) || classNames.length === 0 || classNames.some((name) => typeof name !== 'string'))) {
     throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'classNames' passed to '${fn}' must be a non-empty array of strings`);
   }
+  if (options.files !== undefined) assertOptions(options.files, 'files', fn);
   const files = {
     trainImages: options.files?.trainImages ?? 'train-images-idx3-ubyte',
     trainLabels: options.files?.trainLabels ?? 'train-labels-idx1-ubyte',
     testImages: options.files?.testImages ?? 't10k-images-idx3-ubyte',
     testLabels: options.files?.testLabels ?? 't10k-labels-idx1-ubyte',
   };
+  for (const [field, name] of Object.entries(files)) {
+    if (typeof name !== 'string' || name === '') {
+      throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'files.${field}' passed to '${fn}' must be a non-empty file name, got ${JSON.stringify(name)}`);
+    }
+  }
   const [trainImages, trainLabels, testImages, testLabels] = await Promise.all(
     [files.trainImages, files.trainLabels, files.testImages, files.testLabels].map((name) => readIdxFile(join(dir, name))),
   );
@@ -204,7 +231,7 @@ export async function loadIdxDataset(dir: string, options: LoadIdxDatasetOptions
  * caller.
  * @throws `ContrastiveError` `DATA` when a file is missing or malformed (naming the file and
  * the byte offset), a label is outside `[0, 10)`, or the images are not 28x28x1;
- * `INVALID_ARGUMENT` for a bad `trainLimit`.
+ * `INVALID_ARGUMENT` for `options` that is not an object, a bad `trainLimit` or an empty `dir`.
  * @example
  * ```ts
  * const fashion = await loadFashionMnist();
@@ -214,6 +241,7 @@ export async function loadIdxDataset(dir: string, options: LoadIdxDatasetOptions
  * @category Fashion-MNIST
  */
 export async function loadFashionMnist(options: LoadFashionMnistOptions = {}): Promise<ImageDataset> {
+  assertOptions(options, 'options', 'loadFashionMnist');
   const dir = options.dir ?? FASHION_MNIST_DEFAULT_DIR;
   if (options.trainLimit !== undefined) assertNumber(options.trainLimit, 'trainLimit', 'loadFashionMnist', { integer: true, min: 1 });
   const dataset = await loadIdxDataset(dir, {
