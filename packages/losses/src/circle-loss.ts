@@ -11,6 +11,7 @@ import {
   rowHasAny,
   stopGradient,
 } from './internal/pairs.js';
+import { assertOptionsObject } from './internal/options.js';
 
 const NAME = 'circleLoss';
 
@@ -58,7 +59,8 @@ export interface CircleLossOptions {
  * with `tuples` only those pairs (triplets (a, p, n) count as the pairs (a, p) and (a, n); a pair
  * listed twice counts once; a pair listed as both positive and negative takes the negative logit
  * in both sums, as PML's overwrite does); with `ref` the batch is compared against
- * `ref.embeddings` / `ref.labels` (no self-exclusion). Tuple indices are not read back to check.
+ * `ref.embeddings` / `ref.labels` (no self-exclusion). Tuple indices must lie in range: their
+ * minimum and maximum are read back to check (`INVALID_ARGUMENT` naming the field).
  *
  * A batch without an anchor that has both a positive and a negative gives 0 connected to
  * `embeddings` (zero gradients). Deliberate difference from PML 2.8: PML returns 0 whenever each
@@ -70,7 +72,7 @@ export interface CircleLossOptions {
  * `labels` `[n]` int32, optional `tuples` (`[k]` int32 index vectors) and an optional `ref`
  * (`[m, d]` float32 embeddings, `[m]` int32 labels), and returns a float32 scalar owned by the
  * caller; it disposes none of its inputs and never reads the embeddings back.
- * @throws `ContrastiveError` (from `@contrastive/core`): `INVALID_ARGUMENT` when `m` is not in
+ * @throws `ContrastiveError` (from `@contrastive/core`): `INVALID_ARGUMENT` when `options` is not an object, `m` is not in
  * [0, 1], `gamma` not a finite number > 0, `distance` not a similarity of normalised rows or
  * `reducer` not a Reducer; from `compute`, `SHAPE_MISMATCH`, `DTYPE_MISMATCH`, `LABEL_COUNT`,
  * `INVALID_ARGUMENT` or `DISPOSED` naming the argument (`embeddings`, `labels`, `ref.*`, `tuples.*`).
@@ -86,6 +88,7 @@ export interface CircleLossOptions {
  * @category Losses
  */
 export function circleLoss(options: CircleLossOptions = {}): Loss {
+  assertOptionsObject(options, NAME);
   const m = options.m ?? 0.4;
   const gamma = options.gamma ?? 80;
   assertNumber(m, 'm', NAME, { min: 0, max: 1 });

@@ -3,6 +3,7 @@ import { ContrastiveError, assertNumber } from '@contrastive/core';
 import type { LossInput, Loss } from '@contrastive/core';
 import { DEFAULT_CHUNK_ELEMENTS, validateLossInput } from './info-nce-engine.js';
 import { diagonalCrossEntropy, rejectTuples, splitQueriesAndKeys } from './info-nce-loss.js';
+import { assertOptionsObject } from './internal/options.js';
 
 const NAME = 'clipLoss';
 
@@ -83,7 +84,7 @@ function assertBoolean(value: unknown, argument: string): asserts value is boole
  * `[N, d]` with `ref` `[N, d]`) float32 and `labels` int32 and returns a float32 scalar owned by
  * the caller; it disposes none of its inputs. With `learnableScale` the loss owns a variable:
  * call `dispose()` when done.
- * @throws `ContrastiveError`: `INVALID_ARGUMENT` from the factory for a temperature or `maxScale`
+ * @throws `ContrastiveError`: `INVALID_ARGUMENT` from the factory for `options` that is not an object, a temperature or `maxScale`
  * that is not a finite number > 0, a non-boolean `learnableScale`/`symmetric` or a bad
  * `chunkElements`; from `compute`, `SHAPE_MISMATCH` for an odd number of rows without `ref` or a
  * `ref` with a different number of rows, `INVALID_ARGUMENT` for `tuples`, `STATE` after `dispose()`,
@@ -108,6 +109,7 @@ function assertBoolean(value: unknown, argument: string): asserts value is boole
  * @category Losses
  */
 export function clipLoss(options: ClipLossOptions = {}): ClipLoss {
+  assertOptionsObject(options, NAME);
   const temperature = options.temperature ?? 0.07;
   assertNumber(temperature, 'temperature', NAME, { min: 0, exclusiveMin: true });
   const learnableScale = options.learnableScale ?? false;
@@ -119,7 +121,13 @@ export function clipLoss(options: ClipLossOptions = {}): ClipLoss {
   const chunkElements = options.chunkElements ?? DEFAULT_CHUNK_ELEMENTS;
   assertNumber(chunkElements, 'chunkElements', NAME, { integer: true, min: 1 });
 
-  const logitScale = learnableScale ? tf.variable(tf.scalar(Math.log(1 / temperature)), true) : null;
+  let logitScale: tf.Variable<tf.Rank.R0> | null = null;
+  if (learnableScale) {
+    // tf.variable shares the initial tensor's data but does not own the tensor: dispose it.
+    const initial = tf.scalar(Math.log(1 / temperature));
+    logitScale = tf.variable(initial, true);
+    initial.dispose();
+  }
   let disposed = false;
 
   return {

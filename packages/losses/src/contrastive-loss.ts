@@ -4,6 +4,7 @@ import type { Distance, Labels, LossInput, Loss, Tuples } from '@contrastive/cor
 import { assertDistanceOption, assertReducerOption, validateLossInput } from './internal/pairs.js';
 import { avgNonZeroReducer, connectedZero } from './reducers.js';
 import type { Reducer } from './reducers.js';
+import { assertOptionsObject } from './internal/options.js';
 
 const NAME = 'contrastiveLoss';
 
@@ -210,7 +211,7 @@ export interface ContrastiveLossOptions {
  * become the pairs (a, p) and (a, n), as PML's `convert_to_pairs`. With `ref` it compares the batch
  * with `ref.embeddings` / `ref.labels`, and a same-label reference row is a positive even when it
  * is a copy of the anchor (PML's `ref_emb`). Tuple indices must lie in range (rows of the batch,
- * columns of the reference or batch); they are not read back to check.
+ * columns of the reference or batch); their minimum and maximum are read back to check (`INVALID_ARGUMENT` naming the field).
  *
  * **Siamese networks.** A Siamese pair loss (Bromley et al. 1993, "Signature Verification using a
  * 'Siamese' Time Delay Neural Network"; Chopra et al. 2005) embeds the two inputs of each labelled
@@ -240,7 +241,7 @@ export interface ContrastiveLossOptions {
  * With another reducer the pairs of `labels` are listed on the host — the labels (int32, never the
  * embeddings) are read back, since the number of pairs is data-dependent — and gathered, as are
  * given `tuples`; a gather of all n·m pairs is much slower than the dense path for large batches.
- * @throws `ContrastiveError` (from `@contrastive/core`): `INVALID_ARGUMENT` when a margin is not a
+ * @throws `ContrastiveError` (from `@contrastive/core`): `INVALID_ARGUMENT` when `options` is not an object, a margin is not a
  * finite number, or `distance` / `reducer` is not a Distance / Reducer; from `compute`,
  * `SHAPE_MISMATCH`, `DTYPE_MISMATCH`, `LABEL_COUNT`, `INVALID_ARGUMENT` or `DISPOSED` naming the
  * argument (`embeddings`, `labels`, `ref.embeddings`, `ref.labels`, `tuples.*`).
@@ -256,6 +257,7 @@ export interface ContrastiveLossOptions {
  * @category Losses
  */
 export function contrastiveLoss(options: ContrastiveLossOptions = {}): Loss {
+  assertOptionsObject(options, NAME);
   const posMargin = options.posMargin ?? 0;
   const negMargin = options.negMargin ?? 1;
   assertNumber(posMargin, 'posMargin', NAME);

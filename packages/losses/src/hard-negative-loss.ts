@@ -15,6 +15,7 @@ import {
   validateLossInput,
 } from './info-nce-engine.js';
 import type { EngineChunk, InfoNceEngineSpec } from './info-nce-engine.js';
+import { assertOptionsObject } from './internal/options.js';
 
 const NAME = 'hardNegativeLoss';
 const WEIGHTS_NAME = 'hardNegativeWeights';
@@ -353,7 +354,8 @@ export function debiasedLoss(name: string, settings: DebiasedSettings): Loss {
  * triplets (a, p, n) count as the pairs (a, p) and (a, n), as PML's `convert_to_pairs`. With `ref`
  * the batch is compared with `ref.embeddings` / `ref.labels` (a MoCo queue, a memory bank): every
  * same-label reference row is a positive, including a copy of the anchor itself, and every
- * other-label row a negative. Tuple indices must lie in range; they are not read back to check.
+ * other-label row a negative. Tuple indices must lie in range: their minimum and maximum are read
+ * back to check (`INVALID_ARGUMENT` naming the field).
  *
  * **Clamp.** With `clamp: true` (the default) the negative term is floored at `N·e^(−1/τ)` with no
  * gradient where the floor applies (`torch.clamp`). With `clamp: false` the official code would take
@@ -375,7 +377,7 @@ export function debiasedLoss(name: string, settings: DebiasedSettings): Loss {
  * gradient, so peak memory is O(chunkElements + (n + m)·d) rather than O(n·m) (mined tuples add
  * two dense `[n, m]` multiplicity matrices; other distances build the whole `[n, m]` matrix). It never
  * reads tensors back, so it works under `optimizer.minimize`.
- * @throws `ContrastiveError` (from `@contrastive/core`): `INVALID_ARGUMENT` when `temperature` is not
+ * @throws `ContrastiveError` (from `@contrastive/core`): `INVALID_ARGUMENT` when `options` is not an object, `temperature` is not
  * > 0, `beta` not ≥ 0, `tauPlus` not in `[0, 1)`, `estimator` not `'hard'` or `'easy'`, `clamp` not
  * a boolean, `distance` not a Distance or `chunkElements` not an integer ≥ 1; from `compute`,
  * `SHAPE_MISMATCH`, `DTYPE_MISMATCH`, `LABEL_COUNT`, `INVALID_ARGUMENT` or `DISPOSED` naming the
@@ -395,6 +397,7 @@ export function debiasedLoss(name: string, settings: DebiasedSettings): Loss {
  * @category Losses
  */
 export function hardNegativeLoss(options: HardNegativeLossOptions = {}): Loss {
+  assertOptionsObject(options, NAME);
   return debiasedLoss(NAME, debiasedSettings(options ?? {}, { beta: 1, estimator: 'hard' }, NAME));
 }
 

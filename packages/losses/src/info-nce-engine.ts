@@ -89,6 +89,7 @@ import {
   assertTuples,
 } from '@contrastive/core';
 import type { Distance, Labels, LossInput, Tuples } from '@contrastive/core';
+import { assertTupleIndices } from './internal/pairs.js';
 
 /** Default bound on the elements of one `[c, m]` similarity block: 2^22 (16 MiB of float32). */
 export const DEFAULT_CHUNK_ELEMENTS = 2 ** 22;
@@ -677,13 +678,13 @@ export function assertDistance(distance: unknown, fn: string): asserts distance 
 /**
  * Validates a `LossInput`: `embeddings` `[n, d]` float32 (n >= 1), `labels` `[n]` int32, and, when
  * present, `ref` (`[m, d]` float32 and `[m]` int32) and `tuples` (int32 index vectors of matching
- * lengths). Index values are not read back from the device.
+ * lengths, whose indices lie in range: their minimum and maximum are read back from the device).
  *
  * @param input - the received `compute` argument.
  * @param fn - the loss's name, used in messages.
  * @returns the input, typed.
- * @throws `ContrastiveError` `INVALID_ARGUMENT`, `SHAPE_MISMATCH`, `DTYPE_MISMATCH`, `LABEL_COUNT` or
- * `DISPOSED` naming the argument.
+ * @throws `ContrastiveError` `INVALID_ARGUMENT` (also for a tuple index out of range),
+ * `SHAPE_MISMATCH`, `DTYPE_MISMATCH`, `LABEL_COUNT` or `DISPOSED` naming the argument.
  */
 export function validateLossInput(input: unknown, fn: string): LossInput {
   if (input === null || typeof input !== 'object') {
@@ -693,7 +694,10 @@ export function validateLossInput(input: unknown, fn: string): LossInput {
   assertEmbeddings(embeddings, 'embeddings', fn);
   assertLabels(labels, embeddings.shape[0], 'labels', fn);
   if (ref !== undefined) assertReference(ref, embeddings, fn);
-  if (tuples !== undefined) assertTuples(tuples, fn);
+  if (tuples !== undefined) {
+    assertTuples(tuples, fn);
+    assertTupleIndices(tuples, embeddings.shape[0], ref?.embeddings.shape[0], fn);
+  }
   return input as LossInput;
 }
 

@@ -14,6 +14,7 @@ import {
   validateLossInput,
 } from './info-nce-engine.js';
 import type { EngineChunk, InfoNceEngineSpec } from './info-nce-engine.js';
+import { assertOptionsObject } from './internal/options.js';
 
 const NAME = 'infoNceLoss';
 
@@ -212,7 +213,7 @@ function assertBoolean(value: unknown, argument: string): asserts value is boole
  * @returns a `Loss` named `'infoNceLoss'`. `compute` takes `embeddings` `[2N, d]` (or `[n, d]`
  * with `ref`) float32 and `labels` `[rows]` int32; it returns a float32 scalar owned by the caller,
  * the mean over queries, and disposes none of its inputs.
- * @throws `ContrastiveError`: `INVALID_ARGUMENT` from the factory for a temperature that is not a
+ * @throws `ContrastiveError`: `INVALID_ARGUMENT` from the factory for `options` that is not an object, a temperature that is not a
  * finite number > 0, a non-boolean `symmetric` or `inBatchNegatives`, a non-`Distance` or a bad `chunkElements`; from
  * `compute`, `SHAPE_MISMATCH` for an odd number of rows without `ref`, fewer keys than queries, or
  * (symmetric) a different number; `INVALID_ARGUMENT` for `tuples`; and the usual tensor errors
@@ -230,6 +231,7 @@ function assertBoolean(value: unknown, argument: string): asserts value is boole
  * @category Losses
  */
 export function infoNceLoss(options: InfoNceLossOptions = {}): Loss {
+  assertOptionsObject(options, NAME);
   const temperature = options.temperature ?? 0.07;
   assertNumber(temperature, 'temperature', NAME, { min: 0, exclusiveMin: true });
   const symmetric = options.symmetric ?? false;

@@ -16,6 +16,7 @@ import {
   tuplesToPairs,
   validateLossInput,
 } from './internal/pairs.js';
+import { assertOptionsObject } from './internal/options.js';
 
 const LIFTED = 'liftedStructureLoss';
 const GENERALIZED = 'generalizedLiftedStructureLoss';
@@ -59,6 +60,7 @@ interface Margins {
 }
 
 function readOptions(options: LiftedStructureLossOptions, fn: string): Margins {
+  assertOptionsObject(options, fn);
   const negMargin = options.negMargin ?? 1;
   const posMargin = options.posMargin ?? 0;
   assertNumber(negMargin, 'negMargin', fn);
@@ -115,7 +117,7 @@ function nonZeroPairs(mask: tf.Tensor2D): { rows: tf.Tensor1D; cols: tf.Tensor1D
  * `ref` (`[m, d]` float32 embeddings, `[m]` int32 labels), and returns a float32 scalar owned by
  * the caller; it disposes none of its inputs. The reducer receives one loss per positive pair,
  * with the pair's anchor as `anchors`.
- * @throws `ContrastiveError` (from `@contrastive/core`): `INVALID_ARGUMENT` when a margin is not a
+ * @throws `ContrastiveError` (from `@contrastive/core`): `INVALID_ARGUMENT` when `options` is not an object, a margin is not a
  * finite number, `distance` not a Distance or `reducer` not a Reducer; from `compute`,
  * `SHAPE_MISMATCH`, `DTYPE_MISMATCH`, `LABEL_COUNT`, `INVALID_ARGUMENT` or `DISPOSED` naming the
  * argument (`embeddings`, `labels`, `ref.*`, `tuples.*`).
@@ -221,7 +223,8 @@ export function liftedStructureLoss(options: LiftedStructureLossOptions = {}): L
  * `compute({ embeddings, labels })` uses every pair of the batch (a row is not its own positive);
  * with `tuples` only those pairs (triplets (a, p, n) count as the pairs (a, p) and (a, n); a pair
  * listed twice counts once, as PML's pair masks); with `ref` the batch is compared against
- * `ref.embeddings` / `ref.labels` (no self-exclusion). Tuple indices are not read back to check.
+ * `ref.embeddings` / `ref.labels` (no self-exclusion). Tuple indices must lie in range: their
+ * minimum and maximum are read back to check (`INVALID_ARGUMENT` naming the field).
  *
  * A batch with no pair at all (one row, no `ref`; or empty tuples) gives 0 connected to
  * `embeddings`. Deliberate difference from PML 2.8: PML returns 0 whenever each of its four pair
@@ -232,7 +235,7 @@ export function liftedStructureLoss(options: LiftedStructureLossOptions = {}): L
  * `[n, d]` float32, `labels` `[n]` int32, optional `tuples` (`[k]` int32 index vectors) and an
  * optional `ref` (`[m, d]` float32 embeddings, `[m]` int32 labels), and returns a float32 scalar
  * owned by the caller; it disposes none of its inputs and never reads the embeddings back.
- * @throws `ContrastiveError` (from `@contrastive/core`): `INVALID_ARGUMENT` when a margin is not a
+ * @throws `ContrastiveError` (from `@contrastive/core`): `INVALID_ARGUMENT` when `options` is not an object, a margin is not a
  * finite number, `distance` not a Distance or `reducer` not a Reducer; from `compute`,
  * `SHAPE_MISMATCH`, `DTYPE_MISMATCH`, `LABEL_COUNT`, `INVALID_ARGUMENT` or `DISPOSED` naming the
  * argument (`embeddings`, `labels`, `ref.*`, `tuples.*`).

@@ -5,6 +5,8 @@ import { gatherEntries, labelMasks } from './contrastive-loss.js';
 import { assertDistanceOption, validateLossInput } from './internal/pairs.js';
 import { pairCombinations, tupleTriplets } from './triplet-margin-loss.js';
 import type { TripletTensors } from './triplet-margin-loss.js';
+import { assertOptionsObject } from './internal/options.js';
+import { connectedZero } from './reducers.js';
 
 const NAME = 'lmnnLoss';
 
@@ -110,7 +112,7 @@ function anchorsWith(weights: tf.Tensor2D): tf.Scalar {
  * and disposes none of its inputs. It builds the `[n, m]` distance matrix, a `tf.topk` of it and an
  * `[n, k, m]` hinge tensor; labels are compacted with `tf.unique`, and mined pairs are paired up on
  * the host (it reads their anchor indices, never the embeddings).
- * @throws `ContrastiveError` (from `@contrastive/core`): `INVALID_ARGUMENT` when `k` is not an
+ * @throws `ContrastiveError` (from `@contrastive/core`): `INVALID_ARGUMENT` when `options` is not an object, `k` is not an
  * integer >= 1, `margin` not a finite number >= 0, `mu` outside [0, 1], or `distance` not a
  * Distance or a similarity; from `compute`, `SHAPE_MISMATCH`, `DTYPE_MISMATCH`, `LABEL_COUNT`,
  * `INVALID_ARGUMENT` or `DISPOSED` naming the argument.
@@ -127,6 +129,7 @@ function anchorsWith(weights: tf.Tensor2D): tf.Scalar {
  * @category Losses
  */
 export function lmnnLoss(options: LmnnLossOptions = {}): Loss {
+  assertOptionsObject(options, NAME);
   const k = options.k ?? 3;
   assertNumber(k, 'k', NAME, { integer: true, min: 1 });
   const margin = options.margin ?? 1;
@@ -185,11 +188,19 @@ export function lmnnLoss(options: LmnnLossOptions = {}): Loss {
       const combinations = tuples?.kind === 'pairs' ? pairCombinations(tuples) : undefined;
       return tf.tidy(() => {
         const matrix = distance.pairwise(embeddings, ref?.embeddings);
-        if (tuples === undefined) return fromLabels(matrix, labels, ref?.labels);
-        // Target pairs: (anchor, positive) of each triplet, or the positive pairs.
-        const targets =
-          tuples.kind === 'pairs' ? { rows: tuples.anchorPos, cols: tuples.positive } : { rows: tuples.anchor, cols: tuples.positive };
-        return fromTuples(matrix, targets, tupleTriplets(tuples, combinations));
+        let loss: tf.Scalar;
+        if (tuples === undefined) {
+          loss = fromLabels(matrix, labels, ref?.labels);
+        } else {
+          // Target pairs: (anchor, positive) of each triplet, or the positive pairs.
+          const targets =
+            tuples.kind === 'pairs' ? { rows: tuples.anchorPos, cols: tuples.positive } : { rows: tuples.anchor, cols: tuples.positive };
+          loss = fromTuples(matrix, targets, tupleTriplets(tuples, combinations));
+        }
+        // The connected zero ties every row to the loss (zero gradients where nothing is compared)
+        // and carries a NaN or Infinity of the embeddings into it: a hinge (relu) or the squared
+        // distance's relu would otherwise turn it into a plausible finite value on some backends.
+        return tf.add(loss, connectedZero(embeddings)) as tf.Scalar;
       });
     },
   };

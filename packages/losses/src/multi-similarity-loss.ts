@@ -4,6 +4,7 @@ import type { Distance, Loss } from '@contrastive/core';
 import { meanReducer } from './reducers.js';
 import type { Reducer } from './reducers.js';
 import { assertDistanceOption, assertReducerOption, maskedLogSumExp, matrixPairLoss } from './internal/pairs.js';
+import { assertOptionsObject } from './internal/options.js';
 
 // -------------------------------------------------------------------------------------------------
 // Multi-similarity loss
@@ -56,8 +57,8 @@ export interface MultiSimilarityLossOptions {
  * `compute({ embeddings, labels })` uses every pair of the batch; with `tuples` only those pairs
  * (triplets (a, p, n) count as the pairs (a, p) and (a, n); a pair listed twice counts once, as
  * PML's pair masks); with `ref` the batch is compared against `ref.embeddings` / `ref.labels` and
- * every same-label reference row is a positive (no self-exclusion). Tuple indices must lie in range;
- * they are not read back to check.
+ * every same-label reference row is a positive (no self-exclusion). Tuple indices must lie in range:
+ * their minimum and maximum are read back to check (`INVALID_ARGUMENT` naming the field).
  *
  * A batch with no pair at all (one row, no `ref`; or empty tuples) gives 0 connected to
  * `embeddings`. An anchor with negatives but no positive still pays its negative term, as in PML
@@ -69,7 +70,7 @@ export interface MultiSimilarityLossOptions {
  * `labels` `[n]` int32, optional `tuples` (`[k]` int32 index vectors) and an optional `ref`
  * (`[m, d]` float32 embeddings, `[m]` int32 labels), and returns a float32 scalar owned by the
  * caller; it disposes none of its inputs and never reads the embeddings back.
- * @throws `ContrastiveError` (from `@contrastive/core`): `INVALID_ARGUMENT` when `alpha` or `beta`
+ * @throws `ContrastiveError` (from `@contrastive/core`): `INVALID_ARGUMENT` when `options` is not an object, `alpha` or `beta`
  * is not a finite number > 0, `base` not finite, `distance` not a Distance or `reducer` not a
  * Reducer; from `compute`, `SHAPE_MISMATCH`, `DTYPE_MISMATCH`, `LABEL_COUNT`, `INVALID_ARGUMENT`
  * or `DISPOSED` naming the argument (`embeddings`, `labels`, `ref.*`, `tuples.*`).
@@ -85,6 +86,7 @@ export interface MultiSimilarityLossOptions {
  * @category Losses
  */
 export function multiSimilarityLoss(options: MultiSimilarityLossOptions = {}): Loss {
+  assertOptionsObject(options, NAME);
   const alpha = options.alpha ?? 2;
   const beta = options.beta ?? 50;
   const base = options.base ?? 0.5;

@@ -14,6 +14,7 @@ import {
 } from './internal/pairs.js';
 import { connectedZero, meanReducer } from './reducers.js';
 import type { Reducer } from './reducers.js';
+import { assertOptionsObject } from './internal/options.js';
 
 const NAME = 'nPairsLoss';
 
@@ -104,10 +105,11 @@ function diagonalCrossEntropy(logits: tf.Tensor2D): tf.Tensor1D {
  * @param options - distance and reducer; see {@link NPairsLossOptions}.
  * @returns a `Loss` (from `@contrastive/core`) named `'nPairsLoss'`. Its `compute` takes
  * `embeddings` `[n, d]` float32, `labels` `[n]` int32 and optional `tuples` (`[k]` int32 index
- * vectors; indices must lie in range, they are not read back to check); it returns a float32 scalar
- * owned by the caller and disposes none of its inputs. It never reads the embeddings back; the
- * pairs are chosen from the labels with `tf.unique`, which on WebGL reads the int32 labels back.
- * @throws `ContrastiveError` (from `@contrastive/core`): `INVALID_ARGUMENT` when `distance` is not a
+ * vectors; indices must lie in range: their minimum and maximum are read back to check); it
+ * returns a float32 scalar owned by the caller and disposes none of its inputs. It never reads the
+ * embeddings back; the pairs are chosen from the labels with `tf.unique`, which on WebGL reads the
+ * int32 labels back.
+ * @throws `ContrastiveError` (from `@contrastive/core`): `INVALID_ARGUMENT` when `options` is not an object, `distance` is not a
  * Distance or `reducer` not a Reducer; from `compute`, `INVALID_ARGUMENT` for a `ref`, and
  * `SHAPE_MISMATCH`, `DTYPE_MISMATCH`, `LABEL_COUNT`, `INVALID_ARGUMENT` or `DISPOSED` naming the
  * argument (`embeddings`, `labels`, `tuples.*`).
@@ -124,6 +126,7 @@ function diagonalCrossEntropy(logits: tf.Tensor2D): tf.Tensor1D {
  * @category Losses
  */
 export function nPairsLoss(options: NPairsLossOptions = {}): Loss {
+  assertOptionsObject(options, NAME);
   const distance = options.distance ?? dotProductSimilarity();
   assertDistanceOption(distance, NAME);
   const reducer = options.reducer ?? meanReducer();

@@ -14,6 +14,7 @@ import {
   sameLabelMask,
   validateLossInput,
 } from './internal/pairs.js';
+import { assertOptionsObject } from './internal/options.js';
 
 const NAME = 'ncaLoss';
 
@@ -56,7 +57,8 @@ export interface NcaLossOptions {
  * `convert_to_weights`, each anchor's loss is multiplied by how often its row appears in the tuples
  * (every index of them; only the anchor indices with `ref`), divided by the largest count (0 for a
  * row that never appears, which still counts in the mean). Tuples whose index lists are all empty
- * are ignored, as in PML. Tuple indices must lie in range; they are not read back to check.
+ * are ignored, as in PML. Tuple indices must lie in range: their minimum and maximum are read back
+ * to check (`INVALID_ARGUMENT` naming the field).
  *
  * A batch of one row (without `ref`) or without any same-label pair gives 0 connected to
  * `embeddings` (zero gradients). The log-probability is computed as a difference of two
@@ -74,7 +76,7 @@ export interface NcaLossOptions {
  * element-wise ops and never reads the embeddings back. (Labels are compacted with `tf.unique`, and
  * the anchors with a positive are selected with `tf.unique`, which on WebGL reads those int32
  * vectors back.)
- * @throws `ContrastiveError` (from `@contrastive/core`): `INVALID_ARGUMENT` when `softmaxScale` is
+ * @throws `ContrastiveError` (from `@contrastive/core`): `INVALID_ARGUMENT` when `options` is not an object, `softmaxScale` is
  * not a finite number > 0, `distance` is not a Distance or `reducer` not a Reducer; from `compute`,
  * `SHAPE_MISMATCH`, `DTYPE_MISMATCH`, `LABEL_COUNT`, `INVALID_ARGUMENT` or `DISPOSED` naming the
  * argument (`embeddings`, `labels`, `ref.embeddings`, `ref.labels`, `tuples.*`).
@@ -90,6 +92,7 @@ export interface NcaLossOptions {
  * @category Losses
  */
 export function ncaLoss(options: NcaLossOptions = {}): Loss {
+  assertOptionsObject(options, NAME);
   const softmaxScale = options.softmaxScale ?? 1;
   assertNumber(softmaxScale, 'softmaxScale', NAME, { min: 0, exclusiveMin: true });
   const distance = options.distance ?? lpDistance({ power: 2 });

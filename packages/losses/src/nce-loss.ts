@@ -11,6 +11,7 @@ import {
   validateLossInput,
 } from './internal/pairs.js';
 import { connectedZero } from './reducers.js';
+import { assertOptionsObject } from './internal/options.js';
 
 const NAME = 'nceLoss';
 
@@ -183,8 +184,8 @@ const constantLogPartition = tf.customGrad(((scaled: tf.Tensor, weights: tf.Tens
  * @returns an {@link NceLoss} named `'nceLoss'`. Its `compute` takes `embeddings` `[n, d]` float32,
  * `labels` `[n]` int32, optional `tuples` and an optional `ref` (`[m, d]` float32, `[m]` int32); it
  * returns a float32 scalar owned by the caller and disposes none of its inputs. Tuple indices must
- * lie in range (not read back to check).
- * @throws `ContrastiveError` (from `@contrastive/core`): `INVALID_ARGUMENT` for a temperature that is
+ * lie in range: their minimum and maximum are read back to check (`INVALID_ARGUMENT` naming the field).
+ * @throws `ContrastiveError` (from `@contrastive/core`): `INVALID_ARGUMENT` for `options` that is not an object, a temperature that is
  * not a finite number > 0, `noiseSamples` that is not `'all'` or a positive integer,
  * `noiseProbability` outside `(0, 1]`, `partition` that is not `'estimate'` or a finite number > 0,
  * a bad `distance` or `rng`; from `compute`, `SHAPE_MISMATCH`, `DTYPE_MISMATCH`, `LABEL_COUNT`,
@@ -203,6 +204,7 @@ const constantLogPartition = tf.customGrad(((scaled: tf.Tensor, weights: tf.Tens
  * @category Losses
  */
 export function nceLoss(options: NceLossOptions = {}): NceLoss {
+  assertOptionsObject(options, NAME);
   const temperature = options.temperature ?? 0.07;
   assertNumber(temperature, 'temperature', NAME, { min: 0, exclusiveMin: true });
   const noiseSamples = options.noiseSamples ?? 'all';

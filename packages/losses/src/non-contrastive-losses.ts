@@ -14,6 +14,7 @@ import { ContrastiveError, assertNumber, l2Normalize, safeSqrt } from '@contrast
 import type { Embeddings, Loss, LossInput } from '@contrastive/core';
 import { stopGradient, tuplesToPairs, validateLossInput } from './internal/pairs.js';
 import { connectedZero } from './reducers.js';
+import { assertOptionsObject } from './internal/options.js';
 
 /** The two views, `[N, d]` each: slices of `embeddings` (owned by the current tidy) or `embeddings` and `ref.embeddings` (borrowed). */
 interface Views {
@@ -191,7 +192,7 @@ function standardise(x: Embeddings): tf.Tensor2D {
  * @returns a `Loss` named `'barlowTwinsLoss'`. Its `compute` takes `embeddings` `[2N, d]`
  * float32 (or `[N, d]` with `ref.embeddings` `[N, d]`) and `labels` `[rows]` int32 (not read); it
  * returns a float32 scalar owned by the caller and disposes none of its inputs.
- * @throws `ContrastiveError` (from `@contrastive/core`): `INVALID_ARGUMENT` when `lambda` is not a
+ * @throws `ContrastiveError` (from `@contrastive/core`): `INVALID_ARGUMENT` when `options` is not an object, `lambda` is not a
  * finite number >= 0; from `compute`, `INVALID_ARGUMENT` when `tuples` are given, `SHAPE_MISMATCH`
  * for an odd number of rows without `ref` or a `ref` with another number of rows, and the usual
  * shape, dtype, label-count and disposed errors naming the argument.
@@ -209,6 +210,7 @@ function standardise(x: Embeddings): tf.Tensor2D {
  * @category Losses
  */
 export function barlowTwinsLoss(options: BarlowTwinsLossOptions = {}): Loss {
+  assertOptionsObject(options, BARLOW);
   const lambda = options.lambda ?? 5e-3;
   assertNumber(lambda, 'lambda', BARLOW, { min: 0 });
   return {
@@ -284,7 +286,7 @@ function varianceCovariance(x: Embeddings, eps: number, gamma: number): [tf.Scal
  * @returns a `Loss` named `'vicregLoss'`. Its `compute` takes `embeddings` `[2N, d]` float32
  * (or `[N, d]` with `ref.embeddings` `[N, d]`) and `labels` `[rows]` int32 (not read); it returns a
  * float32 scalar owned by the caller and disposes none of its inputs.
- * @throws `ContrastiveError` (from `@contrastive/core`): `INVALID_ARGUMENT` when a weight is not a
+ * @throws `ContrastiveError` (from `@contrastive/core`): `INVALID_ARGUMENT` when `options` is not an object, a weight is not a
  * finite number >= 0 or `eps`/`gamma` not a finite number > 0; from `compute`, `INVALID_ARGUMENT`
  * when `tuples` are given, `SHAPE_MISMATCH` for an odd number of rows without `ref` or a `ref` with
  * another number of rows, and the usual shape, dtype, label-count and disposed errors.
@@ -301,6 +303,7 @@ function varianceCovariance(x: Embeddings, eps: number, gamma: number): [tf.Scal
  * @category Losses
  */
 export function vicregLoss(options: VicregLossOptions = {}): Loss {
+  assertOptionsObject(options, VICREG);
   const lambda = options.lambda ?? 25;
   const mu = options.mu ?? 25;
   const nu = options.nu ?? 1;

@@ -16,6 +16,7 @@ import {
   validateLossInput,
 } from './info-nce-engine.js';
 import type { EngineChunk, InfoNceEngineSpec } from './info-nce-engine.js';
+import { assertOptionsObject } from './internal/options.js';
 
 const NAME = 'ntXentLoss';
 
@@ -97,8 +98,8 @@ function rowGrad(mined: boolean): (block: tf.Tensor2D, chunk: EngineChunk, dRow:
  * with `tuples` it uses only those pairs (triplets (a, p, n) count as the pairs (a, p) and (a, n));
  * with `ref` it compares the batch with `ref.embeddings` / `ref.labels` (a MoCo queue, a memory
  * bank) and every same-label reference row is a positive, including a copy of the anchor itself.
- * Tuple indices must lie in range (rows of the batch, columns of the reference or batch); they are
- * not read back from the device to check.
+ * Tuple indices must lie in range (rows of the batch, columns of the reference or batch): their
+ * minimum and maximum are read back from the device to check (`INVALID_ARGUMENT` naming the field).
  *
  * A batch without a positive pair or without a negative gives 0 connected to `embeddings` (zero
  * gradients). Values agree with pytorch-metric-learning 2.8 to float32 precision, with two
@@ -120,7 +121,7 @@ function rowGrad(mined: boolean): (block: tf.Tensor2D, chunk: EngineChunk, dRow:
  * caller and disposes none of its inputs. It never reads the embeddings back, and so works under
  * `optimizer.minimize`.
  * (Labels are compacted with `tf.unique`, which on WebGL reads the labels, not the embeddings.)
- * @throws `ContrastiveError` (from `@contrastive/core`): `INVALID_ARGUMENT` when `temperature` is
+ * @throws `ContrastiveError` (from `@contrastive/core`): `INVALID_ARGUMENT` when `options` is not an object, `temperature` is
  * not a finite number > 0, `distance` is not a Distance or `chunkElements` is not an integer >= 1;
  * from `compute`, `SHAPE_MISMATCH`,
  * `DTYPE_MISMATCH`, `LABEL_COUNT`, `INVALID_ARGUMENT` or `DISPOSED` naming the argument
@@ -140,6 +141,7 @@ function rowGrad(mined: boolean): (block: tf.Tensor2D, chunk: EngineChunk, dRow:
  * @category Losses
  */
 export function ntXentLoss(options: NtXentLossOptions = {}): Loss {
+  assertOptionsObject(options, NAME);
   const temperature = options.temperature ?? 0.07;
   assertNumber(temperature, 'temperature', NAME, { min: 0, exclusiveMin: true });
   const distance = options.distance ?? cosineSimilarity();

@@ -12,6 +12,7 @@ import {
 } from '@contrastive/core';
 import type { Embeddings, Loss, LossInput } from '@contrastive/core';
 import { assertReference, constantRowMax, describeObject, oneHotRows, stopGradient } from './internal/pairs.js';
+import { assertOptionsObject } from './internal/options.js';
 
 const NAME = 'protoNceLoss';
 
@@ -173,6 +174,21 @@ function validateInput(input: unknown, clusters: ProtoNcePrototypes | undefined)
   }
   if (clusters !== undefined) {
     clusters.prototypes.forEach((centres, g) => assertSameDims(embeddings, centres, `prototypes[${g}]`, NAME));
+    // The query labels index the assignments: read their minimum and maximum (two int32 values)
+    // back, as tf.gather would otherwise throw a raw error for an instance out of range.
+    const instances = (clusters.assignments[0] as tf.Tensor1D).shape[0];
+    const bounds = tf.tidy(() => {
+      const queryLabels = tf.slice(labels, [0], [embeddings.shape[0] / 2]);
+      return tf.stack([tf.min(queryLabels), tf.max(queryLabels)]);
+    });
+    const [low, high] = Array.from(bounds.dataSync()) as [number, number];
+    bounds.dispose();
+    if (low < 0 || high >= instances) {
+      throw new ContrastiveError(
+        'INVALID_ARGUMENT',
+        `Argument 'labels' passed to '${NAME}' must hold instance indices in [0, ${instances}) (entries of 'assignments') in rows 0..N-1, got values in [${low}, ${high}]`,
+      );
+    }
   }
   return input as LossInput;
 }
@@ -328,17 +344,18 @@ function build(settings: Settings, clusters: ProtoNcePrototypes | undefined): Pr
  * @param options - `tauInstance`, the prototypes, concentrations and assignments (or none),
  * `negativePrototypes`, `form`, `rng`; see {@link ProtoNceLossOptions}.
  * @returns a {@link ProtoNceLoss} named `'protoNceLoss'`. Its `compute` takes `embeddings` `[2N, d]`
- * float32, `labels` `[2N]` int32 (rows `0..N-1` must lie in `[0, S)`; not read back to check) and
- * an optional `ref` (`[m, d]` float32, `[m]` int32); it returns a float32 scalar owned by the caller
- * and disposes none of its inputs (nor the prototype tensors).
- * @throws `ContrastiveError` (from `@contrastive/core`): `INVALID_ARGUMENT` for a `tauInstance` that
+ * float32, `labels` `[2N]` int32 (rows `0..N-1` must lie in `[0, S)`: with prototypes, their minimum
+ * and maximum are read back to check) and an optional `ref` (`[m, d]` float32, `[m]` int32); it
+ * returns a float32 scalar owned by the caller and disposes none of its inputs (nor the prototype
+ * tensors).
+ * @throws `ContrastiveError` (from `@contrastive/core`): `INVALID_ARGUMENT` for `options` that is not an object, a `tauInstance` that
  * is not a finite number > 0, a `negativePrototypes` that is not `'all'` or a positive integer, an
  * unknown `form`, a bad `rng`, only some of prototypes/concentrations/assignments, lists of
  * different lengths, a concentration that is not finite and > 0 or an assignment outside
  * `[0, K_m)`; `SHAPE_MISMATCH` or `DTYPE_MISMATCH` for a prototype, concentration or assignment
  * tensor of the wrong shape or dtype; from `compute`, `SHAPE_MISMATCH` for an odd number of rows or
- * a dimension other than the prototypes', `INVALID_ARGUMENT` for `tuples`, and the usual shape,
- * dtype, label-count and disposed errors naming the argument.
+ * a dimension other than the prototypes', `INVALID_ARGUMENT` for `tuples` or a query label outside
+ * `[0, S)`, and the usual shape, dtype, label-count and disposed errors naming the argument.
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs-core';
@@ -357,6 +374,7 @@ function build(settings: Settings, clusters: ProtoNcePrototypes | undefined): Pr
  * @category Losses
  */
 export function protoNceLoss(options: ProtoNceLossOptions = {}): ProtoNceLoss {
+  assertOptionsObject(options, NAME);
   const tauInstance = options.tauInstance ?? 0.2;
   assertNumber(tauInstance, 'tauInstance', NAME, { min: 0, exclusiveMin: true });
   const negativePrototypes = options.negativePrototypes ?? 'all';

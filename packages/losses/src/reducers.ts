@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, assertNumber, assertTensor } from '@contrastive/core';
 import type { Embeddings } from '@contrastive/core';
+import { assertOptionsObject } from './internal/options.js';
 
 /**
  * What a {@link Reducer} reduces: one loss per element (sample, pair or triplet), and optionally the
@@ -29,27 +30,40 @@ export interface Reducer {
    * @param input - per-element losses (and anchors).
    * @param embeddings - `[n, d]` batch embeddings, for the connected zero.
    * @returns a float32 scalar owned by the caller.
+   * @throws `ContrastiveError` (the reducers of this package): `INVALID_ARGUMENT` naming `input`
+   *   when it is not an object, `SHAPE_MISMATCH`, `DTYPE_MISMATCH` or `DISPOSED` naming `losses`
+   *   (not a `[k]` float32 tensor) or `embeddings` (not a float32 tensor).
    */
   reduce(input: ReductionInput, embeddings: Embeddings): tf.Scalar;
+}
+
+/** Throws unless `embeddings` is a live float32 tensor of any rank (the tensor a zero is connected to). */
+function checkEmbeddings(embeddings: unknown, fn: string): void {
+  const rank = (embeddings as { rank?: unknown } | null)?.rank;
+  assertTensor(embeddings, typeof rank === 'number' ? rank : 2, 'embeddings', fn, 'float32');
 }
 
 /**
  * A zero loss connected to `embeddings` (STYLE.md: `tf.mul(tf.sum(embeddings), 0)`), so that
  * `optimizer.minimize` and `tf.grad` still find a path and report zero gradients.
  *
- * @param embeddings - `[n, d]` float32 (borrowed).
+ * @param embeddings - `[n, d]` float32 (borrowed); any rank is accepted.
  * @returns a float32 scalar 0, owned by the caller.
+ * @throws `ContrastiveError` `SHAPE_MISMATCH` when `embeddings` is not a tensor, `DTYPE_MISMATCH`
+ *   when it is not float32, `DISPOSED` when it has been disposed.
  * @category Reducers
  */
 export function connectedZero(embeddings: tf.Tensor): tf.Scalar {
+  checkEmbeddings(embeddings, 'connectedZero');
   return tf.tidy(() => tf.mul(tf.sum(embeddings), 0) as tf.Scalar);
 }
 
-function checkLosses(input: ReductionInput, fn: string): void {
+function checkLosses(input: ReductionInput, embeddings: unknown, fn: string): void {
   if (input === null || typeof input !== 'object') {
-    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'input' passed to '${fn}' must be a ReductionInput, got ${typeof input}`);
+    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'input' passed to '${fn}' must be a ReductionInput, got ${input === null ? 'null' : typeof input}`);
   }
   assertTensor(input.losses, 1, 'losses', fn, 'float32');
+  checkEmbeddings(embeddings, fn);
 }
 
 /**
@@ -81,7 +95,7 @@ export function meanReducer(): Reducer {
   return {
     name: 'meanReducer',
     reduce(input, embeddings) {
-      checkLosses(input, 'meanReducer.reduce');
+      checkLosses(input, embeddings, 'meanReducer.reduce');
       return maskedMean(input.losses, null, embeddings);
     },
   };
@@ -100,7 +114,7 @@ export function sumReducer(): Reducer {
   return {
     name: 'sumReducer',
     reduce(input, embeddings) {
-      checkLosses(input, 'sumReducer.reduce');
+      checkLosses(input, embeddings, 'sumReducer.reduce');
       return tf.tidy(() => tf.add(tf.sum(input.losses), connectedZero(embeddings)) as tf.Scalar);
     },
   };
@@ -137,7 +151,7 @@ export function thresholdReducer(options: ThresholdReducerOptions): Reducer {
   return {
     name: fn,
     reduce(input, embeddings) {
-      checkLosses(input, `${fn}.reduce`);
+      checkLosses(input, embeddings, `${fn}.reduce`);
       return tf.tidy(() => {
         const { losses } = input;
         // step(v) = 1 for v > 0, else 0: strict bounds, as PML.
@@ -183,8 +197,10 @@ export interface PerAnchorReducerOptions {
  *
  * @param options - aggregation and the final reducer.
  * @returns a {@link Reducer} that needs `anchors` and `numAnchors` in its input.
- * @throws `ContrastiveError` `INVALID_ARGUMENT` for an unknown aggregation; at `reduce`, when
- *   `anchors` or `numAnchors` is missing or mismatched.
+ * @throws `ContrastiveError` `INVALID_ARGUMENT` for `options` that is not an object, an unknown
+ *   aggregation or a `reducer` that is not a Reducer; at `reduce`, when `anchors` or `numAnchors` is
+ *   missing or mismatched, or an anchor lies outside `[0, numAnchors)` (the anchors' minimum and
+ *   maximum are read back to check).
  * @example
  * ```ts
  * const input = { losses: tf.tensor1d([1, 3, 2]), anchors: tf.tensor1d([0, 0, 1], 'int32'), numAnchors: 2 };
@@ -194,15 +210,19 @@ export interface PerAnchorReducerOptions {
  */
 export function perAnchorReducer(options: PerAnchorReducerOptions = {}): Reducer {
   const fn = 'perAnchorReducer';
+  assertOptionsObject(options, fn);
   const aggregation = options.aggregation ?? 'sum';
   if (aggregation !== 'sum' && aggregation !== 'mean') {
     throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'aggregation' passed to '${fn}' must be one of "sum", "mean", got ${JSON.stringify(aggregation)}`);
   }
   const inner = options.reducer ?? meanReducer();
+  if (inner === null || typeof inner !== 'object' || typeof (inner as Partial<Reducer>).reduce !== 'function') {
+    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'reducer' passed to '${fn}' must be a Reducer (e.g. meanReducer()), got ${inner === null ? 'null' : typeof inner}`);
+  }
   return {
     name: fn,
     reduce(input, embeddings) {
-      checkLosses(input, `${fn}.reduce`);
+      checkLosses(input, embeddings, `${fn}.reduce`);
       const { losses, anchors, numAnchors } = input;
       assertTensor(anchors, 1, 'anchors', `${fn}.reduce`, 'int32');
       assertNumber(numAnchors, 'numAnchors', `${fn}.reduce`, { integer: true, min: 1 });
@@ -211,6 +231,19 @@ export function perAnchorReducer(options: PerAnchorReducerOptions = {}): Reducer
           'SHAPE_MISMATCH',
           `Argument 'anchors' passed to '${fn}.reduce' must have ${losses.shape[0]} entries (one per loss), got ${anchors.shape[0]}`,
         );
+      }
+      if (anchors.shape[0] > 0) {
+        // An anchor outside [0, numAnchors) would be dropped silently by the segment sum: read the
+        // minimum and maximum (two int32 values) back to check.
+        const bounds = tf.tidy(() => tf.stack([tf.min(anchors), tf.max(anchors)]));
+        const [low, high] = Array.from(bounds.dataSync()) as [number, number];
+        bounds.dispose();
+        if (low < 0 || high >= numAnchors) {
+          throw new ContrastiveError(
+            'INVALID_ARGUMENT',
+            `Argument 'anchors' passed to '${fn}.reduce' must hold anchor rows in [0, ${numAnchors}) (numAnchors), got values in [${low}, ${high}]`,
+          );
+        }
       }
       return tf.tidy(() => {
         if (losses.shape[0] === 0) return connectedZero(embeddings);

@@ -20,6 +20,7 @@ import {
 import type { EngineChunk, InfoNceEngineSpec } from './info-nce-engine.js';
 import { avgNonZeroReducer } from './reducers.js';
 import type { Reducer } from './reducers.js';
+import { assertOptionsObject } from './internal/options.js';
 
 const NAME = 'supConLoss';
 
@@ -126,7 +127,7 @@ function rowGrad(mined: boolean): (block: tf.Tensor2D, chunk: EngineChunk, dRow:
  * `labels` `[n]` int32, optional `tuples` (int32 index vectors) and `ref` (`[m, d]` float32,
  * `[m]` int32); it returns a float32 scalar owned by the caller, disposes none of its inputs and
  * never reads the embeddings back (it works under `optimizer.minimize`).
- * @throws `ContrastiveError`: `INVALID_ARGUMENT` from the factory for a temperature that is not a
+ * @throws `ContrastiveError`: `INVALID_ARGUMENT` from the factory for `options` that is not an object, a temperature that is not a
  * finite number > 0, a non-`Distance` distance, a non-`Reducer` reducer or a bad `chunkElements`;
  * from `compute`, `SHAPE_MISMATCH`, `DTYPE_MISMATCH`, `LABEL_COUNT`, `INVALID_ARGUMENT` or
  * `DISPOSED` naming the argument.
@@ -142,6 +143,7 @@ function rowGrad(mined: boolean): (block: tf.Tensor2D, chunk: EngineChunk, dRow:
  * @category Losses
  */
 export function supConLoss(options: SupConLossOptions = {}): Loss {
+  assertOptionsObject(options, NAME);
   const temperature = options.temperature ?? 0.1;
   assertNumber(temperature, 'temperature', NAME, { min: 0, exclusiveMin: true });
   const distance = options.distance ?? cosineSimilarity();

@@ -5,6 +5,7 @@ import { gatherEntries, gatherRows, hostPositivePairs, indexTensor, labelMasks, 
 import { assertDistanceOption, assertReducerOption, validateLossInput } from './internal/pairs.js';
 import { avgNonZeroReducer, connectedZero } from './reducers.js';
 import type { Reducer } from './reducers.js';
+import { assertOptionsObject } from './internal/options.js';
 
 const NAME = 'tripletMarginLoss';
 
@@ -207,7 +208,8 @@ export interface TripletMarginLossOptions {
  * a positive even when it is a copy of the anchor, PML's `ref_emb`), and with `swap` the
  * positive-negative distance is measured between the two reference rows (PML indexes its
  * batch-by-reference matrix with the two reference indices there, which is only meaningful without
- * `ref`). Tuple indices must lie in range; they are not read back to check.
+ * `ref`). Tuple indices must lie in range: their minimum and maximum are read back to check
+ * (`INVALID_ARGUMENT` naming the field).
  *
  * **Collobert & Weston's ranking hinge.** The ranking criterion of Collobert & Weston 2008 ("A
  * Unified Architecture for Natural Language Processing: Deep Neural Networks with Multitask
@@ -231,7 +233,7 @@ export interface TripletMarginLossOptions {
  * non-negatives masked to 0, which the average over non-zero losses ignores — built from row
  * gathers; with another reducer, or `tuples`, it lists the `t` triplets and gathers their entries
  * (`O(t)` memory either way, not PML's `[n, m, m]` mask).
- * @throws `ContrastiveError` (from `@contrastive/core`): `INVALID_ARGUMENT` when `margin` is not a
+ * @throws `ContrastiveError` (from `@contrastive/core`): `INVALID_ARGUMENT` when `options` is not an object, `margin` is not a
  * finite number, `swap` / `smoothLoss` not a boolean, `tripletsPerAnchor` not `'all'`, or
  * `distance` / `reducer` not a Distance / Reducer; from `compute`, `SHAPE_MISMATCH`,
  * `DTYPE_MISMATCH`, `LABEL_COUNT`, `INVALID_ARGUMENT` or `DISPOSED` naming the argument
@@ -263,6 +265,7 @@ export interface TripletMarginLossOptions {
  * @category Losses
  */
 export function tripletMarginLoss(options: TripletMarginLossOptions = {}): Loss {
+  assertOptionsObject(options, NAME);
   const margin = options.margin ?? 0.05;
   assertNumber(margin, 'margin', NAME);
   const swap = options.swap ?? false;

@@ -61,9 +61,52 @@ export function assertReducerOption(
 export { assertTuples, assertReference, stopGradient };
 
 /**
+ * @internal Throws unless every index of validated `tuples` lies in range: the anchor fields
+ * (`anchor`, `anchorPos`, `anchorNeg`) index the `rows` of the batch, the others (`positive`,
+ * `negative`) the `refRows` of the reference (or the batch's rows when there is none). An index out of range would
+ * otherwise make `tf.gather` throw a raw error, make `tf.scatterND` drop the pair silently, or, on
+ * tfjs-backend-wasm 4.22, make `tf.scatterND` write outside its buffer and corrupt the heap. This
+ * reads the minimum and maximum of each non-empty index vector back from the device (one read of
+ * at most 8 int32 values per call; the embeddings are never read back).
+ *
+ * @throws `ContrastiveError` `INVALID_ARGUMENT` naming the field, e.g. `tuples.negative`.
+ */
+export function assertTupleIndices(tuples: Tuples, rows: number, refRows: number | undefined, fn: string): void {
+  const columns = refRows ?? rows;
+  const fields: [string, tf.Tensor1D, number][] =
+    tuples.kind === 'pairs'
+      ? [
+          ['anchorPos', tuples.anchorPos, rows],
+          ['positive', tuples.positive, columns],
+          ['anchorNeg', tuples.anchorNeg, rows],
+          ['negative', tuples.negative, columns],
+        ]
+      : [
+          ['anchor', tuples.anchor, rows],
+          ['positive', tuples.positive, columns],
+          ['negative', tuples.negative, columns],
+        ];
+  const present = fields.filter(([, indices]) => indices.shape[0] > 0);
+  if (present.length === 0) return;
+  const bounds = tf.tidy(() => tf.stack(present.flatMap(([, indices]) => [tf.min(indices), tf.max(indices)])));
+  const values = bounds.dataSync();
+  bounds.dispose();
+  present.forEach(([field, , limit], i) => {
+    const [low, high] = [values[2 * i] as number, values[2 * i + 1] as number];
+    if (low < 0 || high >= limit) {
+      const of = field.startsWith('anchor') || refRows === undefined ? 'rows of the batch' : "rows of 'ref.embeddings'";
+      throw new ContrastiveError(
+        'INVALID_ARGUMENT',
+        `Argument 'tuples.${field}' passed to '${fn}' must hold indices in [0, ${limit}) (${of}), got values in [${low}, ${high}]`,
+      );
+    }
+  });
+}
+
+/**
  * @internal Validates a `LossInput`: embeddings `[n, d]` float32, labels `[n]` int32, optional
- * tuples, and an optional reference unless `refSupport` names why it is not supported. Errors name
- * the argument.
+ * tuples (indices in range, see {@link assertTupleIndices}), and an optional reference unless
+ * `refSupport` names why it is not supported. Errors name the argument.
  */
 export function validateLossInput(
   input: unknown,
@@ -85,7 +128,10 @@ export function validateLossInput(
     }
     assertReference(ref, embeddings, fn);
   }
-  if (tuples !== undefined) assertTuples(tuples, fn);
+  if (tuples !== undefined) {
+    assertTuples(tuples, fn);
+    assertTupleIndices(tuples, embeddings.shape[0], ref?.embeddings.shape[0], fn);
+  }
   return input as LossInput;
 }
 
