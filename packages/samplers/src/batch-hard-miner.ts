@@ -260,7 +260,8 @@ const EASY_HARD_NAME = 'batchEasyHardMiner';
  * @throws `ContrastiveError` (from `@contrastive/core`) `INVALID_ARGUMENT` when `options` is not an
  *   object or `distance` is not a Distance; from `mine`, `SHAPE_MISMATCH`, `DTYPE_MISMATCH`,
  *   `LABEL_COUNT`, `INVALID_ARGUMENT` or `DISPOSED` naming the argument (`embeddings`, `labels`,
- *   `ref`, `ref.embeddings`, `ref.labels`).
+ *   `ref`, `ref.embeddings`, `ref.labels`);
+ *   `NON_FINITE` naming `embeddings` or `ref.embeddings` when a distance is NaN or infinite.
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs-core';
@@ -332,7 +333,8 @@ export function batchHardMiner(options: BatchHardMinerOptions = {}): Miner {
  *   object, a strategy is not one of the four, both strategies are `'semihard'`, `'semihard'` meets
  *   `'all'`, a range is not `[low, high]` with `low <= high`, or `distance` is not a Distance; from
  *   `mine`, `SHAPE_MISMATCH`, `DTYPE_MISMATCH`, `LABEL_COUNT`, `INVALID_ARGUMENT` or `DISPOSED`
- *   naming the argument (`embeddings`, `labels`, `ref`, `ref.embeddings`, `ref.labels`).
+ *   naming the argument (`embeddings`, `labels`, `ref`, `ref.embeddings`, `ref.labels`);
+ *   `NON_FINITE` naming `embeddings` or `ref.embeddings` when a distance is NaN or infinite.
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs-core';

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, assertEmbeddings, assertLabels, assertNumber, assertTuples } from '@contrastive/core';
 import type { Loss, LossInput, Miner, Reference, Tuples } from '@contrastive/core';
 import { MemoryQueue } from './memory-queue.js';
+import { assertFinite } from './internal/mining.js';
 
 const NAME = 'crossBatchMemory';
 
@@ -178,8 +179,9 @@ function disposeTuples(tuples: Tuples | undefined): void {
  *   tensor behind besides the memory; it owns its memory (free it with `dispose()`).
  * @throws `ContrastiveError` `INVALID_ARGUMENT` for a `loss` or `miner` that is not one, or a bad
  *   `size` / `dim`; from `compute`, `SHAPE_MISMATCH` / `DTYPE_MISMATCH` / `LABEL_COUNT` naming
- *   `embeddings` or `labels` (also for a dimension other than the memory's), `INVALID_ARGUMENT` for
- *   `tuples` or `ref` in the input, `STATE` after `dispose()`.
+ *   `embeddings` or `labels` (also for a dimension other than the memory's), `NON_FINITE` for NaN
+ *   or Infinity in `embeddings` (one scalar read, before they enter the memory), `INVALID_ARGUMENT`
+ *   for `tuples` or `ref` in the input, `STATE` after `dispose()`.
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs-core';
@@ -255,10 +257,11 @@ export function crossBatchMemory(loss: Loss, options: CrossBatchMemoryOptions = 
         throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'ref' passed to '${fn}' is not supported: the memory is the reference`);
       }
       const [n, d] = embeddings.shape;
-      if (memory === undefined) memory = new MemoryQueue({ size, dim: d });
-      if (d !== memory.dim) {
+      if (memory !== undefined && d !== memory.dim) {
         throw new ContrastiveError('SHAPE_MISMATCH', `Argument 'embeddings' passed to '${fn}' must have ${memory.dim} columns (the memory's dim), got ${d}`);
       }
+      assertFinite(embeddings, 'embeddings', fn);
+      if (memory === undefined) memory = new MemoryQueue({ size, dim: d });
       // Slot of each row's copy: row i goes to (pointer + i) mod size; rows before the newest `size`
       // of an oversized batch are overwritten within the batch and have no copy (-1).
       const start = memory.pointer;

@@ -119,7 +119,8 @@ function rowWeights(
  *   object, `cutoff` is not a finite number ≥ 0, `nonzeroLossCutoff` not a finite number above
  *   `cutoff`, `rng` not an `Rng`, or `distance` not `lpDistance()`; from `mine`, `SHAPE_MISMATCH`,
  *   `DTYPE_MISMATCH`, `LABEL_COUNT`, `INVALID_ARGUMENT` or `DISPOSED` naming the argument
- *   (`embeddings`, `labels`, `ref`, `ref.embeddings`, `ref.labels`).
+ *   (`embeddings`, `labels`, `ref`, `ref.embeddings`, `ref.labels`);
+ *   `NON_FINITE` naming `embeddings` or `ref.embeddings` when a distance is NaN or infinite.
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs-core';

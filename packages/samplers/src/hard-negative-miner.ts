@@ -140,7 +140,8 @@ function rowDistribution(matrix: HostMatrix, i: number, s: Settings, out: Float6
  * @param options - β, τ, candidates, τ+ and the distance; see {@link HardNegativeOptions}.
  * @returns `[n, m]` float32 probabilities (`m = n` without `ref`), owned by the caller.
  * @throws `ContrastiveError` `INVALID_ARGUMENT` for a bad hyper-parameter or distance; naming
- *   `embeddings`, `labels` or `ref` for bad tensors.
+ *   `embeddings`, `labels` or `ref` for bad tensors; `NON_FINITE` naming `embeddings` or
+ *   `ref.embeddings` when a distance is NaN or infinite.
  * @example
  * ```ts
  * const embeddings = tf.tensor2d([[1, 0], [0.8, 0.6], [0, 1], [-1, 0]]);
@@ -179,7 +180,8 @@ export function hardNegativeProbabilities(input: MinerInput, options: HardNegati
  *   {@link HardNegativeMinerOptions}.
  * @returns a core `Miner` whose `mine` returns triplet tuples of `[t]` int32 indices, owned by the
  *   caller, in anchor-major order (anchor, then positive, then draw).
- * @throws `ContrastiveError` `INVALID_ARGUMENT` for a bad option; from `mine`, naming the tensor.
+ * @throws `ContrastiveError` `INVALID_ARGUMENT` for a bad option; from `mine`, naming the tensor
+ *   (`NON_FINITE` naming `embeddings` or `ref.embeddings` when a distance is NaN or infinite).
  * @example
  * ```ts
  * const miner = hardNegativeMiner({ beta: 1, negativesPerPositive: 2, rng: new Rng(7) });

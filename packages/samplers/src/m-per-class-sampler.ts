@@ -1,5 +1,6 @@
 import { ContrastiveError, assertNumber, assertOneOf } from '@contrastive/core';
 import type { BatchSampler, Rng } from '@contrastive/core';
+import { assertEpochRng } from './shuffled-batch-sampler.js';
 
 /**
  * What {@link mPerClassSampler} does with the chunks that do not make a whole batch.
@@ -201,7 +202,8 @@ function unitsToOwners(units: Int32Array, sizes: Int32Array): Int32Array {
  *   `@contrastive/data` turns it into a training `BatchSource`.
  * @throws `ContrastiveError` `INVALID_ARGUMENT` when `m` or `batchSize` is not a positive integer,
  *   `batchSize` is not a multiple of `m`, `labels` is empty or holds a non-integer, `labels` holds
- *   fewer than `batchSize / m` distinct classes, or `remainder` is not `'fill'` or `'drop'`.
+ *   fewer than `batchSize / m` distinct classes, or `remainder` is not `'fill'` or `'drop'`; from
+ *   `epoch`, when `rng` is not an `Rng`.
  * @example
  * ```ts
  * // 3 classes of 4, 4 and 2 samples; batches of 2 classes x 2 samples.
@@ -280,6 +282,7 @@ export function mPerClassSampler(options: MPerClassSamplerOptions): BatchSampler
     name: fn,
     batchesPerEpoch,
     epoch(rng: Rng): Int32Array[] {
+      assertEpochRng(rng, fn);
       const orders = classes.map((members) => {
         const permutation = rng.permutation(members.length);
         return Int32Array.from(permutation, (j) => members[j] as number);

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, Rng, assertEmbeddings, assertNumber, assertOneOf, assertTensor, l2Normalize } from '@contrastive/core';
 import type { Embeddings, Reference, RngState } from '@contrastive/core';
 import { assertLive, assertShape, assertStateArray, bufferView, detachedCompute, randomUnitRows, writableBuffer } from './memory-queue.js';
+import { assertFinite } from './internal/mining.js';
 
 /**
  * Options of {@link MemoryBank}.
@@ -178,7 +179,8 @@ export class MemoryBank {
    * @param embeddings - `[b, dim]` float32 features `f` (borrowed), L2-normalised as in the paper.
    * @throws `ContrastiveError` `INVALID_ARGUMENT` for an index outside `[0, size)` (checked before
    *   any write), `DTYPE_MISMATCH` for non-int32 indices or non-float32 embeddings,
-   *   `SHAPE_MISMATCH` for a wrong rank or dimension or a row count other than `b`, `STATE` after
+   *   `SHAPE_MISMATCH` for a wrong rank or dimension or a row count other than `b`, `NON_FINITE`
+   *   for NaN or Infinity in `embeddings` (one scalar read, before any write), `STATE` after
    *   `dispose()`.
    */
   update(indices: tf.Tensor1D, embeddings: Embeddings): void {
@@ -193,6 +195,7 @@ export class MemoryBank {
     }
     const values = hostIndices(indices, this.size, 'indices', fn);
     if (b === 0) return;
+    assertFinite(embeddings, 'embeddings', fn);
     // Unique indices in order of first appearance, and for duplicates an averaging matrix.
     const position = new Map<number, number>();
     const unique: number[] = [];
@@ -258,14 +261,17 @@ export class MemoryBank {
    * @param options - excluded indices and replacement; see {@link SampleNegativesOptions}.
    * @returns a `Reference` `{ embeddings: [count, dim] float32, labels: [count] int32 }` (labels =
    *   dataset indices), new tensors owned by the caller.
-   * @throws `ContrastiveError` `INVALID_ARGUMENT` for a bad `count`, an excluded index outside
-   *   `[0, size)`, every entry excluded, or `count` above the entries left without replacement;
-   *   `STATE` after `dispose()`.
+   * @throws `ContrastiveError` `INVALID_ARGUMENT` for a bad `count`, `options` that is not an
+   *   object, an excluded index outside `[0, size)`, every entry excluded, or `count` above the
+   *   entries left without replacement; `STATE` after `dispose()`.
    */
   sampleNegatives(count: number, options: SampleNegativesOptions = {}): Reference {
     const fn = 'MemoryBank.sampleNegatives';
     assertLive(this.disposed, 'MemoryBank', 'sampleNegatives');
     assertNumber(count, 'count', fn, { integer: true, min: 0 });
+    if (options === null || typeof options !== 'object') {
+      throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'options' passed to '${fn}' must be { exclude?, replace? }, got ${options === null ? 'null' : typeof options}`);
+    }
     const replace = options.replace ?? true;
     assertOneOf(replace, [true, false], 'replace', fn);
     let allowed: Int32Array | undefined;

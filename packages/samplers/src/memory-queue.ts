@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, Rng, assertEmbeddings, assertLabels, assertNumber, assertOneOf, assertTensor } from '@contrastive/core';
 import type { Embeddings, Labels, Reference } from '@contrastive/core';
+import { assertFinite } from './internal/mining.js';
 
 const INT32_MIN = -2147483648;
 
@@ -290,7 +291,9 @@ export class MemoryQueue {
    *   continuing from the previous unlabelled keys (see the class notes)
    * @throws `ContrastiveError` `SHAPE_MISMATCH` when `keys` is not `[b, dim]`, `DTYPE_MISMATCH` for
    *   non-float32 keys or non-int32 labels, `LABEL_COUNT` when `labels` has not `b` entries,
-   *   `DISPOSED` for a disposed tensor, `STATE` after `dispose()`.
+   *   `DISPOSED` for a disposed tensor, `NON_FINITE` when `keys` hold NaN or Infinity (checked with
+   *   one scalar read, before any write: a non-finite key would poison every loss that uses the
+   *   queue until it is overwritten), `STATE` after `dispose()`.
    */
   enqueue(keys: Embeddings, labels?: Labels): void {
     const fn = 'MemoryQueue.enqueue';
@@ -302,6 +305,7 @@ export class MemoryQueue {
     const b = keys.shape[0];
     if (labels !== undefined) assertLabels(labels, b, 'labels', fn);
     if (b === 0) return;
+    assertFinite(keys, 'keys', fn);
     const kept = Math.min(b, this.size);
     const skipped = b - kept;
     const slots = new Int32Array(kept);

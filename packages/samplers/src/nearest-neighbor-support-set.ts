@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, assertEmbeddings, assertNumber, assertOneOf, l2Normalize } from '@contrastive/core';
 import type { Embeddings, Rng } from '@contrastive/core';
 import { MemoryQueue, assertLive, detachedCompute } from './memory-queue.js';
+import { assertFinite } from './internal/mining.js';
 
 /**
  * Options of {@link NearestNeighborSupportSet}.
@@ -108,8 +109,9 @@ export class NearestNeighborSupportSet {
    * @returns `[n, dim]` float32 unit rows, the nearest entry of each query (its own normalised copy
    *   while the support set is empty), owned by the caller; no gradient flows through them.
    * @throws `ContrastiveError` `SHAPE_MISMATCH` / `DTYPE_MISMATCH` / `DISPOSED` naming `embeddings`
-   *   (also for a dimension other than `dim`), `INVALID_ARGUMENT` for a non-boolean `update`,
-   *   `STATE` after `dispose()`.
+   *   (also for a dimension other than `dim`), `NON_FINITE` for NaN or Infinity in `embeddings`
+   *   (one scalar read: a NaN query has no nearest entry), `INVALID_ARGUMENT` for `options` that is
+   *   not an object or a non-boolean `update`, `STATE` after `dispose()`.
    */
   nearest(embeddings: Embeddings, options: NearestOptions = {}): tf.Tensor2D {
     const fn = 'NearestNeighborSupportSet.nearest';
@@ -118,8 +120,12 @@ export class NearestNeighborSupportSet {
     if (embeddings.shape[1] !== this.dim) {
       throw new ContrastiveError('SHAPE_MISMATCH', `Argument 'embeddings' passed to '${fn}' must have ${this.dim} columns (the support set's dim), got ${embeddings.shape[1]}`);
     }
+    if (options === null || typeof options !== 'object') {
+      throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'options' passed to '${fn}' must be { update? }, got ${options === null ? 'null' : typeof options}`);
+    }
     const update = options.update ?? false;
     assertOneOf(update, [true, false], 'update', fn);
+    assertFinite(embeddings, 'embeddings', fn);
     const queries = detachedCompute(() => l2Normalize(embeddings));
     try {
       let result: tf.Tensor2D;

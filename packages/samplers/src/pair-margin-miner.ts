@@ -54,7 +54,8 @@ export interface PairMarginMinerOptions {
  * @throws `ContrastiveError` (from `@contrastive/core`) `INVALID_ARGUMENT` when `options` is not an
  *   object, a margin is not a finite number or `distance` is not a Distance; from `mine`,
  *   `SHAPE_MISMATCH`, `DTYPE_MISMATCH`, `LABEL_COUNT`, `INVALID_ARGUMENT` or `DISPOSED` naming the
- *   argument (`embeddings`, `labels`, `ref`, `ref.embeddings`, `ref.labels`).
+ *   argument (`embeddings`, `labels`, `ref`, `ref.embeddings`, `ref.labels`);
+ *   `NON_FINITE` naming `embeddings` or `ref.embeddings` when a distance is NaN or infinite.
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs-core';

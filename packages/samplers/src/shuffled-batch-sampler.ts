@@ -1,5 +1,5 @@
-import { ContrastiveError, assertNumber } from '@contrastive/core';
-import type { BatchSampler, Rng } from '@contrastive/core';
+import { ContrastiveError, Rng, assertNumber } from '@contrastive/core';
+import type { BatchSampler } from '@contrastive/core';
 
 /** Options of {@link shuffledBatchSampler}. @category Batch samplers */
 export interface ShuffledBatchSamplerOptions {
@@ -24,8 +24,9 @@ export interface ShuffledBatchSamplerOptions {
  * @param options - dataset size, batch size, `dropLast`.
  * @returns a core `BatchSampler`; `samplerBatches` in `@contrastive/data` turns it into a training
  *   `BatchSource`.
- * @throws `ContrastiveError` `INVALID_ARGUMENT` when `batchSize` is not a positive integer, or
- * exceeds `size` with `dropLast` (no batch at all).
+ * @throws `ContrastiveError` `INVALID_ARGUMENT` when `options` is not an object, `size` or
+ * `batchSize` is not a positive integer, `dropLast` is not a boolean, or `batchSize` exceeds `size`
+ * with `dropLast` (no batch at all); from `epoch`, when `rng` is not an `Rng`.
  * @example
  * ```ts
  * const sampler = shuffledBatchSampler({ size: 10, batchSize: 4 });
@@ -35,12 +36,29 @@ export interface ShuffledBatchSamplerOptions {
  */
 export function shuffledBatchSampler(options: ShuffledBatchSamplerOptions): BatchSampler {
   const fn = 'shuffledBatchSampler';
+  if (options === null || typeof options !== 'object') {
+    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'options' passed to '${fn}' must be an object { size, batchSize }, got ${String(options)}`);
+  }
   const { size, batchSize } = options;
   const dropLast = options.dropLast ?? true;
   assertNumber(size, 'size', fn, { integer: true, min: 1 });
   assertNumber(batchSize, 'batchSize', fn, { integer: true, min: 1 });
+  if (typeof dropLast !== 'boolean') {
+    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'dropLast' passed to '${fn}' must be a boolean, got ${typeof dropLast}`);
+  }
   const { batchesPerEpoch, draw } = permutationBatches(size, batchSize, dropLast, fn);
   return { name: fn, batchesPerEpoch, epoch: draw };
+}
+
+/**
+ * @internal Throws unless the `rng` passed to a sampler's `epoch` is an `Rng` of `@contrastive/core`
+ * (a seed or `undefined` would otherwise fail with a `TypeError` on the first draw).
+ * @throws `ContrastiveError` `INVALID_ARGUMENT` naming `rng`.
+ */
+export function assertEpochRng(rng: unknown, fn: string): asserts rng is Rng {
+  if (!(rng instanceof Rng)) {
+    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'rng' passed to '${fn}.epoch' must be an Rng, got ${rng === null ? 'null' : typeof rng}`);
+  }
 }
 
 /**
@@ -65,6 +83,7 @@ export function permutationBatches(
   return {
     batchesPerEpoch,
     draw(rng: Rng): Int32Array[] {
+      assertEpochRng(rng, fn);
       const order = rng.permutation(size);
       const batches: Int32Array[] = [];
       for (let b = 0; b < batchesPerEpoch; b++) {

@@ -62,8 +62,8 @@ function logSinkhorn(scores: tf.Tensor2D, epsilon: number, iterations: number): 
  * @param options - `epsilon`, `iterations`; see {@link SinkhornKnoppOptions}.
  * @returns `[B, K]` float32 codes `Q`, rows summing to 1, owned by the caller; no gradient flows
  *   through them.
- * @throws `ContrastiveError` (from `@contrastive/core`): `INVALID_ARGUMENT` for an `epsilon` that is
- *   not a finite number > 0 or `iterations` not an integer >= 0; `SHAPE_MISMATCH`, `DTYPE_MISMATCH`
+ * @throws `ContrastiveError` (from `@contrastive/core`): `INVALID_ARGUMENT` for `options` that is
+ *   not an object, an `epsilon` that is not a finite number > 0 or `iterations` not an integer >= 0; `SHAPE_MISMATCH`, `DTYPE_MISMATCH`
  *   or `DISPOSED` for `scores` that is not a live rank-2 float32 tensor with at least one row and
  *   one column; `NON_FINITE` when `scores` holds NaN or ±Infinity.
  * @example
@@ -80,6 +80,9 @@ function logSinkhorn(scores: tf.Tensor2D, epsilon: number, iterations: number): 
  * @category Prototypes
  */
 export function sinkhornKnopp(scores: tf.Tensor2D, options: SinkhornKnoppOptions = {}): tf.Tensor2D {
+  if (options === null || typeof options !== 'object') {
+    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'options' passed to '${NAME}' must be an object, got ${options === null ? 'null' : typeof options}`);
+  }
   const epsilon = options.epsilon ?? 0.05;
   const iterations = options.iterations ?? 3;
   assertNumber(epsilon, 'epsilon', NAME, { min: 0, exclusiveMin: true });

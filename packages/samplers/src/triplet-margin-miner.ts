@@ -181,7 +181,8 @@ export function marginTriplets(
  * @throws `ContrastiveError` (from `@contrastive/core`) `INVALID_ARGUMENT` when `options` is not an
  *   object, `margin` is not a finite number, `type` is not one of the four, or `distance` is not a
  *   Distance; from `mine`, `SHAPE_MISMATCH`, `DTYPE_MISMATCH`, `LABEL_COUNT`, `INVALID_ARGUMENT` or
- *   `DISPOSED` naming the argument (`embeddings`, `labels`, `ref`, `ref.embeddings`, `ref.labels`),
+ *   `DISPOSED` naming the argument (`embeddings`, `labels`, `ref`, `ref.embeddings`, `ref.labels`);
+ *   `NON_FINITE` naming `embeddings` or `ref.embeddings` when a distance is NaN or infinite,
  *   and `INVALID_ARGUMENT` naming `labels` when more than 2^25 triplets would be kept.
  * @example
  * ```ts

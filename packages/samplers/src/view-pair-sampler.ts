@@ -76,7 +76,7 @@ export interface ViewPairSamplerOptions {
  *   partial batch when `dropLast` is false.
  * @throws `ContrastiveError` `INVALID_ARGUMENT` when `size`, `batchSize` or `views` is not a positive
  *   integer, `batchSize > size` with `dropLast`, or `partner` is not a function; from `epoch`, when
- *   `partner` returns anything but an integer in `[0, size)`.
+ *   `rng` is not an `Rng` or `partner` returns anything but an integer in `[0, size)`.
  * @example
  * ```ts
  * // Frames of a video: the positive of frame i is frame i + 1 (the last frame pairs with i - 1).

@@ -9,11 +9,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, assertEmbeddings, assertLabels, assertReference } from '@contrastive/core';
 import type { Distance, Embeddings, Labels, MinerInput, PairTuples, Reference, TripletTuples } from '@contrastive/core';
 
-/** @internal A validated miner input. */
+/** @internal A validated miner input, with the name of the function that validated it (for messages). */
 export interface CheckedMinerInput {
   readonly embeddings: Embeddings;
   readonly labels: Labels;
   readonly ref?: Reference;
+  readonly fn: string;
 }
 
 /** @internal Validates a `MinerInput`; errors name the argument (`embeddings`, `labels`, `ref.labels`...). */
@@ -28,7 +29,7 @@ export function validateMinerInput(input: unknown, fn: string): CheckedMinerInpu
   assertEmbeddings(embeddings, 'embeddings', fn);
   assertLabels(labels, embeddings.shape[0], 'labels', fn);
   if (ref !== undefined) assertReference(ref, embeddings, fn);
-  return ref === undefined ? { embeddings, labels } : { embeddings, labels, ref };
+  return ref === undefined ? { embeddings, labels, fn } : { embeddings, labels, ref, fn };
 }
 
 /**
@@ -50,15 +51,53 @@ export interface HostMatrix {
   readonly isSimilarity: boolean;
 }
 
-/** @internal Computes `distance.pairwise(embeddings, ref?.embeddings)` and reads it and the labels to the host. */
+/**
+ * @internal True when every entry of `tensor` is finite: one scalar read, as `x · 0` is 0 for a
+ * finite `x` and NaN for NaN and ±Infinity.
+ */
+export function allFinite(tensor: tf.Tensor): boolean {
+  const probe = tf.tidy(() => tf.sum(tf.mul(tensor, 0)));
+  const finite = probe.dataSync()[0] === 0;
+  probe.dispose();
+  return finite;
+}
+
+/** @internal Throws `NON_FINITE` naming `argument` unless every entry of `tensor` is finite (one scalar read). */
+export function assertFinite(tensor: tf.Tensor, argument: string, fn: string): void {
+  if (!allFinite(tensor)) {
+    throw new ContrastiveError('NON_FINITE', `Argument '${argument}' passed to '${fn}' must hold finite numbers, got NaN or Infinity`);
+  }
+}
+
+/**
+ * @internal Computes `distance.pairwise(embeddings, ref?.embeddings)` and reads it and the labels to
+ * the host. The embeddings are checked to be finite first (one scalar read each) and the matrix to
+ * hold no NaN or Infinity: a NaN distance compares false with everything, so it would otherwise
+ * pick (or skip) tuples silently, and a distance can hide a non-finite input (on tfjs-backend-wasm
+ * `lpDistance()` turns a row holding Infinity into distances of 0).
+ * @throws `ContrastiveError` `NON_FINITE` naming `embeddings` or `ref.embeddings` for a NaN or
+ *   Infinity in them, or `embeddings` when the distances overflow float32.
+ */
 export function hostMatrix(distance: Distance, input: CheckedMinerInput): HostMatrix {
-  const { embeddings, labels, ref } = input;
+  const { embeddings, labels, ref, fn } = input;
+  assertFinite(embeddings, 'embeddings', fn);
+  if (ref !== undefined) assertFinite(ref.embeddings, 'ref.embeddings', fn);
   const matrix = ref === undefined ? distance.pairwise(embeddings) : distance.pairwise(embeddings, ref.embeddings);
   try {
     // dataSync hands over a host array the miners only read: no further copy is needed.
+    const values = matrix.dataSync() as Float32Array;
+    const m = matrix.shape[1];
+    for (let k = 0; k < values.length; k++) {
+      if (!Number.isFinite(values[k] as number)) {
+        throw new ContrastiveError(
+          'NON_FINITE',
+          `Argument 'embeddings' passed to '${fn}' gives a distance of ${values[k]} at row ${Math.floor(k / m)}, column ${k % m}: the values overflow float32, scale the embeddings down`,
+        );
+      }
+    }
     const batchLabels = labels.dataSync() as Int32Array;
     return {
-      values: matrix.dataSync() as Float32Array,
+      values,
       n: matrix.shape[0],
       m: matrix.shape[1],
       labels: batchLabels,

@@ -378,3 +378,49 @@ export function expectGradientFlows(gradient: ArrayLike<number>): void {
   expect(values.every(Number.isFinite)).toBe(true);
   expect(values.some((g) => g !== 0)).toBe(true);
 }
+
+// ---------------------------------------------------------------------------------------------
+// validity of mined tuples (reliability battery, numerics)
+// ---------------------------------------------------------------------------------------------
+
+/** The index vectors of tuples, by field name. */
+export function tupleFields(tuples: Tuples): Record<string, tf.Tensor1D> {
+  return tuples.kind === 'pairs'
+    ? { anchorPos: tuples.anchorPos, positive: tuples.positive, anchorNeg: tuples.anchorNeg, negative: tuples.negative }
+    : { anchor: tuples.anchor, positive: tuples.positive, negative: tuples.negative };
+}
+
+/**
+ * The problems of mined tuples: non-int32 or rank-other-than-1 vectors, lengths that differ, an
+ * index out of range, a positive pair of different labels (or a row with itself without a
+ * reference), a negative pair of equal labels. Disposes the tuples.
+ */
+export function tupleProblems(tuples: Tuples, labels: number[], refLabels: number[] | undefined, negativesAnyLabel = false): string[] {
+  const problems: string[] = [];
+  const columns = refLabels ?? labels;
+  const values = Object.fromEntries(
+    Object.entries(tupleFields(tuples)).map(([name, tensor]) => {
+      if (tensor.dtype !== 'int32' || tensor.rank !== 1) problems.push(`${name}: ${tensor.dtype} rank ${tensor.rank}`);
+      return [name, Array.from(tensor.dataSync())];
+    }),
+  ) as Record<string, number[]>;
+  tf.dispose(Object.values(tupleFields(tuples)));
+  const check = (anchors: number[], others: number[], same: boolean, what: string): void => {
+    if (anchors.length !== others.length) problems.push(`${what}: ${anchors.length} anchors, ${others.length} partners`);
+    anchors.forEach((a, k) => {
+      const o = others[k] as number;
+      if (!(Number.isInteger(a) && a >= 0 && a < labels.length)) problems.push(`${what}: anchor ${a} out of range`);
+      else if (!(Number.isInteger(o) && o >= 0 && o < columns.length)) problems.push(`${what}: partner ${o} out of range`);
+      else if (refLabels === undefined && a === o) problems.push(`${what}: (${a}, ${a}) pairs a row with itself`);
+      else if ((labels[a] === columns[o]) !== same && !(negativesAnyLabel && !same)) problems.push(`${what}: (${a}, ${o}) has ${same ? 'different' : 'equal'} labels`);
+    });
+  };
+  if (tuples.kind === 'pairs') {
+    check(values['anchorPos'] as number[], values['positive'] as number[], true, 'positive pairs');
+    check(values['anchorNeg'] as number[], values['negative'] as number[], false, 'negative pairs');
+  } else {
+    check(values['anchor'] as number[], values['positive'] as number[], true, 'triplet positives');
+    check(values['anchor'] as number[], values['negative'] as number[], false, 'triplet negatives');
+  }
+  return problems;
+}
