@@ -18,3 +18,5 @@ export { roundRobinLimit } from './round-robin.js';
 export { gatherBatch, toTensors } from './tensors.js';
 export type { ImageTensors } from './tensors.js';
 export { samplerBatches } from './batches.js';
+export { parseCsv } from './csv.js';
+export type { CsvTable, ParseCsvOptions } from './csv.js';

@@ -65,6 +65,17 @@ const coverage: Record<keyof typeof api, ExportCoverage> = {
     { what: 'NaN trainLimit', run: () => api.loadMnist({ trainLimit: NaN }), code: 'INVALID_ARGUMENT', argument: 'trainLimit' },
     { what: 'options not an object', run: () => api.loadMnist(null as unknown as object), code: 'INVALID_ARGUMENT', argument: 'options' },
   ],
+  parseCsv: [
+    { what: 'text not a string', run: () => api.parseCsv(5 as unknown as string), code: 'INVALID_ARGUMENT', argument: 'text' },
+    { what: 'options not an object', run: () => api.parseCsv('a,b\n1,0\n', null as unknown as object), code: 'INVALID_ARGUMENT', argument: 'options' },
+    { what: 'header not a boolean or auto', run: () => api.parseCsv('a,b\n1,0\n', { header: 'yes' as unknown as boolean }), code: 'INVALID_ARGUMENT', argument: 'header' },
+    { what: 'an empty delimiter', run: () => api.parseCsv('a,b\n1,0\n', { delimiter: '' }), code: 'INVALID_ARGUMENT', argument: 'delimiter' },
+    { what: 'a label column past the table', run: () => api.parseCsv('1,2,0\n', { labelColumn: 3 }), code: 'INVALID_ARGUMENT', argument: 'labelColumn' },
+    { what: 'a label column name not in the header', run: () => api.parseCsv('a,b\n1,0\n', { labelColumn: 'class' }), code: 'INVALID_ARGUMENT', argument: 'labelColumn' },
+    { what: 'a fractional label column', run: () => api.parseCsv('1,0\n', { labelColumn: 0.5 }), code: 'INVALID_ARGUMENT', argument: 'labelColumn' },
+    { what: 'an empty text', run: () => api.parseCsv(''), code: 'DATA', argument: null },
+    { what: 'a ragged row', run: () => api.parseCsv('1,2,0\n1,0\n'), code: 'DATA', argument: null },
+  ],
   readIdx: [
     { what: 'bytes as a plain array', run: () => api.readIdx([0, 0, 8, 1, 0, 0, 0, 0] as unknown as Uint8Array), code: 'INVALID_ARGUMENT', argument: 'bytes' },
     { what: 'bytes null', run: () => api.readIdx(null as unknown as Uint8Array), code: 'INVALID_ARGUMENT', argument: 'bytes' },

@@ -7,3 +7,4 @@
  */
 export { FASHION_MNIST_DEFAULT_DIR, loadFashionMnist, loadIdxDataset, readIdxFile } from './idx.js';
 export type { IdxFileNames, LoadFashionMnistOptions, LoadIdxDatasetOptions } from './idx.js';
+export { loadCsv } from './csv.js';

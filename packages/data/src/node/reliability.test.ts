@@ -24,6 +24,12 @@ afterAll(async () => {
 
 const coverage: Record<keyof typeof api, ExportCoverage> = {
   FASHION_MNIST_DEFAULT_DIR: { exempt: 'a string constant (a directory path)' },
+  loadCsv: [
+    { what: 'empty path', run: () => api.loadCsv(''), code: 'INVALID_ARGUMENT', argument: 'path' },
+    { what: 'options not an object', run: () => api.loadCsv('x.csv', null as unknown as object), code: 'INVALID_ARGUMENT', argument: 'options' },
+    { what: 'a missing file', run: () => api.loadCsv(join(dir, 'nothing-here.csv')), code: 'DATA', argument: null },
+    { what: 'a directory', run: () => api.loadCsv(dir), code: 'DATA', argument: null },
+  ],
   readIdxFile: [
     { what: 'empty path', run: () => api.readIdxFile(''), code: 'INVALID_ARGUMENT', argument: 'path' },
     { what: 'path not a string', run: () => api.readIdxFile(5 as unknown as string), code: 'INVALID_ARGUMENT', argument: 'path' },
