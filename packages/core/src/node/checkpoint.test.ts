@@ -230,6 +230,24 @@ describe('saveCheckpoint / loadCheckpoint', () => {
     for (const state of [first, loaded]) disposeTrainState(state);
   });
 
+  it('the next save removes temporary files of killed writers, and only theirs', async () => {
+    const dir = freshDir();
+    const state = makeState(1);
+    // A pid that surely no longer runs: a child that has exited.
+    const { spawnSync } = await import('node:child_process');
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid as number;
+    const stale = path.join(dir, `.${CHECKPOINT_FILE_NAME}.${dead}.0.0.tmp`);
+    const live = path.join(dir, `.${CHECKPOINT_FILE_NAME}.${process.ppid}.0.0.tmp`); // the parent runs
+    const other = path.join(dir, `.other.ckpt.${dead}.0.0.tmp`); // another checkpoint's
+    await fs.promises.mkdir(dir, { recursive: true });
+    for (const name of [stale, live, other]) await fs.promises.writeFile(name, 'partial');
+    await saveCheckpoint(dir, state);
+    expect(fs.existsSync(stale)).toBe(false);
+    expect(fs.existsSync(live)).toBe(true);
+    expect(fs.existsSync(other)).toBe(true);
+    disposeTrainState(state);
+  });
+
   it('rejects truncated, corrupted, other-version and missing files, naming the file', async () => {
     const dir = freshDir();
     const state = makeState(1);

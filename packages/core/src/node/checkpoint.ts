@@ -245,8 +245,9 @@ async function syncDirectory(dir: string): Promise<void> {
 /**
  * Save a training state atomically: the file is written to a temporary file in the same directory,
  * flushed to disk (`fsync`), renamed over the checkpoint, and the directory is flushed. A crash at any
- * point leaves either the previous checkpoint or the new one, never a broken file (a stray
- * `.<fileName>.*.tmp` may remain and is ignored).
+ * point leaves either the previous checkpoint or the new one, never a broken file. A killed writer
+ * may leave its `.<fileName>.<pid>.*.tmp` behind (ignored by {@link loadCheckpoint}); the next
+ * successful save removes those of processes that no longer run on this machine.
  *
  * @param dir - directory of the checkpoint (created if missing).
  * @param state - the state to save (borrowed; its tensors are read, not disposed).
@@ -284,7 +285,31 @@ export async function saveCheckpoint(dir: string, state: TrainState, options: Ch
     fail(file, `could not be written (the previous checkpoint, if any, is intact): ${error instanceof Error ? error.message : String(error)}`, error);
   }
   await syncDirectory(dir);
+  await removeStaleTemporaries(dir, path.basename(file));
   return file;
+}
+
+/** Whether process `pid` runs on this machine (EPERM: it runs, under another user). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Delete the temporary files of `base` left by writers that were killed (their process is gone). */
+async function removeStaleTemporaries(dir: string, base: string): Promise<void> {
+  const pattern = /^\.(.+)\.(\d+)\.\d+\.\d+\.tmp$/;
+  const names = await fs.promises.readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    const match = pattern.exec(name);
+    if (match === null || match[1] !== base) continue;
+    const pid = Number(match[2]);
+    if (pid === process.pid || isAlive(pid)) continue;
+    await fs.promises.unlink(path.join(dir, name)).catch(() => undefined);
+  }
 }
 
 /**
