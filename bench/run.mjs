@@ -7,7 +7,9 @@
  * Flags: --reps N (timed runs per figure, default 7), --quick (3 reps, fewer shapes), --losses (only
  * the InfoNCE-family loss figures, merged into an existing bench/results.json), --kmeans (only the
  * kMeans figure of bench/kmeans.mjs, merged the same way), --augment (only the view-generation
- * figures and PNG previews of bench/augment.mjs, merged the same way).
+ * figures and PNG previews of bench/augment.mjs, merged the same way), --retrieval (only the exact
+ * retrieval metrics over 1,000,000 x 128 of bench/retrieval-scale.mjs — about an hour on 2 cores —
+ * merged the same way; the full run keeps the figure already in bench/results.json).
  * Every figure is the median of N runs after warm-up runs, in milliseconds.
  */
 import { spawnSync } from 'node:child_process';
@@ -25,6 +27,7 @@ const quick = args.includes('--quick');
 const lossesOnly = args.includes('--losses');
 const kMeansOnly = args.includes('--kmeans');
 const augmentOnly = args.includes('--augment');
+const retrievalOnly = args.includes('--retrieval');
 const repsFlag = args.indexOf('--reps');
 const REPS = repsFlag >= 0 ? Number(args[repsFlag + 1]) : quick ? 3 : 7;
 const WARMUP = 2;
@@ -401,6 +404,27 @@ function augmentBench() {
   return JSON.parse(lines[lines.length - 1]);
 }
 
+/** bench/retrieval-scale.mjs in a child process with V8's heap held to 4 GB. */
+function retrievalScaleBench() {
+  const script = fileURLToPath(new URL('./retrieval-scale.mjs', import.meta.url));
+  const child = spawnSync(process.execPath, ['--max-old-space-size=4096', script], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  if (child.status !== 0) throw new Error(`bench/retrieval-scale.mjs failed with status ${child.status}`);
+  const lines = child.stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]);
+}
+
+if (retrievalOnly) {
+  const out = fileURLToPath(new URL('./results.json', import.meta.url));
+  const previous = existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')) : {};
+  const retrievalScale = retrievalScaleBench();
+  writeFileSync(out, `${JSON.stringify({ ...previous, retrievalScale }, null, 2)}\n`);
+  console.log(`merged retrievalScale (${retrievalScale.n} x ${retrievalScale.d}: ${retrievalScale.seconds} s, peak RSS ${retrievalScale.peakRssMB} MB) into ${out}`);
+  process.exit(0);
+}
+
 if (augmentOnly) {
   const out = fileURLToPath(new URL('./results.json', import.meta.url));
   const previous = existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')) : {};
@@ -495,6 +519,12 @@ results.steps.cnn.description =
   'conv3x3-32 relu, maxpool2, conv3x3-64 relu, maxpool2, flatten, dense-128 relu + head 128-128-64, NT-Xent (τ 0.5), 512 views (256 pairs), Adam';
 results.kMeans = kMeansBench();
 results.augment = augmentBench();
+{
+  // An hour of two cores: measured by --retrieval, kept across full runs.
+  const previousFile = fileURLToPath(new URL('./results.json', import.meta.url));
+  const previous = existsSync(previousFile) ? JSON.parse(readFileSync(previousFile, 'utf8')) : {};
+  if (previous.retrievalScale !== undefined) results.retrievalScale = previous.retrievalScale;
+}
 results.totalSeconds = Math.round((Date.now() - started) / 1000);
 
 const out = fileURLToPath(new URL('./results.json', import.meta.url));
@@ -524,4 +554,11 @@ console.log(
 );
 console.log(`two views (wasm, ms, median): ${Object.entries(results.augment.twoViewsMs).map(([k, v]) => `${k} ${v}`).join('; ')}`);
 console.log(`previews: ${results.augment.previews.join(', ')}`);
+if (results.retrievalScale !== undefined) {
+  const r = results.retrievalScale;
+  console.log(
+    `exact self-retrieval P@1 + MAP@R ${r.n}x${r.d} (${r.backend}, ${r.threads} threads): ${r.seconds} s, ` +
+      `peak RSS ${r.peakRssMB} MB, peak V8 heap ${r.peakHeapUsedMB} MB (from --retrieval)`,
+  );
+}
 console.log(`wrote ${out} (${results.totalSeconds} s)`);
