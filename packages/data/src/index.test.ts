@@ -22,13 +22,14 @@ describe('entry points', () => {
         'gatherBatch',
         'idxSplit',
         'loadMnist',
+        'parseCsv',
         'readIdx',
         'roundRobinLimit',
         'samplerBatches',
         'toTensors',
       ].sort(),
     );
-    expect(Object.keys(node).sort()).toEqual(['FASHION_MNIST_DEFAULT_DIR', 'loadFashionMnist', 'loadIdxDataset', 'readIdxFile']);
+    expect(Object.keys(node).sort()).toEqual(['FASHION_MNIST_DEFAULT_DIR', 'loadCsv', 'loadFashionMnist', 'loadIdxDataset', 'readIdxFile']);
   });
 
   it('the main entry is isomorphic: no fs, path, zlib or process outside src/node', () => {
