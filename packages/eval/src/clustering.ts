@@ -11,6 +11,7 @@ import {
   type KMeansOptions,
   type KMeansResult,
 } from '@contrastive/core';
+import { finiteFloat64 } from './split.js';
 
 /**
  * A labelling: one label per sample, as plain numbers or a rank-1 tensor (int32 or float32).
@@ -59,22 +60,7 @@ function readLabelling(labels: unknown, argument: string, fn: string): Float64Ar
     }
     labels = labels.dataSync();
   }
-  if (labels === null || typeof labels !== 'object' || typeof (labels as { length?: unknown }).length !== 'number') {
-    throw new ContrastiveError(
-      'INVALID_ARGUMENT',
-      `Argument '${argument}' passed to '${fn}' must be an array of numbers or a rank-1 tensor, got ${labels === null ? 'null' : typeof labels}`,
-    );
-  }
-  const source = labels as ArrayLike<unknown>;
-  const out = new Float64Array(source.length);
-  for (let i = 0; i < source.length; i++) {
-    const value = source[i];
-    if (typeof value !== 'number' || !Number.isFinite(value)) {
-      throw new ContrastiveError('INVALID_ARGUMENT', `Argument '${argument}' passed to '${fn}' must hold finite numbers, got ${String(value)} at index ${i}`);
-    }
-    out[i] = value;
-  }
-  return out;
+  return finiteFloat64(labels, argument, fn, 'INVALID_ARGUMENT');
 }
 
 /** Map arbitrary label values to `0..K-1` (in order of sorted value, as `np.unique`). */

@@ -152,3 +152,29 @@ export function rankOf(scores: ArrayLike<number>, offset: number, count: number,
   }
   return rank;
 }
+
+/**
+ * Copy an array-like of finite numbers to float64 (the host half of the metric readers that take
+ * an array or a rank-1 tensor already read back).
+ * @throws `ContrastiveError` `INVALID_ARGUMENT` when `values` is not array-like; `nonFinite` (the
+ *   caller's code) at the first entry that is not a finite number, naming its index.
+ * @internal
+ */
+export function finiteFloat64(values: unknown, argument: string, fn: string, nonFinite: 'INVALID_ARGUMENT' | 'NON_FINITE'): Float64Array {
+  if (values === null || typeof values !== 'object' || typeof (values as { length?: unknown }).length !== 'number') {
+    throw new ContrastiveError(
+      'INVALID_ARGUMENT',
+      `Argument '${argument}' passed to '${fn}' must be an array of numbers or a rank-1 tensor, got ${values === null ? 'null' : typeof values}`,
+    );
+  }
+  const source = values as ArrayLike<unknown>;
+  const out = new Float64Array(source.length);
+  for (let i = 0; i < source.length; i++) {
+    const value = source[i];
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      throw new ContrastiveError(nonFinite, `Argument '${argument}' passed to '${fn}' must hold finite numbers, got ${String(value)} at index ${i}`);
+    }
+    out[i] = value;
+  }
+  return out;
+}

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, assertNumber, assertOneOf } from '@contrastive/core';
+import { finiteFloat64 } from './split.js';
 
 /**
  * Scored pairs: one score per pair and whether the pair is a true match.
@@ -105,22 +106,7 @@ function readScores(scores: unknown, fn: string): Float64Array {
     }
     values = scores.dataSync();
   }
-  if (values === null || typeof values !== 'object' || typeof (values as { length?: unknown }).length !== 'number') {
-    throw new ContrastiveError(
-      'INVALID_ARGUMENT',
-      `Argument 'scores' passed to '${fn}' must be an array of numbers or a rank-1 tensor, got ${values === null ? 'null' : typeof values}`,
-    );
-  }
-  const source = values as ArrayLike<unknown>;
-  const out = new Float64Array(source.length);
-  for (let i = 0; i < source.length; i++) {
-    const value = source[i];
-    if (typeof value !== 'number' || !Number.isFinite(value)) {
-      throw new ContrastiveError('NON_FINITE', `Argument 'scores' passed to '${fn}' must hold finite numbers, got ${String(value)} at index ${i}`);
-    }
-    out[i] = value;
-  }
-  return out;
+  return finiteFloat64(values, 'scores', fn, 'NON_FINITE');
 }
 
 function readSame(same: unknown, count: number, fn: string): Uint8Array {
