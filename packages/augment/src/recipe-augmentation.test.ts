@@ -163,6 +163,32 @@ describe('recipeAugmentation', () => {
     tf.dispose([images, a, b]);
   });
 
+  it('strength s scales the crop area, jitter factors and noise (0.5 is the recipe, 0 the identity, same draws)', () => {
+    const images = tf.tensor4d(golden.input.flat(), SHAPE);
+    const recipe = recipeAugmentation({ flip: true }).apply(images, new Rng(4));
+    const half = recipeAugmentation({ flip: true, strength: 0.5 }).apply(images, new Rng(4));
+    expectTensorClose(half, recipe, { atol: 0, rtol: 0 });
+    const rng = new Rng(4);
+    const identity = recipeAugmentation({ strength: 0 }).apply(images, rng);
+    expectTensorClose(identity, images, { atol: 1e-6, rtol: 0 });
+    const replay = new Rng(4);
+    tf.dispose(recipeAugmentation().apply(images, replay));
+    expect(rng.state()).toEqual(replay.state()); // the same number of draws at every strength
+    const s = 0.8;
+    const strong = new Rng(11);
+    const check = strong.clone();
+    const got = recipeAugmentation({ strength: s }).apply(images, strong);
+    const spread = 0.8 * s;
+    const crop = randomResizedCrop({ scale: [1 - spread, 1], ratio: [(3 / 4) ** (2 * s), (4 / 3) ** (2 * s)], flipProbability: 0 }).sample(n, check);
+    const jitter = colorJitter({ probability: 0.8, brightness: [1 - spread, 1 + spread], contrast: [1 - spread, 1 + spread] }).sample(n, check);
+    const noise = gaussianNoise({ probability: 0.5, std: 0.1 * s }).sample(SHAPE, check);
+    const expected = tf.tidy(() => applyGaussianNoise(applyColorJitter(applyResizedCrop(images, crop), jitter), noise, { std: 0.1 * s }));
+    expectTensorClose(got, expected, { atol: 0, rtol: 0 });
+    expect(() => recipeAugmentation({ strength: 1.5 })).toThrow(/'strength' passed to 'recipeAugmentation' must be a finite number >= 0 and <= 1, got 1.5/);
+    expect(() => recipeAugmentation({ strength: Number.NaN })).toThrow(/'strength'/);
+    tf.dispose([images, recipe, half, identity, got, expected]);
+  });
+
   it('rejects a non-boolean flip', () => {
     expect(() => recipeAugmentation({ flip: 'yes' as unknown as boolean })).toThrow(/'flip' passed to 'recipeAugmentation' must be a boolean, got "yes"/);
   });

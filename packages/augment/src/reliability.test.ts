@@ -361,6 +361,7 @@ const coverage: Record<keyof typeof api, ExportCoverage> = {
   recipeAugmentation: [
     invalid('null options', () => api.recipeAugmentation(null as never), 'options'),
     invalid('a flip that is not a boolean', () => api.recipeAugmentation({ flip: 'yes' as never }), 'flip'),
+    invalid('a strength above 1', () => api.recipeAugmentation({ strength: 1.01 }), 'strength'),
     ...applyCases(() => api.recipeAugmentation()),
   ],
   viewGenerator: [

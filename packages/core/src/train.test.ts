@@ -381,6 +381,88 @@ describe('train on cpu: determinism, resume, CNN', () => {
     for (const state of saver.states) disposeTrainState(state);
   });
 
+  it('extra variables are optimised, checkpointed and restored; batch indices reach the hooks and are freed', async () => {
+    await useTestBackend('cpu');
+    // A learnable per-dimension scale of z (a stand-in for a text encoder or an extra head).
+    const make = (initSeed: number) => {
+      const { encoder, head } = mlpPair(initSeed);
+      const scale = tf.variable(tf.ones([6]), true, `scale${initSeed}`);
+      return { encoder, head, scale };
+    };
+    const seenIndices: number[][] = [];
+    const indexedSource = (): BatchSource => {
+      const inner = clusterSource({ steps: 3 });
+      return {
+        stepsPerEpoch: inner.stepsPerEpoch,
+        async batch(epoch, step, rng) {
+          const batch = await inner.batch(epoch, step, rng);
+          return { ...batch, indices: tf.tensor1d([epoch, step, 7], 'int32') };
+        },
+      };
+    };
+    const run = async (epochs: number, extra: { checkpoint?: Checkpointer; resumeFrom?: TrainState; initSeed?: number }) => {
+      const { encoder, head, scale } = make(extra.initSeed ?? 0);
+      const before = tf.memory().numTensors;
+      const optimizer = adam();
+      const base = contrastiveLoss();
+      const result = await train({
+        encoder,
+        head,
+        data: indexedSource(),
+        views: noisyViews,
+        loss: { name: 'scaled', compute: (input) => base.compute(input) },
+        variables: [scale],
+        hooks: {
+          lossInput: ({ embeddings, labels, indices }) => {
+            seenIndices.push(Array.from(indices?.dataSync() ?? []));
+            return { embeddings: tf.mul(embeddings, scale) as tf.Tensor2D, labels };
+          },
+          afterStep: ({ indices }) => expect(indices?.isDisposed).toBe(false),
+        },
+        optimizer,
+        epochs,
+        seed: 3,
+        ...(extra.checkpoint === undefined ? {} : { checkpoint: extra.checkpoint }),
+        ...(extra.resumeFrom === undefined ? {} : { resumeFrom: extra.resumeFrom }),
+      });
+      const values = Array.from(scale.dataSync());
+      optimizer.dispose();
+      const leaked = tf.memory().numTensors - before;
+      encoder.dispose();
+      head.dispose();
+      scale.dispose();
+      return { losses: result.epochs.map(({ losses }) => losses), values, leaked };
+    };
+    const saver = memoryCheckpointer();
+    const full = await run(2, { checkpoint: saver });
+    expect(seenIndices.slice(0, 4)).toEqual([[0, 0, 7], [0, 1, 7], [0, 2, 7], [1, 0, 7]]);
+    expect(full.values.some((value) => value !== 1)).toBe(true); // the extra variable was trained
+    const first = saver.states[0] as TrainState;
+    expect(Object.keys(first.extra)).toEqual(['train.variables']);
+    expect(first.extra['train.variables']?.[0]?.shape).toEqual([6]);
+    const resumed = await run(2, { resumeFrom: first, initSeed: 5 });
+    expect(resumed.losses).toEqual(full.losses.slice(1));
+    expect(resumed.values).toEqual(full.values);
+    expect(resumed.leaked).toBe(0); // the batches' index tensors were freed with them (no checkpointer copies here)
+    // A state without the variables cannot resume a run that has them, and vice versa.
+    const { encoder, head } = mlpPair(0);
+    const optimizer = adam();
+    await rejects(
+      train({ encoder, head, data: clusterSource(), views: noisyViews, loss: contrastiveLoss(), optimizer, epochs: 2, resumeFrom: first }),
+      'INVALID_ARGUMENT',
+      /holds 1 extra variables, but 'variables' has 0/,
+    );
+    await rejects(
+      train({ encoder, head, data: clusterSource(), loss: contrastiveLoss(), optimizer, epochs: 1, variables: [tf.ones([2]) as unknown as tf.Variable] }),
+      'INVALID_ARGUMENT',
+      /'variables' passed to 'train' must be an array of live tf.Variable/,
+    );
+    optimizer.dispose();
+    encoder.dispose();
+    head.dispose();
+    for (const state of saver.states) disposeTrainState(state);
+  });
+
   it('trains the CNN encoder (conv weight gradients) without leaks', async () => {
     await useTestBackend('cpu');
     const encoder = convEncoder({ inputShape: [8, 8, 1], filters: [4, 8], denseUnits: 16, seed: 0 });

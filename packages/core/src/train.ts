@@ -21,6 +21,12 @@ export interface Batch {
   readonly inputs: tf.Tensor;
   /** `[n]` int32 labels; equal labels are positives ("views are labels"). */
   readonly labels: Labels;
+  /**
+   * `[n]` int32 positions of the batch's samples in the dataset, for methods that keep one entry
+   * per training sample (a memory bank, Wu et al. 2018). The loop frees it with the batch.
+   * @defaultValue none
+   */
+  readonly indices?: tf.Tensor1D;
 }
 
 /**
@@ -100,6 +106,8 @@ export interface StepContext {
   readonly features: tf.Tensor2D;
   /** Head output `z` (= `features` without a head), `[n, k]`. */
   readonly embeddings: tf.Tensor2D;
+  /** `[n]` dataset positions of the samples of the batch from `data` (before the views), when it has them. */
+  readonly indices: tf.Tensor1D | undefined;
   /** The loop's generator. */
   readonly rng: Rng;
 }
@@ -121,6 +129,8 @@ export interface AfterStepContext {
   readonly labels: Labels;
   /** The step's loss (borrowed; reading it synchronously stalls the pipeline). */
   readonly loss: tf.Scalar;
+  /** `[n]` dataset positions of the samples of the batch from `data`, when it has them (borrowed). */
+  readonly indices: tf.Tensor1D | undefined;
   /** The loop's generator. */
   readonly rng: Rng;
 }
@@ -301,6 +311,13 @@ export interface TrainOptions {
   readonly miner?: Miner;
   /** Any tf.js optimizer, e.g. `tf.train.adam(1e-3, 0.9, 0.999, 1e-8)`. */
   readonly optimizer: tf.Optimizer;
+  /**
+   * Trainable variables beyond the encoder's and head's that the loss depends on, e.g. the text
+   * encoder of a CLIP-style dual encoder (Radford et al. 2021) or extra projection heads. They are
+   * optimised with the others, saved in checkpoints (under the state's `extra['train.variables']`)
+   * and restored on resume. @defaultValue none
+   */
+  readonly variables?: readonly tf.Variable[];
   /** Total number of epochs (a resumed run continues up to it). */
   readonly epochs: number;
   /** Seed of the loop's generator (batches, views). Pass `seed` or `rng`. @defaultValue 0 */
@@ -338,6 +355,8 @@ export interface TrainResult {
 }
 
 const ACCUMULATOR_FIELDS = ['accBeta1', 'accBeta2'] as const;
+/** Key of `TrainState.extra` holding the values of `TrainOptions.variables`. */
+const VARIABLES_KEY = 'train.variables';
 
 function isTensorLike(value: unknown): value is tf.Tensor {
   return value !== null && typeof value === 'object' && Array.isArray((value as { shape?: unknown }).shape);
@@ -574,6 +593,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'options' passed to '${fn}' must be an object, got ${typeof options}`);
   }
   const { encoder, head, data, views, loss, miner, optimizer, epochs, callbacks = {}, hooks = {}, checkpoint, resumeFrom, signal } = options;
+  const variables = options.variables ?? [];
+  if (!Array.isArray(variables) || variables.some((v) => !(v instanceof tf.Variable) || v.isDisposed)) {
+    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'variables' passed to '${fn}' must be an array of live tf.Variable`);
+  }
   assertEncoder(encoder, 'encoder', fn);
   if (head !== undefined) assertEncoder(head, 'head', fn);
   if (data === null || typeof data !== 'object' || typeof data.batch !== 'function') {
@@ -626,7 +649,23 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (head === undefined && resumeFrom.headWeights.length > 0) {
       throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'resumeFrom' passed to '${fn}' holds head weights, but no 'head' was given`);
     }
-    const extraKeys = Object.keys(resumeFrom.extra);
+    const savedVariables = resumeFrom.extra[VARIABLES_KEY];
+    const extraKeys = Object.keys(resumeFrom.extra).filter((key) => key !== VARIABLES_KEY);
+    if ((savedVariables?.length ?? 0) !== variables.length) {
+      throw new ContrastiveError(
+        'INVALID_ARGUMENT',
+        `Argument 'resumeFrom' passed to '${fn}' holds ${savedVariables?.length ?? 0} extra variables, but 'variables' has ${variables.length}`,
+      );
+    }
+    variables.forEach((variable, i) => {
+      const saved = (savedVariables as readonly tf.Tensor[])[i] as tf.Tensor;
+      if (!tf.util.arraysEqual(saved.shape, variable.shape)) {
+        throw new ContrastiveError(
+          'SHAPE_MISMATCH',
+          `Argument 'resumeFrom' passed to '${fn}' holds extra variable ${i} of shape [${saved.shape.join(', ')}], but 'variables[${i}]' has [${variable.shape.join(', ')}]`,
+        );
+      }
+    });
     if (extraKeys.length > 0 && hooks.loadState === undefined) {
       throw new ContrastiveError(
         'INVALID_ARGUMENT',
@@ -637,12 +676,16 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (head !== undefined) head.setWeights(resumeFrom.headWeights);
     await restoreOptimizerState(optimizer, resumeFrom.optimizer, fn);
     rng = Rng.fromState(resumeFrom.rng);
-    if (extraKeys.length > 0) hooks.loadState?.(resumeFrom.extra);
+    variables.forEach((variable, i) => variable.assign((savedVariables as readonly tf.Tensor[])[i] as tf.Tensor));
+    if (extraKeys.length > 0) {
+      const hookState = Object.fromEntries(Object.entries(resumeFrom.extra).filter(([key]) => key !== VARIABLES_KEY));
+      hooks.loadState?.(hookState);
+    }
     history.push(...resumeFrom.history);
     startEpoch = resumeFrom.epoch;
   }
 
-  const varList = [...encoder.trainableVariables, ...(head?.trainableVariables ?? [])];
+  const varList = [...encoder.trainableVariables, ...(head?.trainableVariables ?? []), ...variables];
   if (varList.length === 0) {
     throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'encoder' passed to '${fn}' has no trainable variables`);
   }
@@ -691,7 +734,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         const owned: tf.Tensor[] = [];
         try {
           const raw = await data.batch(epoch, step, rng);
-          if (raw !== null && typeof raw === 'object') owned.push(raw.inputs, raw.labels);
+          if (raw !== null && typeof raw === 'object') {
+            owned.push(raw.inputs, raw.labels);
+            if (raw.indices !== undefined) owned.push(raw.indices);
+          }
+          const indices = raw?.indices;
           const batch = views === undefined ? raw : await views(raw, rng);
           if (batch !== raw && batch !== null && typeof batch === 'object') owned.push(batch.inputs, batch.labels);
           const where = views === undefined ? 'data.batch' : 'views';
@@ -716,7 +763,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
                 const embeddings = head === undefined ? features : head.apply(features, training);
                 const input: LossInput =
                   hooks.lossInput !== undefined
-                    ? hooks.lossInput({ epoch, step, inputs, labels, features, embeddings, rng })
+                    ? hooks.lossInput({ epoch, step, inputs, labels, features, embeddings, indices, rng })
                     : miner !== undefined
                       ? { embeddings, labels, tuples: miner.mine({ embeddings, labels }) }
                       : { embeddings, labels };
@@ -733,7 +780,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
             varList,
           ) as tf.Scalar;
           pending.push({ step, loss: stepLoss });
-          await hooks.afterStep?.({ epoch, step, stepsPerEpoch, inputs, labels, loss: stepLoss, rng });
+          await hooks.afterStep?.({ epoch, step, stepsPerEpoch, inputs, labels, loss: stepLoss, indices, rng });
         } finally {
           tf.dispose(owned);
         }
@@ -771,6 +818,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     let extra: Record<string, tf.Tensor[]> = {};
     try {
       extra = hooks.saveState?.() ?? {};
+      if (VARIABLES_KEY in extra) {
+        throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'hooks.saveState' passed to '${fn}' returned the reserved key '${VARIABLES_KEY}'`);
+      }
+      if (variables.length > 0) extra = { ...extra, [VARIABLES_KEY]: variables.map((variable) => tf.clone(variable)) };
       const optimizerState = await captureOptimizerState(optimizer);
       return { epoch: done, encoderWeights, headWeights, optimizer: optimizerState, rng: rng.state(), history: [...history], extra };
     } catch (error) {

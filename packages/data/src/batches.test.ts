@@ -49,7 +49,7 @@ describe('samplerBatches (core BatchSource)', () => {
     const expected = permutationSampler(10, 4).epoch(rng.clone());
     source.beginEpoch?.(0, rng);
     for (let step = 0; step < source.stepsPerEpoch; step++) {
-      const batch = await expectNoLeak(() => source.batch(0, step, rng), 2);
+      const batch = await expectNoLeak(() => source.batch(0, step, rng), 3);
       expect(batch.inputs.shape).toEqual([4, 2, 2, 1]);
       expect(batch.inputs.dtype).toBe('float32');
       expect(batch.labels.shape).toEqual([4]);
@@ -57,7 +57,9 @@ describe('samplerBatches (core BatchSource)', () => {
       const indices = await indicesOf(batch.inputs, 10);
       expect(indices).toEqual(Array.from(expected[step] as Int32Array));
       expect(Array.from(await batch.labels.data())).toEqual(indices.map((i) => i % 3));
-      tf.dispose([batch.inputs, batch.labels]);
+      expect(batch.indices?.dtype).toBe('int32');
+      expect(Array.from((await batch.indices?.data()) ?? [])).toEqual(indices); // the dataset positions, for memory banks
+      tf.dispose([batch.inputs, batch.labels, batch.indices as tf.Tensor]);
     }
   });
 
@@ -72,7 +74,7 @@ describe('samplerBatches (core BatchSource)', () => {
         for (let step = 0; step < source.stepsPerEpoch; step++) {
           const batch = await source.batch(epoch, step, rng);
           seen.push(await indicesOf(batch.inputs, 12));
-          tf.dispose([batch.inputs, batch.labels]);
+          tf.dispose([batch.inputs, batch.labels, batch.indices as tf.Tensor]);
         }
       }
       return seen;

@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError } from '@contrastive/core';
 import type { Batch, BatchSampler, BatchSource, Rng } from '@contrastive/core';
 import { assertSplit } from './dataset.js';
@@ -81,7 +82,7 @@ export function samplerBatches(split: ImageSplit, sampler: BatchSampler): BatchS
         );
       }
       const { images, labels } = gatherBatch(split, indices);
-      return { inputs: images, labels };
+      return { inputs: images, labels, indices: tf.tensor1d(Int32Array.from(indices), 'int32') };
     },
   };
 }

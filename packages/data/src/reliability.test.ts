@@ -52,7 +52,7 @@ const labels3 = (): IdxArray => api.readIdx(idx([3], [0, 1, 2]));
 /** Run `source.batch(0, step)` of a `samplerBatches` source and dispose what it returns. */
 async function batchOf(split: ImageSplit, sampler: BatchSampler, step: number): Promise<void> {
   const batch = await api.samplerBatches(split, sampler).batch(0, step, new Rng(0));
-  tf.dispose([batch.inputs, batch.labels]);
+  tf.dispose([batch.inputs, batch.labels, ...(batch.indices === undefined ? [] : [batch.indices])]);
 }
 
 const coverage: Record<keyof typeof api, ExportCoverage> = {
