@@ -3,54 +3,85 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '@contrastive/core';
 import type { BackendName } from '@contrastive/core';
-import { loadMnist } from '@contrastive/data';
-import type { ImageDataset } from '@contrastive/data';
-import { loadFashionMnist } from '@contrastive/data/node';
 import { assertTrainCommand } from './args.js';
 import type { TrainCommand } from './args.js';
+import { loadDatasetSpec } from './datasets.js';
 import { createProgress } from './progress.js';
-import { percent, runSimclr } from './recipes/simclr.js';
+import { runInfominSweep } from './recipes/infomin.js';
+import { recipeByName } from './recipes/registry.js';
+import { percent, runRecipe } from './recipes/run-recipe.js';
+import type { RecipeOutcome, RecipeSettings, RepresentationMetrics } from './recipes/run-recipe.js';
+import type { RecipeOptions } from './recipes/recipe.js';
+
+/** Figures of one evaluated representation in `report.json` (RECIPE.md's names). @category CLI */
+export interface ReportMetrics {
+  readonly knn_top1: number;
+  /** Converged L-BFGS probe (when fitted). */
+  readonly linear_top1?: number;
+  /** 500-step Adam probe (when fitted). */
+  readonly linear_adam_top1?: number;
+  /** Spherical k-means NMI of the test representation. */
+  readonly cluster_nmi?: number;
+}
+
+/** One trained run in `report.json`. @category CLI */
+export interface RunSummary {
+  readonly parameters: number;
+  readonly options: RecipeOptions;
+  readonly epochs: readonly { readonly epoch: number; readonly loss: number; readonly seconds: number }[];
+  readonly resumedFromEpoch: number | null;
+  readonly trainSeconds: number;
+  readonly metrics: ReportMetrics & Readonly<Record<string, number>>;
+  readonly random_init?: ReportMetrics;
+  readonly raw?: ReportMetrics;
+}
 
 /** The `report.json` a run writes. @category CLI */
-export interface RunReport {
+export interface RunReport extends RunSummary {
   readonly name: string;
   readonly recipe: string;
   readonly dataset: string;
   readonly config: Omit<TrainCommand, 'quiet' | 'resume'> & { readonly trainCount: number; readonly testCount: number };
   readonly backend: string;
-  readonly parameters: number;
-  readonly epochs: readonly { readonly epoch: number; readonly loss: number; readonly seconds: number }[];
-  readonly resumedFromEpoch: number | null;
-  readonly trainSeconds: number;
+  readonly threads: number;
   readonly totalSeconds: number;
-  readonly metrics: {
-    readonly knn_top1: number;
-    readonly linear_adam_top1: number;
-    readonly random_init_knn_top1: number;
-    readonly random_init_linear_adam_top1: number;
-    readonly raw_knn_top1: number;
-    readonly raw_linear_adam_top1: number;
-  };
+  /** The InfoMin sweep: one summary per strength (the top-level figures are the best strength's). */
+  readonly sweep?: { readonly bestStrength: number; readonly peaksInside: boolean; readonly points: readonly (RunSummary & { readonly strength: number })[] };
   readonly finishedAt: string;
 }
 
-async function loadDataset(command: TrainCommand): Promise<ImageDataset> {
-  switch (command.dataset) {
-    case 'mnist':
-      return loadMnist(command.trainLimit === undefined ? {} : { trainLimit: command.trainLimit });
-    case 'fashion-mnist':
-      return loadFashionMnist(command.trainLimit === undefined ? {} : { trainLimit: command.trainLimit });
-    default: {
-      const unreachable: never = command.dataset;
-      throw new Error(`unknown dataset ${String(unreachable)}`);
-    }
-  }
+function reportMetrics(metrics: RepresentationMetrics): ReportMetrics {
+  return {
+    knn_top1: metrics.knnTop1,
+    ...(metrics.linearTop1 === undefined ? {} : { linear_top1: metrics.linearTop1 }),
+    ...(metrics.linearAdamTop1 === undefined ? {} : { linear_adam_top1: metrics.linearAdamTop1 }),
+    ...(metrics.clusterNmi === undefined ? {} : { cluster_nmi: metrics.clusterNmi }),
+  };
+}
+
+function summary(outcome: RecipeOutcome): RunSummary {
+  return {
+    parameters: outcome.parameters,
+    options: outcome.options,
+    epochs: outcome.epochs.map((epoch) => ({ epoch: epoch.epoch + 1, loss: epoch.meanLoss, seconds: epoch.seconds })),
+    resumedFromEpoch: outcome.resumedFromEpoch,
+    trainSeconds: outcome.trainSeconds,
+    metrics: { ...reportMetrics(outcome.learned), ...outcome.recipeMetrics },
+    ...(outcome.randomInit === undefined ? {} : { random_init: reportMetrics(outcome.randomInit) }),
+    ...(outcome.rawPixels === undefined ? {} : { raw: reportMetrics(outcome.rawPixels) }),
+  };
+}
+
+async function writeAtomic(file: string, text: string): Promise<void> {
+  await writeFile(`${file}.tmp`, text);
+  await rename(`${file}.tmp`, file);
 }
 
 /**
- * `contrastive train`: select a backend, load the data, run the recipe, print the learned
- * representation's kNN and linear-probe top-1 next to raw pixels' on the same split, and write
- * `<out>/<name>/report.json` atomically.
+ * `contrastive train`: select a backend, load the data, run the recipe (or the InfoMin sweep),
+ * print the learned representation's kNN, linear-probe and clustering figures next to raw pixels'
+ * and the untrained encoder's on the same split, and write `<out>/<name>/report.json` and
+ * `report.html` (the eval package's embedding report; the sweep adds `sweep.svg`) atomically.
  *
  * @param command - parsed options.
  * @returns the report written.
@@ -64,27 +95,54 @@ export async function runTrainCommand(command: TrainCommand): Promise<RunReport>
   assertTrainCommand(command, 'runTrainCommand');
   const started = performance.now();
   const preference: readonly BackendName[] = command.backend === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [command.backend];
-  const backend = await selectBackend({ preference });
-  const dataset = await loadDataset(command);
+  const backend = await selectBackend({ preference, ...(command.threads > 1 ? { wasmThreads: command.threads } : {}) });
+  const dataset = await loadDatasetSpec(command.dataset, { trainLimit: command.trainLimit, testLimit: command.testLimit });
   const runDir = join(command.out, command.name);
   await mkdir(runDir, { recursive: true });
   const progress = createProgress({ quiet: command.quiet });
   progress.log(
     `${command.recipe} on ${command.dataset}: ${dataset.train.count} train / ${dataset.test.count} test images, ` +
-      `${command.epochs} epochs of batch ${command.batchSize}, seed ${command.seed}`,
+      `${command.epochs} epochs of batch ${command.batchSize}, seed ${command.seed}, ${backend.name}`,
   );
-  const outcome = await runSimclr({
+  const settings: RecipeSettings = {
     dataset,
     flip: command.dataset === 'fashion-mnist',
     epochs: command.epochs,
     batchSize: command.batchSize,
     seed: command.seed,
-    temperature: command.temperature,
     learningRate: command.learningRate,
+    options: {
+      temperature: command.temperature,
+      strength: command.strength,
+      miner: command.miner,
+      margin: command.margin,
+      queueSize: command.queueSize,
+      momentum: command.momentum,
+      negatives: command.negatives,
+      clusters: command.clusters,
+    },
+    probe: command.probe,
+    baselines: command.baselines,
     runDir,
     resume: command.resume,
     progress,
-  });
+  };
+  let outcome: RecipeOutcome;
+  let sweep: RunReport['sweep'];
+  let svg: string | undefined;
+  if (command.recipe === 'infomin-sweep') {
+    const result = await runInfominSweep(settings, command.strengths);
+    const best = result.points.find((point) => point.strength === result.bestStrength);
+    outcome = { ...(best ?? result.points[0])!.outcome, randomInit: result.points[0]?.outcome.randomInit, rawPixels: result.points[0]?.outcome.rawPixels };
+    sweep = {
+      bestStrength: result.bestStrength,
+      peaksInside: result.peaksInside,
+      points: result.points.map((point) => ({ strength: point.strength, ...summary(point.outcome) })),
+    };
+    svg = result.svg;
+  } else {
+    outcome = await runRecipe(recipeByName(command.recipe), settings);
+  }
   const { quiet: _quiet, resume: _resume, ...config } = command;
   const report: RunReport = {
     name: command.name,
@@ -92,38 +150,32 @@ export async function runTrainCommand(command: TrainCommand): Promise<RunReport>
     dataset: command.dataset,
     config: { ...config, trainCount: dataset.train.count, testCount: dataset.test.count },
     backend: backend.name,
-    parameters: outcome.parameters,
-    epochs: outcome.epochs.map((summary) => ({ epoch: summary.epoch + 1, loss: summary.meanLoss, seconds: summary.seconds })),
-    resumedFromEpoch: outcome.resumedFromEpoch,
-    trainSeconds: outcome.trainSeconds,
+    threads: command.threads,
+    ...summary(outcome),
     totalSeconds: (performance.now() - started) / 1000,
-    metrics: {
-      knn_top1: outcome.learned.knnTop1,
-      linear_adam_top1: outcome.learned.linearTop1,
-      random_init_knn_top1: outcome.randomInit.knnTop1,
-      random_init_linear_adam_top1: outcome.randomInit.linearTop1,
-      raw_knn_top1: outcome.rawPixels.knnTop1,
-      raw_linear_adam_top1: outcome.rawPixels.linearTop1,
-    },
+    ...(sweep === undefined ? {} : { sweep }),
     finishedAt: new Date().toISOString(),
   };
-  const file = join(runDir, 'report.json');
-  await writeFile(`${file}.tmp`, `${JSON.stringify(report, null, 2)}\n`);
-  await rename(`${file}.tmp`, file);
+  await writeAtomic(join(runDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+  await writeAtomic(join(runDir, 'report.html'), outcome.html);
+  if (svg !== undefined) await writeAtomic(join(runDir, 'sweep.svg'), `${svg}\n`);
 
-  const rows = [
-    ['representation', 'kNN top-1', 'linear top-1'],
-    [`${command.recipe} (${command.epochs} epochs)`, percent(outcome.learned.knnTop1), percent(outcome.learned.linearTop1)],
-    ['untrained encoder', percent(outcome.randomInit.knnTop1), percent(outcome.randomInit.linearTop1)],
-    ['raw pixels', percent(outcome.rawPixels.knnTop1), percent(outcome.rawPixels.linearTop1)],
+  const linear = (metrics: RepresentationMetrics | undefined): string => percent(metrics?.linearTop1 ?? metrics?.linearAdamTop1);
+  const nmi = (metrics: RepresentationMetrics | undefined): string => (metrics?.clusterNmi === undefined ? '–' : metrics.clusterNmi.toFixed(3));
+  const rows: [string, string, string, string][] = [
+    ['representation', 'kNN top-1', 'linear top-1', 'NMI'],
+    [`${command.recipe} (${command.epochs} epochs)`, percent(outcome.learned.knnTop1), linear(outcome.learned), nmi(outcome.learned)],
   ];
+  if (outcome.randomInit !== undefined) rows.push(['untrained encoder', percent(outcome.randomInit.knnTop1), linear(outcome.randomInit), nmi(outcome.randomInit)]);
+  if (outcome.rawPixels !== undefined) rows.push(['raw pixels', percent(outcome.rawPixels.knnTop1), linear(outcome.rawPixels), nmi(outcome.rawPixels)]);
   console.log('');
-  for (const row of rows) console.log(`${(row[0] as string).padEnd(28)}${(row[1] as string).padStart(12)}${(row[2] as string).padStart(14)}`);
-  console.log(
-    `\nlinear probe: learned ${percent(outcome.learned.linearTop1)} vs raw pixels ${percent(outcome.rawPixels.linearTop1)} ` +
-      `(${((outcome.learned.linearTop1 - outcome.rawPixels.linearTop1) * 100).toFixed(2)} points) on ${backend.name}, ` +
-      `${report.totalSeconds.toFixed(0)} s in all; report: ${file}`,
-  );
+  for (const row of rows) console.log(`${row[0].padEnd(28)}${row[1].padStart(12)}${row[2].padStart(14)}${row[3].padStart(8)}`);
+  for (const [key, value] of Object.entries(outcome.recipeMetrics)) console.log(`${key}: ${value.toFixed(4)}`);
+  if (sweep !== undefined) {
+    console.log(`\nInfoMin sweep: best kNN at strength ${sweep.bestStrength} (${sweep.peaksInside ? 'inside' : 'at the edge of'} the range)`);
+    for (const point of sweep.points) console.log(`  strength ${String(point.strength).padEnd(5)} kNN ${percent(point.metrics.knn_top1)}`);
+  }
+  console.log(`\n${backend.name}, ${report.totalSeconds.toFixed(0)} s in all; report: ${join(runDir, 'report.json')} and report.html`);
   if (tf.memory().numTensors > 0) progress.log(`note: ${tf.memory().numTensors} tensors still alive at exit`);
   return report;
 }
