@@ -315,7 +315,7 @@ describe('looc step: loss and heads', () => {
     encoder.dispose();
     head.dispose();
     tf.dispose([trainTensors.images, trainTensors.labels]);
-  });
+  }, 900_000); // < 1 s on wasm; one CNN backward pass of 32 rows takes minutes on tfjs's cpu backend
 
   it('rejects a bad temperature, a dataset of vectors, and a loss input of the wrong layout', async () => {
     const base = { dataset: small, options: { temperature: 0, strength: 0.5 } } as unknown as RecipeContext;
