@@ -87,12 +87,12 @@ function recordingProgress(lines: string[]): Progress {
 }
 
 /** A plan context as `runRecipe` builds it (reference CNN, 128-128-64 head), for direct tests of the plan. */
-function directContext(options: RecipeOptions = {}, epochs = 2): { context: RecipeContext } {
+function directContext(options: RecipeOptions = {}, epochs = 2): RecipeContext {
   const rng = new Rng(7);
   const encoder = convEncoder({ inputShape: dataset.train.shape, rng });
   const head = projectionHead({ inputDim: encoder.outputDim, hiddenDim: 128, outputDim: 64, rng });
   const train = toTensors(dataset.train);
-  const context: RecipeContext = {
+  return {
     dataset,
     train,
     encoder,
@@ -105,7 +105,6 @@ function directContext(options: RecipeOptions = {}, epochs = 2): { context: Reci
     rng,
     progress: createProgress({ quiet: true }),
   };
-  return { context };
 }
 
 function disposeContext(context: RecipeContext): void {
@@ -178,7 +177,7 @@ function networkOf(context: RecipeContext): Pick<Encoder, 'apply'> {
 describe('pcl recipe', () => {
   it('warm-up is 10 % of the epochs, rounded down; pclRecipe uses it, pclRecipeWith overrides it', () => {
     expect([0, 5, 9, 10, 19, 25, 200].map(pclWarmupEpochs)).toEqual([0, 0, 0, 1, 1, 2, 20]);
-    const { context } = directContext({}, 25);
+    const context = directContext({}, 25);
     try {
       const plan = pclRecipe.plan(context);
       expect(plan.warmupEpochs).toBe(2);
@@ -201,7 +200,7 @@ describe('pcl recipe', () => {
     ['an empty list', []],
     ['a string', '10,20'],
   ])('rejects options.clusters with %s', (_what, clusters) => {
-    const { context } = directContext({ clusters: clusters as unknown as number[] });
+    const context = directContext({ clusters: clusters as unknown as number[] });
     try {
       expectContrastiveError(() => pclRecipe.plan(context), 'INVALID_ARGUMENT', /Argument 'options\.clusters' passed to 'pclRecipe' must be a non-empty array of integers in \[2, 128\]/);
     } finally {
@@ -210,7 +209,7 @@ describe('pcl recipe', () => {
   });
 
   it('E-step: every train image is assigned to its nearest prototype (host cosine), φ has mean τ, nothing leaks', async () => {
-    const { context } = directContext({ clusters: [5, 12] });
+    const context = directContext({ clusters: [5, 12] });
     const before = tf.memory().numTensors;
     const plan = pclRecipeWith({ warmupEpochs: 0 }).plan(context);
     try {
@@ -250,7 +249,7 @@ describe('pcl recipe', () => {
   });
 
   it('M-step: the step loss is NT-Xent + mean ProtoNCE (host float64), by dataset index; warm-up is NT-Xent alone', async () => {
-    const { context } = directContext({ clusters: [4, 9] });
+    const context = directContext({ clusters: [4, 9] });
     const plan = pclRecipeWith({ warmupEpochs: 0 }).plan(context);
     const warm = pclRecipeWith({ warmupEpochs: 1 }).plan(context);
     try {

@@ -298,8 +298,8 @@ export function pclRecipeWith(config: PclRecipeConfig = {}): PclRecipe {
  *   `ProtoNCE_m = mean_i −log(exp(u_i·c_{s_i}/φ_{s_i}) / Σ_j exp(u_i·c_j/φ_j))` over the view-1
  *   rows `u_i` (L2-normalised `z`), with `s_i` the cluster of the image's dataset index
  *   (`context.indices`) and every other prototype of granularity `m` a negative (`protoNceLoss`,
- *   paper form; PCL samples r = 16,000 of its 25,000+ prototypes, here `K_m <= 40` so all are
- *   used). Prototypes get no gradient.
+ *   paper form; PCL's code samples `r = 16,384` negatives among its 25,000+ prototypes, here
+ *   `K_m` is small, so all are used). Prototypes get no gradient.
  * - **Warm-up**: the first `floor(epochs / 10)` epochs (`pclWarmupEpochs`; PCL: 20 of 200)
  *   use the instance term alone.
  *
@@ -311,6 +311,10 @@ export function pclRecipeWith(config: PclRecipeConfig = {}): PclRecipe {
  * the current network rather than a momentum encoder, and k-means is spherical (see
  * `pclEStep`). The prototypes are not checkpointed: they depend only on the weights, the
  * seed and the epoch, so a resumed run recomputes them exactly.
+ *
+ * Cost: an E-step is one inference pass over the train split plus `5 × M` k-means runs of 20
+ * iterations (on wasm about a sixth of an epoch's network work, plus a few seconds per 10,000
+ * images); the prototype term adds a few `[N, K]` products per step.
  *
  * Options: `temperature` (τ of NT-Xent and mean of the concentrations, default 0.2 as PCL) and
  * `clusters` (integers in `[2, N]` for `N` train images — a subset smaller than a granularity is
