@@ -14,6 +14,7 @@ import { MOCO_KEY_ENCODER_STATE, MOCO_QUEUE_STATE, mocoRecipe } from './moco.js'
 import type { RecipeContext, RecipeOptions } from './recipe.js';
 import { runRecipe } from './run-recipe.js';
 import type { RecipeSettings } from './run-recipe.js';
+import { strided } from './recipes.test.helpers.js';
 
 /**
  * Sizes of the `runRecipe` runs. On wasm: 256 train images, batches of 64 (4 steps per epoch), the
@@ -45,18 +46,6 @@ let dataset: ImageDataset;
 let shortData: ImageDataset;
 let resumeData: ImageDataset;
 let out: string;
-
-function strided(split: ImageDataset['test'], step: number): ImageDataset['test'] {
-  const size = split.shape[0] * split.shape[1] * split.shape[2];
-  const count = Math.floor(split.count / step);
-  const images = new Float32Array(count * size);
-  const labels = new Int32Array(count);
-  for (let i = 0; i < count; i++) {
-    images.set(split.images.subarray(i * step * size, (i * step + 1) * size), i * size);
-    labels[i] = split.labels[i * step] as number;
-  }
-  return { images, labels, count, shape: split.shape };
-}
 
 beforeAll(async () => {
   scale = SCALES[await useTestBackend()];

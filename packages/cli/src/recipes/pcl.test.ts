@@ -16,6 +16,7 @@ import type { PclPlan } from './pcl.js';
 import type { RecipeContext, RecipeOptions } from './recipe.js';
 import { runRecipe } from './run-recipe.js';
 import type { RecipeSettings } from './run-recipe.js';
+import { strided } from './recipes.test.helpers.js';
 
 /** float32 device vs float64 host. */
 const TOLERANCE = { atol: 1e-5, rtol: 1e-4 };
@@ -53,18 +54,6 @@ let dataset: ImageDataset;
 /** The whole-run data of {@link scale}. */
 let runData: ImageDataset;
 let out: string;
-
-function strided(split: ImageDataset['test'], step: number): ImageDataset['test'] {
-  const size = split.shape[0] * split.shape[1] * split.shape[2];
-  const count = Math.floor(split.count / step);
-  const images = new Float32Array(count * size);
-  const labels = new Int32Array(count);
-  for (let i = 0; i < count; i++) {
-    images.set(split.images.subarray(i * step * size, (i * step + 1) * size), i * size);
-    labels[i] = split.labels[i * step] as number;
-  }
-  return { images, labels, count, shape: split.shape };
-}
 
 beforeAll(async () => {
   scale = SCALES[await useTestBackend()];
