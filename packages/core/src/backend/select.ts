@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError } from '../errors.js';
 import { registerWasmKernels } from './wasm-kernels.js';
+import { registerFastGradients } from './fast-gradients.js';
 import { prepareNodeWasmThreads } from './node-wasm-threads.js';
 
 /**
@@ -58,7 +59,12 @@ async function tryBackend(name: BackendName, options: SelectBackendOptions): Pro
   const registryName = name === 'tensorflow-gpu' ? 'tensorflow' : name;
   const initialised = (tf.engine() as unknown as { registry: Record<string, unknown> }).registry[registryName] !== undefined;
   let restore = (): void => undefined;
-  if (tf.findBackendFactory(registryName) === null || (name === 'tensorflow-gpu' && tf.getBackend() !== 'tensorflow') || (name === 'wasm' && !initialised)) {
+  // A backend the application imported itself (as a bundled browser page must: a bare specifier
+  // cannot be imported at run time there) is used as registered; wasm's module is imported again
+  // only to reach its `setThreadsCount` before it initialises.
+  const registered = tf.findBackendFactory(registryName) !== null;
+  const threads = name === 'wasm' && !initialised && options.wasmThreads !== undefined;
+  if (!registered || (name === 'tensorflow-gpu' && tf.getBackend() !== 'tensorflow') || threads) {
     const specifier = MODULE[name];
     const loaded = (await import(/* @vite-ignore */ specifier)) as Record<string, unknown>;
     if (name === 'wasm' && options.wasmThreads !== undefined) {
@@ -73,6 +79,7 @@ async function tryBackend(name: BackendName, options: SelectBackendOptions): Pro
   try {
     if (tf.findBackendFactory(registryName) === null) throw new Error(`${MODULE[name]} registered no '${registryName}' backend`);
     if (name === 'wasm') registerWasmKernels();
+    else registerFastGradients();
     const ok = await tf.setBackend(registryName);
     if (!ok) throw new Error(`tf.setBackend('${registryName}') returned false`);
     await tf.ready();
