@@ -9,7 +9,9 @@
  * kMeans figure of bench/kmeans.mjs, merged the same way), --augment (only the view-generation
  * figures and PNG previews of bench/augment.mjs, merged the same way), --retrieval (only the exact
  * retrieval metrics over 1,000,000 x 128 of bench/retrieval-scale.mjs — about an hour on 2 cores —
- * merged the same way; the full run keeps the figure already in bench/results.json).
+ * merged the same way; the full run keeps the figure already in bench/results.json), --table (only
+ * issue 8's table of bench/training.mjs — losses, steps and recipe epochs at the torch shapes, on
+ * wasm with 2 threads — merged the same way; `--table --skip-epochs` leaves out the epochs).
  * Every figure is the median of N runs after warm-up runs, in milliseconds.
  */
 import { spawnSync } from 'node:child_process';
@@ -28,6 +30,7 @@ const lossesOnly = args.includes('--losses');
 const kMeansOnly = args.includes('--kmeans');
 const augmentOnly = args.includes('--augment');
 const retrievalOnly = args.includes('--retrieval');
+const tableOnly = args.includes('--table');
 const repsFlag = args.indexOf('--reps');
 const REPS = repsFlag >= 0 ? Number(args[repsFlag + 1]) : quick ? 3 : 7;
 const WARMUP = 2;
@@ -416,6 +419,71 @@ function retrievalScaleBench() {
   return JSON.parse(lines[lines.length - 1]);
 }
 
+/**
+ * Issue 8's reference figures, ms, measured on this machine (2 cores, AMD Zen 5): hand-written
+ * torch 1.13 on CPU with 2 threads, and pytorch-metric-learning 2.8.1 (null: no such loss / out of
+ * memory).
+ */
+const TORCH = {
+  ntXent256: { torch: 4.0, pml: 1609 },
+  ntXent1024: { torch: 29.7, pml: 'OOM' },
+  supCon1024: { torch: 9.3, pml: 16.2 },
+  tripletBatchHard1024: { torch: 9.2, pml: 19.2 },
+  contrastive1024: { torch: 13.7, pml: 13.1 },
+  clip1024: { torch: 9.2, pml: null },
+  hcl1024: { torch: 77.9, pml: null },
+  mlpStep512: { torch: 13.0, pml: null },
+  cnnStep256: { torch: 185, pml: null },
+  epochFashion: { torch: 28500, pml: null },
+  epochMnist: { torch: 4350, pml: null },
+};
+
+/** bench/training.mjs in a child process (its own wasm backend with 2 XNNPACK threads). */
+function torchTableBench(extra) {
+  const script = fileURLToPath(new URL('./training.mjs', import.meta.url));
+  const child = spawnSync(process.execPath, [script, '--threads', '2', '--reps', String(Math.max(10, REPS)), ...extra], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  if (child.status !== 0) throw new Error(`bench/training.mjs failed with status ${child.status}`);
+  const lines = child.stdout.trim().split('\n');
+  const table = JSON.parse(lines[lines.length - 1]);
+  for (const [key, row] of Object.entries(table.rows)) {
+    const ref = TORCH[key];
+    if (ref === undefined || typeof row.ms !== 'number') continue;
+    row.torch = ref.torch;
+    row.pml = ref.pml;
+    row.vsTorch = Math.round((row.ms / ref.torch) * 100) / 100;
+  }
+  return table;
+}
+
+function printTorchTable(table) {
+  console.log(`\nissue 8 table: ${table.backend}${table.threads ? ` (${table.threads} threads)` : ''}, ${table.method}`);
+  console.log(`${'workload'.padEnd(74)} ${'ours'.padStart(9)} ${'torch'.padStart(8)} ${'PML'.padStart(7)} ${'x torch'.padStart(8)}`);
+  for (const row of Object.values(table.rows)) {
+    if (row.gflops !== undefined || row['1024x1024x1024'] !== undefined) continue;
+    const ours = typeof row.ms === 'number' ? row.ms.toFixed(1) : String(row);
+    console.log(`${row.what.padEnd(74)} ${ours.padStart(9)} ${String(row.torch ?? '-').padStart(8)} ${String(row.pml ?? '-').padStart(7)} ${String(row.vsTorch ?? '-').padStart(8)}`);
+  }
+  const mm = table.rows.matMul;
+  if (mm !== undefined) console.log(`matMul: ${Object.entries(mm).filter(([k]) => k !== 'what').map(([k, v]) => `${k} ${v.ms} ms = ${v.gflops} GFLOP/s`).join('; ')}`);
+}
+
+if (tableOnly) {
+  const out = fileURLToPath(new URL('./results.json', import.meta.url));
+  const previous = existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')) : {};
+  const torchTable = torchTableBench(args.includes('--skip-epochs') ? ['--skip-epochs'] : []);
+  const kept = args.includes('--skip-epochs') && previous.torchTable !== undefined
+    ? Object.fromEntries(Object.entries(previous.torchTable.rows).filter(([key]) => key.startsWith('epoch')))
+    : {};
+  torchTable.rows = { ...torchTable.rows, ...kept };
+  writeFileSync(out, `${JSON.stringify({ ...previous, torchTable }, null, 2)}\n`);
+  printTorchTable(torchTable);
+  console.log(`merged torchTable into ${out}`);
+  process.exit(0);
+}
+
 if (retrievalOnly) {
   const out = fileURLToPath(new URL('./results.json', import.meta.url));
   const previous = existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')) : {};
@@ -519,6 +587,7 @@ results.steps.cnn.description =
   'conv3x3-32 relu, maxpool2, conv3x3-64 relu, maxpool2, flatten, dense-128 relu + head 128-128-64, NT-Xent (τ 0.5), 512 views (256 pairs), Adam';
 results.kMeans = kMeansBench();
 results.augment = augmentBench();
+results.torchTable = torchTableBench([]);
 {
   // An hour of two cores: measured by --retrieval, kept across full runs.
   const previousFile = fileURLToPath(new URL('./results.json', import.meta.url));
@@ -561,4 +630,5 @@ if (results.retrievalScale !== undefined) {
       `peak RSS ${r.peakRssMB} MB, peak V8 heap ${r.peakHeapUsedMB} MB (from --retrieval)`,
   );
 }
+printTorchTable(results.torchTable);
 console.log(`wrote ${out} (${results.totalSeconds} s)`);

@@ -10,6 +10,7 @@ import {
   type WasmBackendLike,
   type WasmKernelArgs,
 } from './wasm-heap.js';
+import { conv2DBackpropFilterNative } from './wasm-native.js';
 
 /** Tuning of {@link conv2DBackpropFilterWasm}. @category Backend */
 export interface Conv2DBackpropFilterWasmOptions {
@@ -19,6 +20,12 @@ export interface Conv2DBackpropFilterWasmOptions {
    * @defaultValue 2 ** 20
    */
   readonly blockElements?: number;
+  /**
+   * Use the WebAssembly SIMD kernel of `native/kernels.c` (direct accumulation, float64 image
+   * sums) when it is available; `false` runs the im2col + XNNPACK path below.
+   * @defaultValue true
+   */
+  readonly native?: boolean;
 }
 
 const DEFAULT_BLOCK_ELEMENTS = 2 ** 20;
@@ -79,6 +86,10 @@ export function conv2DBackpropFilterWasm(args: WasmKernelArgs, options: Conv2DBa
     );
   }
   if (x.dtype !== 'float32' || dy.dtype !== 'float32') throw new Error(`Conv2DBackpropFilter: x and dy must be float32, got ${x.dtype} and ${dy.dtype}`);
+  if (options.native !== false) {
+    const native = conv2DBackpropFilterNative(backend, x, dy, info);
+    if (native !== null) return native;
+  }
   const patch = filterHeight * filterWidth * inChannels;
   const perImage = outHeight * outWidth;
   const sum = new Float64Array(patch * outChannels);

@@ -12,6 +12,8 @@ import { batchMatMulWasm, fusedMatMulWasm } from './wasm-mat-mul.js';
 import { avgPoolGradWasm, maxPoolGradWasm } from './wasm-pool-grad.js';
 import { sumWasm } from './wasm-sum.js';
 import { unsortedSegmentSumWasm } from './wasm-unsorted-segment-sum.js';
+import { binaryNative, identityShared, selectNative, tileWasm, unaryNative } from './wasm-native.js';
+import { registerFastGradients } from './fast-gradients.js';
 
 /** How a kernel enters the registry. */
 type KernelSpec =
@@ -39,6 +41,20 @@ const SPECS: readonly KernelSpec[] = [
   { kind: 'override', kernelName: tf.BatchMatMul, kernelFunc: (original) => (args) => batchMatMulWasm(args, original) },
   { kind: 'override', kernelName: tf._FusedMatMul, kernelFunc: (original) => (args) => fusedMatMulWasm(args, original) },
   { kind: 'override', kernelName: tf.Sum, kernelFunc: (original) => (args) => sumWasm(args, original) },
+  // native/kernels.c (WebAssembly SIMD on the backend's heap): tfjs-wasm's own run at 5-130 ns
+  // per element on the shapes of a loss (bench/README.md, "Element-wise kernels").
+  { kind: 'override', kernelName: tf.Exp, kernelFunc: (original) => (args) => unaryNative('exp_f32', args, original) },
+  { kind: 'override', kernelName: tf.Log, kernelFunc: (original) => (args) => unaryNative('log_f32', args, original) },
+  { kind: 'override', kernelName: tf.Softplus, kernelFunc: (original) => (args) => unaryNative('softplus_f32', args, original) },
+  { kind: 'override', kernelName: tf.Sign, kernelFunc: (original) => (args) => unaryNative('sign_f32', args, original) },
+  ...(['Maximum', 'Minimum', 'Greater', 'GreaterEqual', 'Less', 'LessEqual', 'Equal', 'NotEqual'] as const).map(
+    (name): KernelSpec => ({ kind: 'override', kernelName: name, kernelFunc: (original) => (args) => binaryNative(name, args, original) }),
+  ),
+  { kind: 'override', kernelName: tf.Select, kernelFunc: (original) => (args) => selectNative(args, original) },
+  { kind: 'override', kernelName: tf.Tile, kernelFunc: () => (args) => tileWasm(args) },
+  // The engine clones every tensor it saves for the backward pass; tfjs-wasm's Identity copies
+  // the data (cpu's shares it). Tensors are immutable, so sharing is safe.
+  { kind: 'override', kernelName: tf.Identity, kernelFunc: (original) => (args) => identityShared(args, original) },
 ];
 
 /** The kernel names {@link registerWasmKernels} registers or overrides on `wasm`. @category Backend */
@@ -91,7 +107,15 @@ function install(spec: KernelSpec): void {
  * - slow on wasm, so replaced (delegating to the original where theirs is the fast path):
  *   `BatchMatMul` and `_FusedMatMul` (transposed and batched forms), `Conv2DBackpropInput`
  *   (as a forward XNNPACK convolution), `MaxPoolGrad`, `AvgPoolGrad`, and `Sum` over leading axes
- *   (the bias gradient).
+ *   (the bias gradient);
+ * - 5-130 ns per element on wasm, so replaced by WebAssembly SIMD code (`native/kernels.c`, run on
+ *   the backend's own heap, private or shared memory): `Exp`, `Log`, `Softplus` (Cephes
+ *   polynomials, within 1e-5 of tfjs-cpu, ~2e-7 relative), `Sign`, `Maximum`, `Minimum` and the six
+ *   comparisons (any broadcast, float32 and int32; bit-equal to tfjs-cpu, which differs from
+ *   tfjs-wasm's own on NaN and on values below 1.2e-7), `Select`, `Tile` (block copies), and
+ *   `Identity` (shares the data instead of copying it, as tfjs-cpu's does);
+ * - and, for every backend, the gradients of `Sum` and `Mean` without a host array of ones
+ *   (`registerFastGradients`).
  *
  * Idempotent, and callable before or after `@tensorflow/tfjs-backend-wasm` is imported or the
  * backend initialised: an override whose wasm kernel is not registered yet is installed when the
@@ -113,4 +137,5 @@ function install(spec: KernelSpec): void {
  */
 export function registerWasmKernels(): void {
   for (const spec of SPECS) install(spec);
+  registerFastGradients();
 }

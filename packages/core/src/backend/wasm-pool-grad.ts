@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { asWasmBackend, heapF32, kernelInput, zerosF32, type WasmKernelArgs } from './wasm-heap.js';
+import { maxPoolGrad2x2Native } from './wasm-native.js';
 
 function assertPoolShapes(kernelName: string, dy: tf.TensorInfo, x: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): void {
   const expected = [info.batchSize, info.outHeight, info.outWidth, info.inChannels];
@@ -49,6 +50,7 @@ export function maxPoolGradWasm(args: WasmKernelArgs): tf.TensorInfo {
   const grads = heapF32(backend, dy);
   const out = heapF32(backend, dx);
   if (tiles && filterHeight === 2 && filterWidth === 2) {
+    if (maxPoolGrad2x2Native(backend, x, dy, dx, batchSize * outHeight, outWidth, channels)) return dx;
     maxPoolGrad2x2(xs, grads, out, batchSize * outHeight, outWidth, channels);
     return dx;
   }

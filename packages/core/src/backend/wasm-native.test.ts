@@ -1,0 +1,222 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { originalKernel, type WasmBackendLike } from './wasm-heap.js';
+import { broadcastLevels, nativeKernels } from './wasm-native.js';
+import { runOnWasm, useWasmWithCpuReference, values } from './wasm-parity.test.helpers.js';
+
+beforeAll(async () => {
+  await useWasmWithCpuReference();
+});
+
+/** Data of `fn()` on one backend (tidied). */
+async function on(backend: 'wasm' | 'cpu', fn: () => tf.Tensor): Promise<{ shape: number[]; dtype: tf.DataType; data: number[] }> {
+  await tf.setBackend(backend);
+  try {
+    const result = tf.tidy(fn);
+    const out = { shape: result.shape, dtype: result.dtype, data: Array.from(result.dataSync() as ArrayLike<number>) };
+    result.dispose();
+    return out;
+  } finally {
+    await tf.setBackend('wasm');
+  }
+}
+
+/** The backend's own kernel (as shipped, before registerWasmKernels) on the same inputs. */
+function shipped(kernelName: string, inputs: Record<string, tf.Tensor>, attrs: tf.NamedAttrMap = {}): number[] {
+  const kernel = originalKernel(kernelName);
+  if (kernel === undefined) throw new Error(`no ${kernelName}`);
+  const out = runOnWasm((args) => kernel(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo, inputs, attrs);
+  const data = Array.from(out.dataSync() as ArrayLike<number>);
+  out.dispose();
+  return data;
+}
+
+/** Every element equal (NaN equal to NaN, 0 equal to -0 only where `signedZero` is off). */
+function expectSame(actual: readonly number[], expected: readonly number[], what: string): void {
+  expect(actual.length, what).toBe(expected.length);
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i] as number;
+    const b = expected[i] as number;
+    if (a === b || (Number.isNaN(a) && Number.isNaN(b))) continue;
+    throw new Error(`${what}: element ${i} is ${a}, expected ${b}`);
+  }
+}
+
+/** |a - b| <= 1e-5 max(1, |b|), and the same NaN and infinities. */
+function expectWithin1e5(actual: readonly number[], expected: readonly number[], what: string): number {
+  expect(actual.length, what).toBe(expected.length);
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i] as number;
+    const b = expected[i] as number;
+    if (a === b || (Number.isNaN(a) && Number.isNaN(b))) continue;
+    if (!Number.isFinite(a) || !Number.isFinite(b)) throw new Error(`${what}: element ${i} is ${a}, expected ${b}`);
+    const error = Math.abs(a - b) / Math.max(1, Math.abs(b));
+    if (error > 1e-5) throw new Error(`${what}: element ${i} is ${a}, expected ${b} (error ${error})`);
+    worst = Math.max(worst, Math.abs(b) > 1e-30 ? Math.abs(a - b) / Math.abs(b) : 0);
+  }
+  return worst;
+}
+
+// Edge values: zeros, infinities, NaN, denormals, the overflow/underflow thresholds of exp and the
+// switch points of softplus; then a wide spread of ordinary values (sizes leave SIMD tails).
+const EDGES = [0, -0, 1, -1, Number.NaN, Infinity, -Infinity, 1e-40, -1e-40, 1e-30, -1e-30, 88.7, 88.72, 88.8, -87.3, -100, -103.9, -104, -200,
+  3.4e38, -3.4e38, 1e-7, -1e-7, -13.94, -13.95, 13.94, 13.95, 0.5, 2, 1e30, 1e-20];
+function spread(size: number, seed: number, scale: number): number[] {
+  return Array.from(values(size, seed), (v, i) => v * (i % 5 === 0 ? 10 * scale : scale));
+}
+
+describe('native element-wise kernels on wasm (native/kernels.c)', () => {
+  it('instantiate on the backend heap', () => {
+    expect(nativeKernels(tf.backend() as unknown as WasmBackendLike)).not.toBeNull();
+    for (const name of [tf.Exp, tf.Log, tf.Softplus, tf.Sign, tf.Maximum, tf.Greater, tf.Equal, tf.Select, tf.Tile]) {
+      expect(tf.getKernel(name, 'wasm')?.kernelFunc.toString(), name).toMatch(/Native|tileWasm/);
+    }
+  });
+
+  const UNARY = [
+    { name: 'Exp', op: (x: tf.Tensor) => tf.exp(x), domain: 1 },
+    { name: 'Log', op: (x: tf.Tensor) => tf.log(x), domain: 1 },
+    { name: 'Softplus', op: (x: tf.Tensor) => tf.softplus(x), domain: 1 },
+  ];
+  it.each(UNARY)('$name: within 1e-5 of cpu and of the shipped kernel, the same specials', async ({ name, op }) => {
+    for (const size of [0, 1, 3, 4, 5, 17, 4099]) {
+      const data = [...EDGES, ...spread(size, size + 1, 8), ...spread(size, size + 2, 60).map(Math.abs)];
+      const input = (): tf.Tensor => tf.tensor1d(data);
+      const ours = await on('wasm', () => op(input()));
+      const cpu = await on('cpu', () => op(input()));
+      const worst = expectWithin1e5(ours.data, cpu.data, `${name} vs cpu (size ${size})`);
+      expect(worst, `${name}: worst relative error over normal results`).toBeLessThan(5e-7);
+      const x = input();
+      expectWithin1e5(ours.data, shipped(name, { x }), `${name} vs the shipped kernel`);
+      x.dispose();
+    }
+  });
+
+  it('Sign: exactly the sign (as cpu), also of values below 1.2e-7 that the shipped kernel calls 0', async () => {
+    const data = [...EDGES, ...spread(1001, 3, 1e-6)];
+    const ours = await on('wasm', () => tf.sign(tf.tensor1d(data)));
+    const cpu = await on('cpu', () => tf.sign(tf.tensor1d(data)));
+    expectSame(ours.data, cpu.data, 'Sign vs cpu');
+    const x = tf.tensor1d([1e-30, 1e-8, -1e-8]);
+    expect(shipped('Sign', { x })).toEqual([0, 0, 0]); // tfjs-backend-wasm 4.22's own, for the record
+    x.dispose();
+  });
+
+  const SHAPES: [number[], number[]][] = [
+    [[37, 45], [37, 45]],
+    [[37, 45], [37, 1]],
+    [[37, 45], [1, 45]],
+    [[37, 1], [1, 45]],
+    [[5, 6, 7], [1]],
+    [[1], [5, 6, 7]],
+    [[], [7, 9]],
+    [[3, 4, 5], [3, 1, 5]], // three levels
+    [[2, 3, 4, 5], [2, 1, 4, 1]], // four levels
+    [[4, 1, 6], [1, 5, 1]],
+    [[0, 3], [1, 3]],
+  ];
+  const BINARY = [
+    ['Maximum', tf.maximum],
+    ['Minimum', tf.minimum],
+    ['Greater', tf.greater],
+    ['GreaterEqual', tf.greaterEqual],
+    ['Less', tf.less],
+    ['LessEqual', tf.lessEqual],
+    ['Equal', tf.equal],
+    ['NotEqual', tf.notEqual],
+  ] as const;
+  /** Values on a coarse grid (ties) with NaN and infinities among them (float32). */
+  function operand(shape: number[], dtype: 'float32' | 'int32', seed: number): tf.Tensor {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const raw = Array.from(values(size, seed, 2), (v, i) =>
+      dtype === 'int32' ? Math.round(v * 4) : i % 11 === 3 ? Number.NaN : i % 13 === 5 ? Infinity : i % 17 === 7 ? -Infinity : v,
+    );
+    return tf.tensor(raw, shape, dtype);
+  }
+  it.each(BINARY)('%s: bit-equal to cpu (NaN and signed zeros included) and to the shipped kernel, float32 and int32, every broadcast', async (name, op) => {
+    for (const dtype of ['float32', 'int32'] as const) {
+      for (const [aShape, bShape] of SHAPES) {
+        const run = (): tf.Tensor => op(operand(aShape, dtype, 1), operand(bShape, dtype, 2));
+        const ours = await on('wasm', run);
+        const cpu = await on('cpu', run);
+        const what = `${name} ${dtype} [${aShape}] vs [${bShape}]`;
+        expect(ours.shape, what).toEqual(cpu.shape);
+        expect(ours.dtype, what).toBe(cpu.dtype);
+        expectSame(ours.data, cpu.data, `${what} vs cpu`);
+        // The shipped Maximum/Minimum (std::max) drop a NaN in b; compare them on finite data.
+        const minMax = name === 'Maximum' || name === 'Minimum';
+        const a = minMax ? tf.tidy(() => tf.clipByValue(tf.where(tf.isNaN(operand(aShape, dtype, 1)), tf.zerosLike(operand(aShape, dtype, 1)), operand(aShape, dtype, 1)), -9, 9)) : operand(aShape, dtype, 1);
+        const b = minMax ? tf.tidy(() => tf.clipByValue(tf.where(tf.isNaN(operand(bShape, dtype, 2)), tf.zerosLike(operand(bShape, dtype, 2)), operand(bShape, dtype, 2)), -9, 9)) : operand(bShape, dtype, 2);
+        const expected = minMax ? Array.from(op(a, b).dataSync() as ArrayLike<number>) : ours.data;
+        expectSame(expected, shipped(name, { a, b }), `${what} vs the shipped kernel`);
+        tf.dispose([a, b]);
+      }
+    }
+  });
+
+  it('Select: bit-equal to cpu and the shipped kernel (float32, int32, broadcast operands)', async () => {
+    for (const dtype of ['float32', 'int32'] as const) {
+      for (const shape of [[1], [7], [4, 9], [3, 5, 17]]) {
+        const run = (): tf.Tensor => tf.where(tf.greater(operand(shape, 'float32', 3), 0), operand(shape, dtype, 4), operand(shape, dtype, 5));
+        const ours = await on('wasm', run);
+        expectSame(ours.data, (await on('cpu', run)).data, `Select ${dtype} [${shape}]`);
+        const x = operand(shape, 'float32', 3);
+        const condition = tf.greater(x, 0);
+        const t = operand(shape, dtype, 4);
+        const e = operand(shape, dtype, 5);
+        expectSame(ours.data, shipped('Select', { condition, t, e }), `Select ${dtype} [${shape}] vs the shipped kernel`);
+        tf.dispose([x, condition, t, e]);
+      }
+    }
+    const rows = (): tf.Tensor => tf.where(tf.tensor2d([[true], [false], [true]], [3, 1], 'bool'), tf.ones([3, 4]), tf.range(0, 4));
+    expectSame((await on('wasm', rows)).data, (await on('cpu', rows)).data, 'Select with broadcast operands');
+  });
+
+  it('Tile: bit-equal to cpu for float32, int32 and bool, any reps', async () => {
+    const cases: [number[], number[], tf.DataType][] = [
+      [[3, 4, 5], [1, 1, 1], 'float32'],
+      [[3, 4, 5], [2, 1, 3], 'float32'],
+      [[3, 4, 5], [1, 5, 1], 'float32'],
+      [[3, 4, 5], [4, 2, 2], 'float32'],
+      [[1, 9], [9, 1], 'int32'],
+      [[9, 1], [1, 7], 'int32'],
+      [[9], [3], 'bool'],
+      [[2, 0], [3, 2], 'float32'],
+      [[], [], 'float32'],
+      [[2, 1, 3, 1], [1, 4, 1, 5], 'int32'],
+    ];
+    for (const [shape, reps, dtype] of cases) {
+      const run = (): tf.Tensor => {
+        const x = operand(shape, dtype === 'int32' ? 'int32' : 'float32', 6);
+        return tf.tile(dtype === 'bool' ? tf.greater(x, 0) : x, reps);
+      };
+      const ours = await on('wasm', run);
+      const cpu = await on('cpu', run);
+      expect(ours.shape).toEqual(cpu.shape);
+      expect(ours.dtype).toBe(cpu.dtype);
+      expectSame(ours.data, cpu.data, `Tile [${shape}] by [${reps}] (${dtype})`);
+    }
+  });
+
+  it('leave no tensor or heap buffer behind', () => {
+    const backend = tf.backend() as unknown as { numDataIds(): number };
+    const a = tf.randomNormal([64, 33]);
+    const b = tf.randomNormal([1, 33]);
+    const before = [tf.memory().numTensors, backend.numDataIds()];
+    tf.dispose(tf.tidy(() => [tf.exp(a), tf.log(a), tf.softplus(a), tf.sign(a), tf.maximum(a, b), tf.greater(a, b), tf.where(tf.less(a, 0), a, tf.neg(a)), tf.tile(b, [2, 1])]));
+    expect([tf.memory().numTensors, backend.numDataIds()]).toEqual(before);
+    tf.dispose([a, b]);
+  });
+});
+
+describe('broadcastLevels', () => {
+  it('merges dimensions into levels with element strides (0 where broadcast), outermost first', () => {
+    expect(broadcastLevels([4, 5], [4, 5])?.levels).toEqual([{ size: 1, a: 20, b: 20 }, { size: 20, a: 1, b: 1 }]);
+    expect(broadcastLevels([4, 5], [4, 1])?.levels).toEqual([{ size: 4, a: 5, b: 1 }, { size: 5, a: 1, b: 0 }]);
+    expect(broadcastLevels([4, 1], [1, 5])).toEqual({ outShape: [4, 5], levels: [{ size: 4, a: 1, b: 0 }, { size: 5, a: 0, b: 1 }] });
+    expect(broadcastLevels([], [3])?.levels).toEqual([{ size: 1, a: 1, b: 3 }, { size: 3, a: 0, b: 1 }]);
+    expect(broadcastLevels([3, 4, 5], [3, 1, 5])?.levels).toEqual([{ size: 3, a: 20, b: 5 }, { size: 4, a: 5, b: 0 }, { size: 5, a: 1, b: 1 }]);
+    expect(broadcastLevels([3], [4])).toBeUndefined();
+  });
+});
