@@ -1,11 +1,14 @@
 #!/usr/bin/env node
-// Sums the vitest JSON reports of every package into one closing line: "N passed, N failed, N skipped".
+// Sums the vitest JSON reports of every workspace (packages/* and apps/*, e.g. the playground's
+// browser test) into one closing line: "N passed, N failed, N skipped".
 // `--clean` removes stale reports before a run.
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const reports = readdirSync(join(root, 'packages')).map((name) => join(root, 'packages', name, '.test-results.json'));
+const reports = ['packages', 'apps']
+  .filter((folder) => existsSync(join(root, folder)))
+  .flatMap((folder) => readdirSync(join(root, folder)).map((name) => join(root, folder, name, '.test-results.json')));
 
 if (process.argv.includes('--clean')) {
   for (const file of reports) rmSync(file, { force: true });
