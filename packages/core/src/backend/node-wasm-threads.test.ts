@@ -5,14 +5,25 @@ import { describe, expect, it } from 'vitest';
 // Threads change process-wide state (the backend can be initialised once per process), so each
 // configuration runs in a child Node process against the built package (npm test builds first).
 const distIndex = pathToFileURL(fileURLToPath(new URL('../../dist/index.js', import.meta.url))).href;
+const distNative = pathToFileURL(fileURLToPath(new URL('../../dist/backend/wasm-native.js', import.meta.url))).href;
 const packageDir = fileURLToPath(new URL('../..', import.meta.url));
 
-function child(threads: number): { threads: number; values: number[] } {
+interface ChildResult {
+  threads: number;
+  values: number[];
+  /** The native kernels' second thread ran. */
+  pooled: boolean;
+  /** Filter gradients by the native kernel (split over two threads when pooled). */
+  filterGrads: number[];
+}
+
+function child(threads: number): ChildResult {
   const source = `
     import * as tf from '@tensorflow/tfjs-core';
     import '@tensorflow/tfjs-layers';
     import * as wasm from '@tensorflow/tfjs-backend-wasm';
     import { selectBackend } from '${distIndex}';
+    import { nativeKernelsReady } from '${distNative}';
     await selectBackend({ preference: 'wasm', log: false, ${threads > 1 ? `wasmThreads: ${threads}` : ''} });
     const a = tf.randomNormal([256, 300], 0, 1, 'float32', 1);
     const b = tf.randomNormal([300, 200], 0, 1, 'float32', 2);
@@ -26,16 +37,24 @@ function child(threads: number): { threads: number; values: number[] } {
       tf.grad((m) => tf.sum(tf.relu(tf.matMul(m, b))))(a),
     ];
     const values = out.flatMap((t) => Array.from(t.dataSync()));
-    console.log(JSON.stringify({ threads: wasm.getThreadsCount(), values }));
+    const pooled = await nativeKernelsReady(tf.backend());
+    const filterGrads = [];
+    for (const [shape, filter] of [[[7, 14, 14, 32], [3, 3, 32, 64]], [[5, 28, 28, 1], [3, 3, 1, 32]], [[1, 9, 9, 5], [3, 3, 5, 7]]]) {
+      const xs = tf.randomNormal(shape, 0, 1, 'float32', 5);
+      const dy = tf.randomNormal([shape[0], shape[1], shape[2], filter[3]], 0, 1, 'float32', 6);
+      const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: filter };
+      filterGrads.push(...tf.engine().runKernel('Conv2DBackpropFilter', { x: xs, dy }, attrs).dataSync());
+    }
+    console.log(JSON.stringify({ threads: wasm.getThreadsCount(), values, pooled, filterGrads }));
   `;
   // No process.exit in the child: it must end on its own (the pool threads must not hold it).
   const result = spawnSync(process.execPath, ['--input-type=module', '-e', source], { cwd: packageDir, encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024 });
   if (result.status !== 0) throw new Error(`child (threads ${threads}) exited with ${result.status ?? result.signal}: ${result.stderr}`);
-  return JSON.parse(result.stdout.trim().split('\n').pop() as string) as { threads: number; values: number[] };
+  return JSON.parse(result.stdout.trim().split('\n').pop() as string) as ChildResult;
 }
 
 describe('selectBackend({ wasmThreads }) in Node.js', () => {
-  it('runs the threaded wasm build with 2 threads, the same results as 1 thread (within 1e-5), and exits by itself', () => {
+  it('runs the threaded wasm build with 2 threads, the same results as 1 thread (within 1e-5; the native filter gradient bit-identical, on its own second thread), and exits by itself', () => {
     const one = child(1);
     const two = child(2);
     expect(one.threads).toBe(1);
@@ -47,5 +66,10 @@ describe('selectBackend({ wasmThreads }) in Node.js', () => {
       worst = Math.max(worst, Math.abs(value - reference) / Math.max(1, Math.abs(reference)));
     });
     expect(worst).toBeLessThanOrEqual(1e-5);
+    // The native filter gradient splits the batch the same way on one thread or two: bit-identical.
+    expect(one.pooled).toBe(false);
+    expect(two.pooled).toBe(true);
+    expect(two.filterGrads.length).toBe(3 * 3 * 32 * 64 + 3 * 3 * 32 + 3 * 3 * 5 * 7);
+    expect(two.filterGrads).toEqual(one.filterGrads);
   }, 120_000);
 });

@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError } from '../errors.js';
 import { registerWasmKernels } from './wasm-kernels.js';
 import { registerFastGradients } from './fast-gradients.js';
+import { nativeKernelsReady } from './wasm-native.js';
+import type { WasmBackendLike } from './wasm-heap.js';
 import { prepareNodeWasmThreads } from './node-wasm-threads.js';
 
 /**
@@ -83,6 +85,7 @@ async function tryBackend(name: BackendName, options: SelectBackendOptions): Pro
     const ok = await tf.setBackend(registryName);
     if (!ok) throw new Error(`tf.setBackend('${registryName}') returned false`);
     await tf.ready();
+    if (name === 'wasm') await nativeKernelsReady(tf.backend() as unknown as WasmBackendLike);
   } finally {
     restore();
   }

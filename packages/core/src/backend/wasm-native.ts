@@ -1,6 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { KERNELS_WASM_BASE64, KERNELS_WASM_SHARED_BASE64 } from './kernels-wasm.js';
 import { kernelInput, type WasmBackendLike, type WasmKernelArgs } from './wasm-heap.js';
+import { readyPool, runOnPool, startNativePool } from './native-pool.js';
+
+/** The kernels that split their work with the pool's worker. */
+const POOL_FUNCTIONS = ['conv2d_backprop_filter'] as const;
 
 /** The exports of native/kernels.c (byte offsets into the tfjs heap; sizes in elements). */
 interface NativeExports {
@@ -85,7 +89,27 @@ export function nativeKernels(backend: WasmBackendLike): NativeExports | null {
     exports = null;
   }
   instances.set(memory, exports);
+  // Shared memory (the threaded build): start the second thread; kernels use it once it is ready.
+  if (exports !== null && shared) void startNativePool(memory, module, POOL_FUNCTIONS);
   return exports;
+}
+
+/**
+ * Instantiate the native kernels on the backend's memory and, when that memory is shared, wait
+ * until their worker thread is ready. `selectBackend` awaits it so that the first training step
+ * already runs on two threads.
+ *
+ * @returns whether the kernels run on two threads.
+ * @internal
+ */
+export async function nativeKernelsReady(backend: WasmBackendLike): Promise<boolean> {
+  const memory = memoryOf(backend);
+  if (memory === undefined || nativeKernels(backend) === null) return false;
+  const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+  if (!shared) return false;
+  const module = moduleFor(true);
+  if (module === null) return false;
+  return (await startNativePool(memory, module, POOL_FUNCTIONS)) !== null;
 }
 
 /** Byte offset of a tensor's data on the wasm heap. */
@@ -325,8 +349,9 @@ export function maxPoolGrad2x2Native(
 
 /**
  * The filter gradient of an NHWC convolution (dilation 1) by the native module: register tiles of
- * input x output channels accumulate each image in float32, the images are summed in float64 and
- * rounded once. `null` when the native module is not available.
+ * input x output channels accumulate each image in float32, the images are summed in float64 (two
+ * halves of the batch, on two threads when the pool runs) and rounded once. `null` when the native
+ * module is not available.
  *
  * @param info - the convolution's geometry (`tf.backend_util.computeConv2DInfo`).
  * @returns `dW` `[fh, fw, inC, outC]`, owned by the caller, or `null`.
@@ -343,33 +368,48 @@ export function conv2DBackpropFilterNative(
   const size = filterHeight * filterWidth * inChannels * outChannels;
   const out = backend.makeOutput([filterHeight, filterWidth, inChannels, outChannels], 'float32');
   if (size === 0) return out;
-  // float64 accumulators in a scratch buffer of the heap (2 float32 cells per double).
-  const scratch = backend.makeOutput([2 * size], 'float32');
+  // The images in two fixed halves, each summed into its own float64 accumulators (a scratch
+  // buffer of the heap, 2 float32 cells per double): the halves run on two threads when the pool
+  // is ready, one after the other otherwise — the same sums either way.
+  const scratch = backend.makeOutput([4 * size], 'float32');
   try {
-    const acc = backend.typedArrayFromHeap(scratch);
-    new Float64Array(acc.buffer, acc.byteOffset, size).fill(0);
-    if (batchSize * outHeight * outWidth > 0) {
-      native.conv2d_backprop_filter(
-        heapOffset(backend, x),
-        heapOffset(backend, dy),
-        acc.byteOffset,
-        0,
-        batchSize,
-        inHeight,
-        inWidth,
-        inChannels,
-        outHeight,
-        outWidth,
-        outChannels,
-        filterHeight,
-        filterWidth,
-        info.strideHeight,
-        info.strideWidth,
-        info.padInfo.top,
-        info.padInfo.left,
-      );
+    const cells = backend.typedArrayFromHeap(scratch);
+    const acc = new Float64Array(cells.buffer, cells.byteOffset, 2 * size);
+    acc.fill(0);
+    const half = Math.ceil(batchSize / 2);
+    const args = (part: number): number[] => [
+      heapOffset(backend, x),
+      heapOffset(backend, dy),
+      cells.byteOffset + part * 8 * size,
+      part === 0 ? 0 : half,
+      part === 0 ? half : batchSize - half,
+      inHeight,
+      inWidth,
+      inChannels,
+      outHeight,
+      outWidth,
+      outChannels,
+      filterHeight,
+      filterWidth,
+      info.strideHeight,
+      info.strideWidth,
+      info.padInfo.top,
+      info.padInfo.left,
+    ];
+    const run = (part: number): void => {
+      const values = args(part);
+      if ((values[4] as number) > 0 && outHeight * outWidth > 0) (native.conv2d_backprop_filter as (...v: number[]) => void)(...values);
+    };
+    const memory = memoryOf(backend);
+    const pool = memory === undefined ? null : readyPool(memory);
+    if (pool !== null && batchSize > 1) {
+      runOnPool(pool, 'conv2d_backprop_filter', args(1), () => run(0));
+    } else {
+      run(0);
+      run(1);
     }
-    native.round_f64_to_f32(acc.byteOffset, heapOffset(backend, out), size);
+    for (let i = 0; i < size; i++) acc[i] = (acc[i] as number) + (acc[size + i] as number);
+    native.round_f64_to_f32(cells.byteOffset, heapOffset(backend, out), size);
   } finally {
     backend.disposeData(scratch.dataId);
   }

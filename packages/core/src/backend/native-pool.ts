@@ -1,0 +1,178 @@
+/**
+ * A second thread for the native kernels (native/kernels.c) when the wasm backend's memory is
+ * shared (its threaded build: `selectBackend({ wasmThreads: 2 })`): one worker instantiates the
+ * kernels module on the same memory and waits on an `Atomics` word; a kernel call hands it half of
+ * the work and does the other half itself, synchronously (tfjs kernels are synchronous), then
+ * waits for the worker's half. Node.js's main thread may `Atomics.wait`; a browser's main thread may
+ * not, so there it spins on `Atomics.load` (the halves take milliseconds).
+ *
+ * The work split does not depend on whether the worker runs: without it the calling thread does both
+ * halves in turn, so results are bit-identical with one thread or two.
+ */
+
+// Control block (Int32Array over a SharedArrayBuffer): [SEQ] is bumped per task, [FN] the
+// function's index, [ARGC] and [ARGS..] its arguments, [FAILED] and [DONE] the worker's answer.
+const SEQ = 0;
+const FN = 1;
+const ARGC = 2;
+const ARGS = 3;
+const MAX_ARGS = 40;
+const FAILED = 62;
+const DONE = 63;
+const CONTROL_INTS = 64;
+
+/** Seconds a kernel call waits for the worker before it gives the pool up. */
+const WORKER_TIMEOUT_SECONDS = 120;
+
+const WORKER_SOURCE = `
+const node = typeof self === 'undefined';
+const port = node ? require('node:worker_threads').parentPort : self;
+function start({ module, memory, control, names }) {
+  const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
+  const fns = names.map((name) => exports[name]);
+  const ctrl = new Int32Array(control);
+  let seen = Atomics.load(ctrl, ${SEQ});
+  port.postMessage('ready');
+  for (;;) {
+    Atomics.wait(ctrl, ${SEQ}, seen);
+    seen = Atomics.load(ctrl, ${SEQ});
+    if (seen < 0) return;
+    const args = [];
+    for (let i = 0; i < ctrl[${ARGC}]; i++) args.push(ctrl[${ARGS} + i]);
+    try {
+      fns[ctrl[${FN}]](...args);
+      ctrl[${FAILED}] = 0;
+    } catch {
+      ctrl[${FAILED}] = 1;
+    }
+    Atomics.store(ctrl, ${DONE}, seen);
+    Atomics.notify(ctrl, ${DONE});
+  }
+}
+if (node) port.once('message', start);
+else self.onmessage = (event) => start(event.data);
+`;
+
+interface Pool {
+  readonly control: Int32Array;
+  readonly names: readonly string[];
+  /** Whether this thread may block in `Atomics.wait` (false on a browser's main thread). */
+  readonly canWait: boolean;
+  dead: boolean;
+}
+
+const pools = new WeakMap<WebAssembly.Memory, Pool | Promise<Pool | null> | null>();
+
+interface WorkerLike {
+  postMessage(message: unknown): void;
+  unref?(): void;
+}
+
+async function spawnWorker(): Promise<{ worker: WorkerLike; ready: (onReady: () => void, onError: (error: unknown) => void) => void }> {
+  const isNode = typeof globalThis === 'object' && (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node !== undefined;
+  if (isNode) {
+    // A variable specifier keeps bundlers from resolving a Node.js built-in for the browser.
+    const specifier = 'node:worker_threads';
+    const { Worker } = (await import(/* @vite-ignore */ specifier)) as typeof import('node:worker_threads');
+    const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: process.execArgv.filter((arg) => !arg.startsWith('--input-type')) });
+    worker.unref(); // it waits for work forever: never keep the process alive for it
+    return {
+      worker,
+      ready: (onReady, onError) => {
+        worker.once('message', onReady);
+        worker.once('error', onError);
+      },
+    };
+  }
+  const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'text/javascript' }));
+  const worker = new Worker(url);
+  return {
+    worker,
+    ready: (onReady, onError) => {
+      worker.onmessage = () => onReady();
+      worker.onerror = (event) => onError(event);
+    },
+  };
+}
+
+function threadMayWait(): boolean {
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Start the worker for the kernels module on `memory` (shared), once per memory. Resolves when it
+ * is ready (or to `null` when it cannot start: no shared memory, no workers).
+ *
+ * @internal
+ */
+export function startNativePool(memory: WebAssembly.Memory, module: WebAssembly.Module, names: readonly string[]): Promise<Pool | null> {
+  const known = pools.get(memory);
+  if (known !== undefined) return Promise.resolve(known);
+  if (typeof SharedArrayBuffer === 'undefined' || !(memory.buffer instanceof SharedArrayBuffer)) {
+    pools.set(memory, null);
+    return Promise.resolve(null);
+  }
+  const starting = (async (): Promise<Pool | null> => {
+    try {
+      const control = new Int32Array(new SharedArrayBuffer(4 * CONTROL_INTS));
+      const { worker, ready } = await spawnWorker();
+      await new Promise<void>((resolve, reject) => {
+        ready(resolve, reject);
+        worker.postMessage({ module, memory, control: control.buffer, names });
+      });
+      const pool: Pool = { control, names, canWait: threadMayWait(), dead: false };
+      pools.set(memory, pool);
+      return pool;
+    } catch {
+      pools.set(memory, null);
+      return null;
+    }
+  })();
+  pools.set(memory, starting);
+  return starting;
+}
+
+/** The ready pool of `memory`, or `null` (none, still starting, or given up). @internal */
+export function readyPool(memory: WebAssembly.Memory): Pool | null {
+  const pool = pools.get(memory);
+  return pool !== undefined && pool !== null && !(pool instanceof Promise) && !pool.dead ? pool : null;
+}
+
+/**
+ * Run `fn(...workerArgs)` on the pool's worker while the calling thread runs `local()`, and return
+ * when both are done. Throws if the worker's call trapped.
+ *
+ * @internal
+ */
+export function runOnPool(pool: Pool, fn: string, workerArgs: readonly number[], local: () => void): void {
+  const index = pool.names.indexOf(fn);
+  if (index < 0 || workerArgs.length > MAX_ARGS) throw new Error(`native pool: cannot run ${fn} with ${workerArgs.length} arguments`);
+  const c = pool.control;
+  c[FN] = index;
+  c[ARGC] = workerArgs.length;
+  workerArgs.forEach((value, i) => {
+    c[ARGS + i] = value;
+  });
+  const seq = (Atomics.add(c, SEQ, 1) + 1) | 0;
+  Atomics.notify(c, SEQ);
+  try {
+    local();
+  } finally {
+    const deadline = performance.now() + 1000 * WORKER_TIMEOUT_SECONDS;
+    for (;;) {
+      const done = Atomics.load(c, DONE);
+      if (done === seq) break;
+      if (performance.now() > deadline) {
+        pool.dead = true;
+        throw new Error(`native pool: the worker did not finish ${fn} within ${WORKER_TIMEOUT_SECONDS} s; running single-threaded from now on`);
+      }
+      if (pool.canWait) Atomics.wait(c, DONE, done, 100);
+    }
+  }
+  if (c[FAILED] !== 0) throw new Error(`native pool: ${fn} trapped on the worker`);
+}
