@@ -2,8 +2,8 @@
  * The playground in a real browser: build the page with Vite, serve dist/ with `vite preview`, open
  * it in Debian's Chromium (headless, driven by playwright-core), train SimCLR for 2 short epochs,
  * and check that the loss falls, the charts and the map are drawn, a click on the map fills the
- * neighbour gallery, and the downloads are a loadable TF.js model and projector TSVs. Saves a
- * screenshot to test-results/playground.png.
+ * neighbour gallery, and the downloads are a TF.js model, projector TSVs and eval's HTML report.
+ * Saves a screenshot to test-results/playground.png.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -189,6 +189,13 @@ describe('playground in Chromium', () => {
     const labels = files['metadata.tsv']!.trimEnd().split('\n');
     expect(labels).toHaveLength(RUN.test);
     expect(new Set(labels)).toEqual(new Set(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']));
+
+    // eval's HTML report, rendered in the page: the training curves and the map as two SVGs.
+    const [report] = await downloads('#download-report', 1);
+    expect(report!.suggestedFilename()).toBe('report.html');
+    const html = await text(report!);
+    expect(html.match(/<svg/g)).toHaveLength(2);
+    expect(html).toContain('SimCLR in the browser: 300 digits, 2 epochs');
     console.log(`[playground] whole test in the page: ${elapsed(started)}; screenshot: ${join(RESULTS, 'playground.png')}`);
   });
 });
