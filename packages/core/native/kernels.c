@@ -463,3 +463,126 @@ EXPORT(conv2d_backprop_filter) void conv2d_backprop_filter(const float* x, const
 EXPORT(round_f64_to_f32) void round_f64_to_f32(const double* acc, float* out, int32_t n) {
   for (int32_t i = 0; i < n; i++) out[i] = (float)acc[i];
 }
+
+// --------------------------------------------------------------- InfoNCE rows (SupCon, NT-Xent)
+
+// Row losses and their gradients for the InfoNCE engine of @contrastive/losses, one pass per row
+// instead of ~15 element-wise tensors. s: [n, m] logits (already scaled), ids: compact label ids of
+// the rows ([n]) and columns ([m]); column `selfStart + i` is row i's own (selfStart < 0: none).
+//
+// kind 0, SupCon (Khosla et al. 2020, PML's SupConLoss): lse_i over every column but self,
+//   loss_i = [P_i > 0] (lse_i - mean of s_ij over the positives), positives = same id, not self;
+//   dL/ds_ij = c_i softmax_ij - [j positive] c_i / P_i with c_i = dRow_i [P_i > 0].
+// kind 1, NT-Xent (Chen et al. 2020, PML's NTXentLoss): lse_i over the negatives (other ids),
+//   loss_i = [N_i > 0] sum over positives of softplus(lse_i - s_ij);
+//   dL/ds_ij = softmaxNeg_ij c_i sum_k sigma_ik - [j positive] c_i sigma_ij, sigma_ij =
+//   sigmoid(lse_i - s_ij), c_i = dRow_i [N_i > 0].
+
+static inline int32_t row_included(int32_t kind, int32_t idRow, int32_t idCol, int32_t j, int32_t self) {
+  return kind == 0 ? j != self : idCol != idRow;
+}
+
+// Lanes j..j+3 of a row that enter its log-sum-exp: SupCon every column but self, NT-Xent the
+// columns of another id.
+static inline v128_t keep4(int32_t kind, const int32_t* cols, int32_t j, v128_t vid, int32_t self) {
+  if (kind == 0) return wasm_i32x4_ne(wasm_i32x4_add(i4(j), wasm_i32x4_make(0, 1, 2, 3)), i4(self));
+  return wasm_i32x4_ne(wasm_v128_load(cols + j), vid);
+}
+
+// Log-sum-exp of the included entries of one row (-inf when none is included).
+static inline float row_lse(int32_t kind, const float* s, const int32_t* cols, int32_t m, int32_t idRow, int32_t self) {
+  const v128_t vid = wasm_i32x4_splat(idRow);
+  const v128_t ninf = f4(-__builtin_inff());
+  v128_t vmax = ninf;
+  int32_t j = 0;
+  for (; j + 4 <= m; j += 4) vmax = wasm_f32x4_pmax(vmax, wasm_v128_bitselect(wasm_v128_load(s + j), ninf, keep4(kind, cols, j, vid, self)));
+  float mx = __builtin_wasm_max_f32(__builtin_wasm_max_f32(wasm_f32x4_extract_lane(vmax, 0), wasm_f32x4_extract_lane(vmax, 1)),
+                                    __builtin_wasm_max_f32(wasm_f32x4_extract_lane(vmax, 2), wasm_f32x4_extract_lane(vmax, 3)));
+  for (; j < m; j++) if (row_included(kind, idRow, cols[j], j, self) && s[j] > mx) mx = s[j];
+  if (mx == -__builtin_inff()) return mx;
+  const v128_t vm = f4(mx);
+  v128_t vsum = f4(0.0f);
+  j = 0;
+  for (; j + 4 <= m; j += 4) {
+    v128_t e = exp4(wasm_f32x4_sub(wasm_v128_load(s + j), vm));
+    vsum = wasm_f32x4_add(vsum, wasm_v128_and(e, keep4(kind, cols, j, vid, self)));
+  }
+  float sum = (wasm_f32x4_extract_lane(vsum, 0) + wasm_f32x4_extract_lane(vsum, 1)) + (wasm_f32x4_extract_lane(vsum, 2) + wasm_f32x4_extract_lane(vsum, 3));
+  for (; j < m; j++) if (row_included(kind, idRow, cols[j], j, self)) sum += wasm_f32x4_extract_lane(exp4(f4(s[j] - mx)), 0);
+  return mx + wasm_f32x4_extract_lane(log4(f4(sum)), 0);
+}
+
+EXPORT(info_nce_rows) void info_nce_rows(int32_t kind, const float* s, const int32_t* rows, const int32_t* cols, int32_t n, int32_t m,
+                                         int32_t selfStart, float* out) {
+  for (int32_t i = 0; i < n; i++) {
+    const float* r = s + (int64_t)i * m;
+    const int32_t id = rows[i];
+    const int32_t self = selfStart >= 0 ? selfStart + i : -1;
+    float lse = row_lse(kind, r, cols, m, id, self);
+    float loss = 0.0f;
+    if (kind == 0) {
+      float pos = 0.0f;
+      int32_t count = 0;
+      for (int32_t j = 0; j < m; j++) if (cols[j] == id && j != self) { pos += r[j]; count++; }
+      if (count > 0) loss = lse - pos / (float)count;
+    } else if (lse != -__builtin_inff()) {
+      for (int32_t j = 0; j < m; j++) if (cols[j] == id && j != self) loss += wasm_f32x4_extract_lane(softplus4(f4(lse - r[j])), 0);
+    }
+    out[i] = loss;
+  }
+}
+
+EXPORT(info_nce_row_grads) void info_nce_row_grads(int32_t kind, const float* s, const int32_t* rows, const int32_t* cols, int32_t n,
+                                                   int32_t m, int32_t selfStart, const float* dRow, float* g) {
+  for (int32_t i = 0; i < n; i++) {
+    const float* r = s + (int64_t)i * m;
+    float* gr = g + (int64_t)i * m;
+    const int32_t id = rows[i];
+    const int32_t self = selfStart >= 0 ? selfStart + i : -1;
+    float lse = row_lse(kind, r, cols, m, id, self);
+    int32_t count = 0;
+    float sigmaSum = 0.0f;
+    for (int32_t j = 0; j < m; j++) {
+      if (cols[j] == id && j != self) {
+        count++;
+        if (kind == 1) sigmaSum += 1.0f / (1.0f + wasm_f32x4_extract_lane(exp4(f4(r[j] - lse)), 0));
+      }
+    }
+    const int32_t active = kind == 0 ? count > 0 : lse != -__builtin_inff();
+    const float c = active ? dRow[i] : 0.0f;
+    // softmax part: scale * exp(s - lse) on included columns, 0 elsewhere.
+    const float scale = kind == 0 ? c : c * sigmaSum;
+    const v128_t vs = f4(scale), vl = f4(active ? lse : 0.0f), vid = wasm_i32x4_splat(id);
+    int32_t j = 0;
+    for (; j + 4 <= m; j += 4) {
+      v128_t keep = keep4(kind, cols, j, vid, self);
+      v128_t e = exp4(wasm_f32x4_sub(wasm_v128_load(r + j), vl));
+      wasm_v128_store(gr + j, active ? wasm_v128_and(wasm_f32x4_mul(e, vs), keep) : f4(0.0f));
+    }
+    for (; j < m; j++) gr[j] = active && row_included(kind, id, cols[j], j, self) ? scale * wasm_f32x4_extract_lane(exp4(f4(r[j] - lse)), 0) : 0.0f;
+    if (!active) continue;
+    // positives part.
+    for (int32_t k = 0; k < m; k++) {
+      if (cols[k] != id || k == self) continue;
+      if (kind == 0) gr[k] -= c / (float)count;
+      else gr[k] -= c / (1.0f + wasm_f32x4_extract_lane(exp4(f4(r[k] - lse)), 0));
+    }
+  }
+}
+
+// out = g + transpose(g) for a square [n, n] matrix, in 32 x 32 tiles (the gradient of a loss on
+// A·Aᵀ with respect to A is (G + Gᵀ)·A: one matrix product instead of two).
+EXPORT(add_transpose) void add_transpose(const float* g, float* out, int32_t n) {
+  const int32_t T = 32;
+  for (int32_t i0 = 0; i0 < n; i0 += T) {
+    const int32_t i1 = i0 + T < n ? i0 + T : n;
+    for (int32_t j0 = 0; j0 < n; j0 += T) {
+      const int32_t j1 = j0 + T < n ? j0 + T : n;
+      for (int32_t i = i0; i < i1; i++) {
+        const float* row = g + (int64_t)i * n;
+        float* o = out + (int64_t)i * n;
+        for (int32_t j = j0; j < j1; j++) o[j] = row[j] + g[(int64_t)j * n + i];
+      }
+    }
+  }
+}

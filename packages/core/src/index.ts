@@ -41,6 +41,8 @@ export type { KMeansOptions, KMeansResult } from './kmeans.js';
 export { selectBackend } from './backend/select.js';
 export type { BackendName, BackendSelection, SelectBackendOptions } from './backend/select.js';
 export { registerWasmKernels } from './backend/wasm-kernels.js';
+export { addTransposeNative, infoNceRowsNative, infoNceRowGradsNative } from './backend/wasm-native.js';
+export type { NativeRowLoss } from './backend/wasm-native.js';
 export { mlpEncoder, convEncoder, projectionHead, layersEncoder } from './encoders.js';
 export type {
   Encoder,

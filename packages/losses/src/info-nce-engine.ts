@@ -88,7 +88,8 @@ import {
   assertReference,
   assertTuples,
 } from '@contrastive/core';
-import type { Distance, Labels, LossInput, Tuples } from '@contrastive/core';
+import { addTransposeNative, infoNceRowGradsNative, infoNceRowsNative } from '@contrastive/core';
+import type { Distance, Labels, LossInput, NativeRowLoss, Tuples } from '@contrastive/core';
 import { assertTupleIndices } from './internal/pairs.js';
 
 /** Default bound on the elements of one `[c, m]` similarity block: 2^22 (16 MiB of float32). */
@@ -130,6 +131,11 @@ export interface EngineChunk {
    * anchor, e.g. "the positive of query i is key i"); an index outside `[0, m)` gives a zero row.
    */
   indexMask(name: string): tf.Tensor2D;
+  /**
+   * Compact label ids (int32) of the chunk's rows `[size]` and of the keys `[m]`, or `null`
+   * without labels. For the native row kernels of `@contrastive/core`.
+   */
+  ids(): { readonly rows: tf.Tensor1D; readonly cols: tf.Tensor1D } | null;
   /** The chunk's `[c, ...]` rows of the `perAnchor` tensor `name`. */
   perAnchor(name: string): tf.Tensor;
   /** The whole `shared` tensor `name`. */
@@ -177,6 +183,34 @@ export interface InfoNceEngineSpec {
  * @param chunkElements - element bound. @defaultValue {@link DEFAULT_CHUNK_ELEMENTS}
  * @returns the chunk height `c`.
  */
+/**
+ * A row loss of `@contrastive/core`'s native kernels (one pass per row on the wasm backend), or
+ * `null` where they do not run (another backend, no labels): the caller's tensor ops are the
+ * reference and the fallback (equal within 1e-5, tests in nt-xent.test.ts / supcon-loss.test.ts).
+ * @internal
+ */
+export function nativeRows(kind: NativeRowLoss, block: tf.Tensor2D, chunk: EngineChunk): tf.Tensor1D | null {
+  if (!nativeRowsEnabled) return null;
+  const ids = chunk.ids();
+  return ids === null ? null : infoNceRowsNative(kind, block, ids.rows, ids.cols, chunk.selfCompare ? chunk.start : -1);
+}
+
+/** The gradient of {@link nativeRows}' losses w.r.t. the block, or `null`. @internal */
+export function nativeRowGrads(kind: NativeRowLoss, block: tf.Tensor2D, chunk: EngineChunk, dRow: tf.Tensor1D): tf.Tensor2D | null {
+  if (!nativeRowsEnabled) return null;
+  const ids = chunk.ids();
+  return ids === null ? null : infoNceRowGradsNative(kind, block, ids.rows, ids.cols, chunk.selfCompare ? chunk.start : -1, dRow);
+}
+
+let nativeRowsEnabled = true;
+
+/** Turn the native row kernels off (tests compare both paths). Returns the previous setting. @internal */
+export function setNativeRows(enabled: boolean): boolean {
+  const previous = nativeRowsEnabled;
+  nativeRowsEnabled = enabled;
+  return previous;
+}
+
 export function chunkRowsFor(n: number, m: number, chunkElements = DEFAULT_CHUNK_ELEMENTS): number {
   return Math.max(1, Math.min(n, Math.floor(chunkElements / Math.max(1, m))));
 }
@@ -420,6 +454,10 @@ function makeChunk(spec: InfoNceEngineSpec, context: Context, start: number, siz
       const indices = perAnchor(name);
       return oneHotFloat(indices, m);
     },
+    ids: () => {
+      if (context.rowIds === null || context.colIds === null) return null;
+      return { rows: tf.cast(rows(context.rowIds), 'int32') as tf.Tensor1D, cols: tf.cast(context.colIds, 'int32') as tf.Tensor1D };
+    },
     perAnchor,
     shared: (name: string) => {
       const tensor = context.shared[name];
@@ -564,6 +602,16 @@ export function infoNceRowLosses(spec: InfoNceEngineSpec): tf.Tensor1D {
       context: Context,
       savedBlock: tf.Tensor2D | null,
     ): tf.Tensor[] => {
+      if (selfCompare && savedBlock !== null && !scaleIsTensor && nativeRowsEnabled) {
+        // One chunk of A·Aᵀ: d/dA = (G + Gᵀ)·A·scale — one product whose right operand is A,
+        // instead of G·A and Aᵀ·G (XNNPACK packs the right operand, [n, n] in the second).
+        const g = tf.tidy(() => blockGradient(spec, savedBlock, makeChunk(spec, context, 0, n, n, m, true), dy));
+        const symmetric = addTransposeNative(g);
+        g.dispose();
+        const fused = symmetric === null ? null : tf.tidy(() => tf.mul(tf.matMul(symmetric, a), scale) as tf.Tensor2D);
+        symmetric?.dispose();
+        if (fused !== null) return [fused];
+      }
       const keysT = savedBlock === null ? (tf.mul(tf.transpose(k), scale) as tf.Tensor2D) : null;
       const anchorGrads: tf.Tensor2D[] = [];
       let keyGradT: tf.Tensor2D | null = null; // Σ_chunks A_cᵀ G, [d, m]

@@ -14,6 +14,8 @@ import {
   tupleCounts,
   tupleWeights,
   validateLossInput,
+  nativeRowGrads,
+  nativeRows,
 } from './info-nce-engine.js';
 import type { EngineChunk, InfoNceEngineSpec } from './info-nce-engine.js';
 import { assertOptionsObject } from './internal/options.js';
@@ -65,6 +67,8 @@ function negativeLogSoftmax(block: tf.Tensor2D, chunk: EngineChunk, mined: boole
 
 function rowLoss(mined: boolean): (block: tf.Tensor2D, chunk: EngineChunk) => tf.Tensor {
   return (block, chunk) => {
+    const native = mined ? null : nativeRows('ntxent', block, chunk);
+    if (native !== null) return native;
     const { lse, hasAny, positive } = negativeLogSoftmax(block, chunk, mined, false);
     const perPair = tf.softplus(tf.sub(lse, block));
     return tf.reshape(tf.mul(tf.sum(tf.mul(positive, perPair), 1, true), hasAny), [-1]);
@@ -77,6 +81,8 @@ function rowLoss(mined: boolean): (block: tf.Tensor2D, chunk: EngineChunk) => tf
  */
 function rowGrad(mined: boolean): (block: tf.Tensor2D, chunk: EngineChunk, dRow: tf.Tensor1D) => tf.Tensor {
   return (block, chunk, dRow) => {
+    const native = mined ? null : nativeRowGrads('ntxent', block, chunk, dRow);
+    if (native !== null) return native;
     const { lse, softmax, hasAny, positive } = negativeLogSoftmax(block, chunk, mined, true);
     const coefficient = tf.mul(tf.reshape(dRow, [-1, 1]), hasAny);
     const share = tf.mul(positive, tf.sigmoid(tf.sub(lse, block)));

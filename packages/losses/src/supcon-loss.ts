@@ -16,6 +16,8 @@ import {
   tupleCounts,
   tupleWeights,
   validateLossInput,
+  nativeRowGrads,
+  nativeRows,
 } from './info-nce-engine.js';
 import type { EngineChunk, InfoNceEngineSpec } from './info-nce-engine.js';
 import { avgNonZeroReducer } from './reducers.js';
@@ -83,6 +85,8 @@ function logSoftmaxParts(block: tf.Tensor2D, chunk: EngineChunk, mined: boolean,
 /** `[P_a > 0] · (lse(a) - Σ_p s_ap / P_a)`: minus the mean log-probability of a's positives. */
 function rowLoss(mined: boolean): (block: tf.Tensor2D, chunk: EngineChunk) => tf.Tensor {
   return (block, chunk) => {
+    const native = mined ? null : nativeRows('supcon', block, chunk);
+    if (native !== null) return native;
     const { lse, positive } = logSoftmaxParts(block, chunk, mined, false);
     const count = tf.sum(positive, 1, true);
     const meanPositive = tf.div(tf.sum(tf.mul(positive, block), 1, true), tf.maximum(count, 1));
@@ -93,6 +97,8 @@ function rowLoss(mined: boolean): (block: tf.Tensor2D, chunk: EngineChunk) => tf
 /** Closed form: `d row_a / d s_aj = [P_a > 0] · (softmax(a)_j - w⁺_aj / P_a)`. */
 function rowGrad(mined: boolean): (block: tf.Tensor2D, chunk: EngineChunk, dRow: tf.Tensor1D) => tf.Tensor {
   return (block, chunk, dRow) => {
+    const native = mined ? null : nativeRowGrads('supcon', block, chunk, dRow);
+    if (native !== null) return native;
     const { softmax, positive } = logSoftmaxParts(block, chunk, mined, true);
     const count = tf.sum(positive, 1, true);
     const coefficient = tf.mul(tf.reshape(dRow, [-1, 1]), tf.sign(count));

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { originalKernel, type WasmBackendLike } from './wasm-heap.js';
-import { broadcastLevels, nativeKernels } from './wasm-native.js';
+import { addTransposeNative, broadcastLevels, nativeKernels } from './wasm-native.js';
 import { runOnWasm, useWasmWithCpuReference, values } from './wasm-parity.test.helpers.js';
 
 beforeAll(async () => {
@@ -218,5 +218,25 @@ describe('broadcastLevels', () => {
     expect(broadcastLevels([], [3])?.levels).toEqual([{ size: 1, a: 1, b: 3 }, { size: 3, a: 0, b: 1 }]);
     expect(broadcastLevels([3, 4, 5], [3, 1, 5])?.levels).toEqual([{ size: 3, a: 20, b: 5 }, { size: 4, a: 5, b: 0 }, { size: 5, a: 1, b: 1 }]);
     expect(broadcastLevels([3], [4])).toBeUndefined();
+  });
+});
+
+describe('addTransposeNative', () => {
+  it('is g + gᵀ exactly (odd sizes, tiles of 32 and their tails), and null off wasm', async () => {
+    for (const n of [1, 5, 32, 33, 70]) {
+      const g = tf.tensor2d(values(n * n, n), [n, n]);
+      const ours = addTransposeNative(g) as tf.Tensor2D;
+      const reference = tf.add(g, tf.transpose(g));
+      expectSame(Array.from(ours.dataSync()), Array.from(reference.dataSync()), `n = ${n}`);
+      tf.dispose([g, ours, reference]);
+    }
+    await tf.setBackend('cpu');
+    try {
+      const zeros = tf.zeros([2, 2]) as tf.Tensor2D;
+      expect(addTransposeNative(zeros)).toBeNull();
+      zeros.dispose();
+    } finally {
+      await tf.setBackend('wasm');
+    }
   });
 });

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { KERNELS_WASM_BASE64, KERNELS_WASM_SHARED_BASE64 } from './kernels-wasm.js';
+import { ContrastiveError } from '../errors.js';
 import { kernelInput, type WasmBackendLike, type WasmKernelArgs } from './wasm-heap.js';
 import { readyPool, runOnPool, startNativePool } from './native-pool.js';
 
@@ -18,6 +19,9 @@ interface NativeExports {
   max_pool_grad_2x2(x: number, dy: number, dx: number, rows: number, outWidth: number, channels: number): void;
   conv2d_backprop_filter(x: number, dy: number, acc: number, first: number, count: number, inH: number, inW: number, inC: number, outH: number, outW: number, outC: number, fh: number, fw: number, sh: number, sw: number, pt: number, pl: number): void;
   round_f64_to_f32(acc: number, out: number, n: number): void;
+  info_nce_rows(kind: number, s: number, rows: number, cols: number, n: number, m: number, selfStart: number, out: number): void;
+  add_transpose(g: number, out: number, n: number): void;
+  info_nce_row_grads(kind: number, s: number, rows: number, cols: number, n: number, m: number, selfStart: number, dRow: number, g: number): void;
 }
 
 /** The Emscripten module object of the tfjs wasm backend, as far as it is read here. */
@@ -414,4 +418,137 @@ export function conv2DBackpropFilterNative(
     backend.disposeData(scratch.dataId);
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------- InfoNCE rows
+
+/** Which row loss {@link infoNceRowsNative} computes. @category Backend */
+export type NativeRowLoss = 'supcon' | 'ntxent';
+
+/** The wasm backend with its native kernels, when that is the active backend. */
+function activeNative(): { backend: WasmBackendLike; native: NativeExports } | null {
+  if (tf.getBackend() !== 'wasm') return null;
+  const backend = tf.backend() as unknown as WasmBackendLike;
+  const native = nativeKernels(backend);
+  return native === null ? null : { backend, native };
+}
+
+function bad(code: 'INVALID_ARGUMENT' | 'SHAPE_MISMATCH' | 'DTYPE_MISMATCH', argument: string, fn: string, must: string, got: string): never {
+  throw new ContrastiveError(code, `Argument '${argument}' passed to '${fn}' must be ${must}, got ${got}`);
+}
+
+function describeTensor(t: unknown): string {
+  return t instanceof tf.Tensor ? `${t.dtype} [${t.shape.join(', ')}]` : t === null ? 'null' : typeof t;
+}
+
+function checkFloatMatrix(t: unknown, argument: string, fn: string): asserts t is tf.Tensor2D {
+  if (!(t instanceof tf.Tensor) || t.isDisposed) bad('INVALID_ARGUMENT', argument, fn, 'a live tf.Tensor', describeTensor(t));
+  if (t.rank !== 2) bad('SHAPE_MISMATCH', argument, fn, 'a 2-D tensor', describeTensor(t));
+  if (t.dtype !== 'float32') bad('DTYPE_MISMATCH', argument, fn, 'float32', describeTensor(t));
+}
+
+function checkVector(t: unknown, dtype: 'int32' | 'float32', size: number, argument: string, fn: string): asserts t is tf.Tensor1D {
+  if (!(t instanceof tf.Tensor) || t.isDisposed) bad('INVALID_ARGUMENT', argument, fn, 'a live tf.Tensor', describeTensor(t));
+  if (t.rank !== 1 || t.shape[0] !== size) bad('SHAPE_MISMATCH', argument, fn, `a 1-D tensor of ${size} entries`, describeTensor(t));
+  if (t.dtype !== dtype) bad('DTYPE_MISMATCH', argument, fn, dtype, describeTensor(t));
+}
+
+function checkRowArgs(fn: string, kind: unknown, block: unknown, rowIds: unknown, colIds: unknown, selfStart: unknown): void {
+  if (kind !== 'supcon' && kind !== 'ntxent') bad('INVALID_ARGUMENT', 'kind', fn, "'supcon' or 'ntxent'", JSON.stringify(kind) ?? String(kind));
+  checkFloatMatrix(block, 'block', fn);
+  const [n, m] = block.shape;
+  checkVector(rowIds, 'int32', n, 'rowIds', fn);
+  checkVector(colIds, 'int32', m, 'colIds', fn);
+  if (typeof selfStart !== 'number' || !Number.isInteger(selfStart) || selfStart < -1 || (selfStart >= 0 && selfStart + n > m)) {
+    bad('INVALID_ARGUMENT', 'selfStart', fn, `-1 or an integer in [0, ${m - n}] (row i's own column is selfStart + i)`, String(selfStart));
+  }
+}
+
+/**
+ * Row losses of the InfoNCE family in one native pass per row (the wasm backend only; `null`
+ * elsewhere, where the caller computes them with tensor ops). `block` holds scaled logits
+ * `[n, m]`; `rowIds`/`colIds` label ids; column `selfStart + i` is row i's own (`-1`: none).
+ *
+ * - `'supcon'` (Khosla et al. 2020): `[P_i > 0] (lse_i - mean_{j in P_i} s_ij)`, lse over every
+ *   column but self, `P_i` the same-id columns but self.
+ * - `'ntxent'` (Chen et al. 2020): `[N_i > 0] Σ_{j in P_i} softplus(lse_i - s_ij)`, lse over the
+ *   other-id columns `N_i`.
+ *
+ * @returns `[n]` float32, or `null` when the native kernels do not run here.
+ * @throws {@link ContrastiveError} naming the argument: `block` not a float32 matrix, ids not int32
+ *   of `n` / `m` entries, `selfStart` out of range, an unknown `kind`.
+ * @category Backend
+ */
+export function infoNceRowsNative(kind: NativeRowLoss, block: tf.Tensor2D, rowIds: tf.Tensor1D, colIds: tf.Tensor1D, selfStart: number): tf.Tensor1D | null {
+  checkRowArgs('infoNceRowsNative', kind, block, rowIds, colIds, selfStart);
+  const active = activeNative();
+  if (active === null) return null;
+  const [n, m] = block.shape;
+  const { backend, native } = active;
+  const out = backend.makeOutput([n], 'float32');
+  if (n > 0 && m > 0) {
+    native.info_nce_rows(kind === 'supcon' ? 0 : 1, heapOffset(backend, block), heapOffset(backend, rowIds), heapOffset(backend, colIds), n, m, selfStart, heapOffset(backend, out));
+  } else if (n > 0) {
+    backend.typedArrayFromHeap(out).fill(0);
+  }
+  return tf.engine().makeTensorFromTensorInfo(out) as tf.Tensor1D;
+}
+
+/**
+ * `dRow_i · d rowLoss_i / d s_ij` of {@link infoNceRowsNative}'s losses, `[n, m]`, or `null`
+ * off the wasm backend.
+ *
+ * @throws {@link ContrastiveError} as {@link infoNceRowsNative}, and for `dRow` not float32 `[n]`.
+ * @category Backend
+ */
+export function infoNceRowGradsNative(
+  kind: NativeRowLoss,
+  block: tf.Tensor2D,
+  rowIds: tf.Tensor1D,
+  colIds: tf.Tensor1D,
+  selfStart: number,
+  dRow: tf.Tensor1D,
+): tf.Tensor2D | null {
+  checkRowArgs('infoNceRowGradsNative', kind, block, rowIds, colIds, selfStart);
+  const [n, m] = block.shape;
+  checkVector(dRow, 'float32', n, 'dRow', 'infoNceRowGradsNative');
+  const active = activeNative();
+  if (active === null) return null;
+  const { backend, native } = active;
+  const out = backend.makeOutput([n, m], 'float32');
+  if (n * m > 0) {
+    native.info_nce_row_grads(
+      kind === 'supcon' ? 0 : 1,
+      heapOffset(backend, block),
+      heapOffset(backend, rowIds),
+      heapOffset(backend, colIds),
+      n,
+      m,
+      selfStart,
+      heapOffset(backend, dRow),
+      heapOffset(backend, out),
+    );
+  }
+  return tf.engine().makeTensorFromTensorInfo(out) as tf.Tensor2D;
+}
+
+/**
+ * `g + gᵀ` of a square float32 matrix in one tiled pass on the wasm backend (the gradient of a
+ * function of `A·Aᵀ` with respect to `A` is `(G + Gᵀ)·A`), or `null` elsewhere.
+ *
+ * @param g - `[n, n]` float32.
+ * @returns `[n, n]`, owned by the caller, or `null` when the native kernels do not run here.
+ * @throws {@link ContrastiveError} naming `g` when it is not a square float32 matrix.
+ * @category Backend
+ */
+export function addTransposeNative(g: tf.Tensor2D): tf.Tensor2D | null {
+  checkFloatMatrix(g, 'g', 'addTransposeNative');
+  const [n, m] = g.shape;
+  if (n !== m) bad('SHAPE_MISMATCH', 'g', 'addTransposeNative', 'a square matrix', describeTensor(g));
+  const active = activeNative();
+  if (active === null) return null;
+  const { backend, native } = active;
+  const out = backend.makeOutput([n, n], 'float32');
+  if (n > 0) native.add_transpose(heapOffset(backend, g), heapOffset(backend, out), n);
+  return tf.engine().makeTensorFromTensorInfo(out) as tf.Tensor2D;
 }

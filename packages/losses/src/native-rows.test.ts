@@ -1,0 +1,96 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { viewLabels } from '@contrastive/core';
+import { useTestBackend } from '@contrastive/core/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { setNativeRows } from './info-nce-engine.js';
+import { ntXentLoss } from './nt-xent.js';
+import { supConLoss } from './supcon-loss.js';
+
+// The native row kernels of @contrastive/core (one pass per row, and (G + Gᵀ)·A for the
+// anchors' gradient) against the tensor-op path they replace on wasm: value and gradient within
+// 1e-5 (relative to the largest gradient entry). On other backends both runs take the tensor path.
+let backend = '';
+beforeAll(async () => {
+  backend = await useTestBackend();
+});
+
+function randomLabels(n: number, classes: number, seed: number): tf.Tensor1D {
+  return tf.randomUniform([n], 0, classes, 'int32', seed) as tf.Tensor1D;
+}
+
+type Case = { name: string; n: number; labels: 'views' | number; ref?: boolean; chunkElements?: number; temperature: number };
+const CASES: Case[] = [
+  { name: 'view pairs', n: 64, labels: 'views', temperature: 0.1 },
+  { name: 'random labels, 5 classes, odd size', n: 37, labels: 5, temperature: 0.5 },
+  { name: 'a singleton class (a row without positives)', n: 9, labels: 9, temperature: 0.2 },
+  { name: 'every row one class (no negatives)', n: 8, labels: 1, temperature: 0.2 },
+  { name: 'keys from ref', n: 30, labels: 4, ref: true, temperature: 0.1 },
+  { name: 'chunked (several blocks, offset self columns)', n: 50, labels: 6, chunkElements: 500, temperature: 0.1 },
+];
+
+describe.each([
+  ['supConLoss', supConLoss],
+  ['ntXentLoss', ntXentLoss],
+] as const)('%s: native rows equal the tensor-op rows', (_, factory) => {
+  it.each(CASES)('$name', ({ n, labels: kind, ref, chunkElements, temperature }) => {
+    const x = tf.randomNormal([n, 16], 0, 1, 'float32', n);
+    const labels = kind === 'views' ? viewLabels(n / 2) : randomLabels(n, kind, 3);
+    const refX = ref === true ? tf.randomNormal([n + 3, 16], 0, 1, 'float32', 7) : undefined;
+    const refLabels = ref === true ? randomLabels(n + 3, kind as number, 4) : undefined;
+    const loss = factory({ temperature, ...(chunkElements === undefined ? {} : { chunkElements }) });
+    const run = (native: boolean): { value: number; grad: Float32Array; refGrad?: Float32Array } => {
+      const previous = setNativeRows(native);
+      try {
+        return tf.tidy(() => {
+          if (refX !== undefined && refLabels !== undefined) {
+            const [ga, gr] = tf.grads((e: tf.Tensor, r: tf.Tensor) =>
+              loss.compute({ embeddings: e as tf.Tensor2D, labels, ref: { embeddings: r as tf.Tensor2D, labels: refLabels } }),
+            )([x, refX]);
+            const value = loss.compute({ embeddings: x, labels, ref: { embeddings: refX, labels: refLabels } }).dataSync()[0] as number;
+            return { value, grad: (ga as tf.Tensor).dataSync() as Float32Array, refGrad: (gr as tf.Tensor).dataSync() as Float32Array };
+          }
+          const { value, grad } = tf.valueAndGrad((e: tf.Tensor) => loss.compute({ embeddings: e as tf.Tensor2D, labels }))(x);
+          return { value: value.dataSync()[0] as number, grad: grad.dataSync() as Float32Array };
+        }) as unknown as { value: number; grad: Float32Array; refGrad?: Float32Array };
+      } finally {
+        setNativeRows(previous);
+      }
+    };
+    const before = tf.memory().numTensors;
+    const fast = run(true);
+    const reference = run(false);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(Math.abs(fast.value - reference.value)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(reference.value)));
+    for (const [a, b] of [[fast.grad, reference.grad], [fast.refGrad, reference.refGrad]] as const) {
+      if (a === undefined || b === undefined) continue;
+      const scale = Math.max(1e-12, ...Array.from(b, Math.abs));
+      let worst = 0;
+      for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs((a[i] as number) - (b[i] as number)));
+      expect(worst / scale).toBeLessThanOrEqual(1e-5);
+      expect(Array.from(a).every(Number.isFinite)).toBe(true);
+    }
+    loss.dispose?.();
+    tf.dispose([x, labels, refX, refLabels]);
+  });
+});
+
+describe('native rows run where they should', () => {
+  it('on wasm the native path is taken (a different float32 summation order shows in the gradient bits)', () => {
+    if (backend !== 'wasm') return;
+    const x = tf.randomNormal([128, 32], 0, 1, 'float32', 1);
+    const labels = viewLabels(64);
+    const loss = supConLoss();
+    const grad = (native: boolean): Float32Array => {
+      const previous = setNativeRows(native);
+      try {
+        return tf.tidy(() => tf.grad((e: tf.Tensor) => loss.compute({ embeddings: e as tf.Tensor2D, labels }))(x).dataSync() as Float32Array);
+      } finally {
+        setNativeRows(previous);
+      }
+    };
+    const a = grad(true);
+    const b = grad(false);
+    expect(Array.from(a).some((v, i) => v !== b[i])).toBe(true);
+    tf.dispose([x, labels]);
+  });
+});
