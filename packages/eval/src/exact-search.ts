@@ -136,15 +136,27 @@ export async function availableThreads(): Promise<number> {
   return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
 }
 
+/** Flags a worker must not inherit: --input-type, and V8 / process options Node refuses there. */
+const WORKER_REFUSED_FLAG = /^--(input-type|max-old-space-size|max-semi-space-size|stack-size|expose[-_]gc|title)\b/;
+
 async function spawnWorkers(count: number, module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<NodeWorker[]> {
   if (count === 0) return [];
   const { Worker } = (await import(/* @vite-ignore */ 'node:worker_threads')) as {
     Worker: new (source: string, options: { eval: true; workerData: unknown; execArgv: string[] }) => NodeWorker;
   };
   const proc = (globalThis as unknown as { process: { execArgv: string[] } }).process;
-  // WORKER_SOURCE is CommonJS: an inherited --input-type=module would make it ESM.
-  const execArgv = proc.execArgv.filter((arg) => !arg.startsWith('--input-type'));
-  return Array.from({ length: count }, () => new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory }, execArgv }));
+  // WORKER_SOURCE is CommonJS: an inherited --input-type=module would make it ESM. Node refuses
+  // V8 heap flags (--max-old-space-size, ...) in a worker's execArgv: without them, or without any.
+  const execArgv = proc.execArgv.filter((arg) => !WORKER_REFUSED_FLAG.test(arg));
+  const spawn = (args: string[]): NodeWorker => new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory }, execArgv: args });
+  return Array.from({ length: count }, () => {
+    try {
+      return spawn(execArgv);
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw error;
+      return spawn([]);
+    }
+  });
 }
 
 function runOnWorker(worker: NodeWorker, task: SliceTask): Promise<void> {

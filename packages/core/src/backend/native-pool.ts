@@ -21,6 +21,10 @@ const FAILED = 62;
 const DONE = 63;
 const CONTROL_INTS = 64;
 
+/** Flags a worker must not inherit: --input-type (its source is CommonJS) and V8 / process options Node refuses there. */
+/** @internal */
+export const WORKER_REFUSED_FLAG = /^--(input-type|max-old-space-size|max-semi-space-size|stack-size|expose[-_]gc|title)\b/;
+
 /** Seconds a kernel call waits for the worker before it gives the pool up. */
 const WORKER_TIMEOUT_SECONDS = 120;
 
@@ -74,7 +78,7 @@ async function spawnWorker(): Promise<{ worker: WorkerLike; ready: (onReady: () 
     // A variable specifier keeps bundlers from resolving a Node.js built-in for the browser.
     const specifier = 'node:worker_threads';
     const { Worker } = (await import(/* @vite-ignore */ specifier)) as typeof import('node:worker_threads');
-    const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: process.execArgv.filter((arg) => !arg.startsWith('--input-type')) });
+    const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: process.execArgv.filter((arg) => !WORKER_REFUSED_FLAG.test(arg)) });
     worker.unref(); // it waits for work forever: never keep the process alive for it
     return {
       worker,

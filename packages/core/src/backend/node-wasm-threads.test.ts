@@ -17,7 +17,7 @@ interface ChildResult {
   filterGrads: number[];
 }
 
-function child(threads: number): ChildResult {
+function child(threads: number, nodeFlags: readonly string[] = []): ChildResult {
   const source = `
     import * as tf from '@tensorflow/tfjs-core';
     import '@tensorflow/tfjs-layers';
@@ -48,7 +48,7 @@ function child(threads: number): ChildResult {
     console.log(JSON.stringify({ threads: wasm.getThreadsCount(), values, pooled, filterGrads }));
   `;
   // No process.exit in the child: it must end on its own (the pool threads must not hold it).
-  const result = spawnSync(process.execPath, ['--input-type=module', '-e', source], { cwd: packageDir, encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024 });
+  const result = spawnSync(process.execPath, [...nodeFlags, '--input-type=module', '-e', source], { cwd: packageDir, encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024 });
   if (result.status !== 0) throw new Error(`child (threads ${threads}) exited with ${result.status ?? result.signal}: ${result.stderr}`);
   return JSON.parse(result.stdout.trim().split('\n').pop() as string) as ChildResult;
 }
@@ -71,5 +71,11 @@ describe('selectBackend({ wasmThreads }) in Node.js', () => {
     expect(two.pooled).toBe(true);
     expect(two.filterGrads.length).toBe(3 * 3 * 32 * 64 + 3 * 3 * 32 + 3 * 3 * 5 * 7);
     expect(two.filterGrads).toEqual(one.filterGrads);
+  }, 120_000);
+
+  it('starts its workers when Node runs with V8 heap flags (which a worker may not inherit)', () => {
+    const flagged = child(2, ['--max-old-space-size=3000']);
+    expect(flagged.threads).toBe(2);
+    expect(flagged.pooled).toBe(true);
   }, 120_000);
 });

@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
+import { WORKER_REFUSED_FLAG } from './native-pool.js';
+
 /**
  * Let `@tensorflow/tfjs-backend-wasm`'s threaded SIMD build run in Node.js, where 4.22 turns it
  * off (tensorflow/tfjs#3830). Three things stop it, each worked around for the backend's start-up
@@ -39,7 +41,7 @@ export async function prepareNodeWasmThreads(threads: number, setThreadsCount: (
     constructor(url: string | URL, options?: import('node:worker_threads').WorkerOptions) {
       if (typeof url === 'string' && url.startsWith('blob:')) {
         // The worker source is a CommonJS script: never let an inherited --input-type=module make it ESM.
-        super(workerSource, { ...options, eval: true, execArgv: process.execArgv.filter((arg) => !arg.startsWith('--input-type')) });
+        super(workerSource, { ...options, eval: true, execArgv: process.execArgv.filter((arg) => !WORKER_REFUSED_FLAG.test(arg)) });
         this.pool = true;
         // The pool lives as long as the backend and its threads wait for work forever: they
         // must not keep the process alive at exit (Emscripten re-refs running threads).
