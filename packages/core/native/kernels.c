@@ -586,3 +586,53 @@ EXPORT(add_transpose) void add_transpose(const float* g, float* out, int32_t n) 
     }
   }
 }
+
+// Sum over leading axes: out[o, c] = sum over r of x[o, r, c] for x viewed as [outer, summed, inner]
+// (the bias gradient of a dense or conv layer), accumulated in float64 (f64x2 lanes, 16 columns a
+// pass) as the JavaScript kernel it replaces, rounded once.
+static inline v128_t hi_to_f64(v128_t v) { return wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 2, 3)); }
+
+EXPORT(sum_leading) void sum_leading(const float* x, float* out, int32_t outer, int32_t summed, int32_t inner) {
+  for (int32_t o = 0; o < outer; o++) {
+    const float* base = x + (int64_t)o * summed * inner;
+    float* dst = out + (int64_t)o * inner;
+    int32_t c0 = 0;
+    for (; c0 + 16 <= inner; c0 += 16) {
+      v128_t a0 = wasm_f64x2_splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+      for (int32_t r = 0; r < summed; r++) {
+        const float* row = base + (int64_t)r * inner + c0;
+        v128_t v0 = wasm_v128_load(row), v1 = wasm_v128_load(row + 4), v2 = wasm_v128_load(row + 8), v3 = wasm_v128_load(row + 12);
+        a0 = wasm_f64x2_add(a0, wasm_f64x2_promote_low_f32x4(v0));
+        a1 = wasm_f64x2_add(a1, hi_to_f64(v0));
+        a2 = wasm_f64x2_add(a2, wasm_f64x2_promote_low_f32x4(v1));
+        a3 = wasm_f64x2_add(a3, hi_to_f64(v1));
+        a4 = wasm_f64x2_add(a4, wasm_f64x2_promote_low_f32x4(v2));
+        a5 = wasm_f64x2_add(a5, hi_to_f64(v2));
+        a6 = wasm_f64x2_add(a6, wasm_f64x2_promote_low_f32x4(v3));
+        a7 = wasm_f64x2_add(a7, hi_to_f64(v3));
+      }
+      v128_t r0 = wasm_f32x4_demote_f64x2_zero(a0), r1 = wasm_f32x4_demote_f64x2_zero(a1);
+      v128_t r2 = wasm_f32x4_demote_f64x2_zero(a2), r3 = wasm_f32x4_demote_f64x2_zero(a3);
+      v128_t r4 = wasm_f32x4_demote_f64x2_zero(a4), r5 = wasm_f32x4_demote_f64x2_zero(a5);
+      v128_t r6 = wasm_f32x4_demote_f64x2_zero(a6), r7 = wasm_f32x4_demote_f64x2_zero(a7);
+      wasm_v128_store(dst + c0, wasm_i32x4_shuffle(r0, r1, 0, 1, 4, 5));
+      wasm_v128_store(dst + c0 + 4, wasm_i32x4_shuffle(r2, r3, 0, 1, 4, 5));
+      wasm_v128_store(dst + c0 + 8, wasm_i32x4_shuffle(r4, r5, 0, 1, 4, 5));
+      wasm_v128_store(dst + c0 + 12, wasm_i32x4_shuffle(r6, r7, 0, 1, 4, 5));
+    }
+    for (; c0 + 4 <= inner; c0 += 4) {
+      v128_t a0 = wasm_f64x2_splat(0), a1 = a0;
+      for (int32_t r = 0; r < summed; r++) {
+        v128_t v = wasm_v128_load(base + (int64_t)r * inner + c0);
+        a0 = wasm_f64x2_add(a0, wasm_f64x2_promote_low_f32x4(v));
+        a1 = wasm_f64x2_add(a1, hi_to_f64(v));
+      }
+      wasm_v128_store(dst + c0, wasm_i32x4_shuffle(wasm_f32x4_demote_f64x2_zero(a0), wasm_f32x4_demote_f64x2_zero(a1), 0, 1, 4, 5));
+    }
+    for (; c0 < inner; c0++) {
+      double t = 0.0;
+      for (int32_t r = 0; r < summed; r++) t += base[(int64_t)r * inner + c0];
+      dst[c0] = (float)t;
+    }
+  }
+}

@@ -21,6 +21,7 @@ interface NativeExports {
   round_f64_to_f32(acc: number, out: number, n: number): void;
   info_nce_rows(kind: number, s: number, rows: number, cols: number, n: number, m: number, selfStart: number, out: number): void;
   add_transpose(g: number, out: number, n: number): void;
+  sum_leading(x: number, out: number, outer: number, summed: number, inner: number): void;
   info_nce_row_grads(kind: number, s: number, rows: number, cols: number, n: number, m: number, selfStart: number, dRow: number, g: number): void;
 }
 
@@ -551,4 +552,16 @@ export function addTransposeNative(g: tf.Tensor2D): tf.Tensor2D | null {
   const out = backend.makeOutput([n, n], 'float32');
   if (n > 0) native.add_transpose(heapOffset(backend, g), heapOffset(backend, out), n);
   return tf.engine().makeTensorFromTensorInfo(out) as tf.Tensor2D;
+}
+
+/**
+ * Sum of `x` viewed as `[outer, summed, inner]` over its middle axis into `out` (`[outer, inner]`
+ * elements) by the native module (float64 accumulation); `false` when it is not available.
+ * @internal
+ */
+export function sumLeadingNative(backend: WasmBackendLike, x: tf.TensorInfo, out: tf.TensorInfo, outer: number, summed: number, inner: number): boolean {
+  const native = nativeKernels(backend);
+  if (native === null) return false;
+  native.sum_leading(heapOffset(backend, x), heapOffset(backend, out), outer, summed, inner);
+  return true;
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { asWasmBackend, heapF32, kernelInput, type WasmKernelArgs } from './wasm-heap.js';
+import { sumLeadingNative } from './wasm-native.js';
 
 /**
  * A fast `Sum` for the wasm backend when the summed axes are a contiguous block that is not
@@ -42,6 +43,7 @@ export function sumWasm(args: WasmKernelArgs, original: tf.KernelFunc): tf.Tenso
   const inner = tf.util.sizeFromShape(x.shape.slice(last + 1));
   const outShape = attrs.keepDims === true ? x.shape.map((size, axis) => (axis >= first && axis <= last ? 1 : size)) : [...x.shape.slice(0, first), ...x.shape.slice(last + 1)];
   const out = backend.makeOutput(outShape, 'float32');
+  if (sumLeadingNative(backend, x, out, outer, summed, inner)) return out;
   const values = heapF32(backend, x);
   const result = heapF32(backend, out);
   const total = new Float64Array(inner);
