@@ -19,10 +19,11 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
+import '@tensorflow/tfjs-layers'; // registers the gradients
 import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-cpu';
 import * as core from '@contrastive/core';
+import { cnnModel, mlpModel } from './models.mjs';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -43,9 +44,9 @@ try {
 }
 
 const sources = {
-  mlpEncoder: typeof core.mlpEncoder === 'function' ? '@contrastive/core mlpEncoder' : 'inline tfjs-layers model',
-  convEncoder: typeof core.convEncoder === 'function' ? '@contrastive/core convEncoder' : 'inline tfjs-layers model',
-  projectionHead: typeof core.projectionHead === 'function' ? '@contrastive/core projectionHead' : 'inline tfjs-layers model',
+  mlpEncoder: '@contrastive/core mlpEncoder',
+  convEncoder: '@contrastive/core convEncoder',
+  projectionHead: '@contrastive/core projectionHead',
   ntXentLoss: typeof losses.ntXentLoss === 'function' ? '@contrastive/losses ntXentLoss' : 'inline NT-Xent',
 };
 
@@ -173,45 +174,6 @@ function makeLoss(views) {
     return { compute: (z) => loss.compute({ embeddings: z, labels }), dispose: () => labels.dispose() };
   }
   return { compute: (z) => inlineNtXent(z, temperature), dispose: () => {} };
-}
-
-function mlpModel() {
-  if (typeof core.mlpEncoder === 'function') {
-    const encoder = core.mlpEncoder({ inputDim: 784, hiddenDims: [256], outputDim: 128, seed: 0 });
-    return { apply: (x) => encoder.apply(x, { training: true }), variables: encoder.trainableVariables, dispose: () => encoder.dispose() };
-  }
-  const model = tfl.sequential({
-    layers: [tfl.layers.dense({ inputShape: [784], units: 256, activation: 'relu' }), tfl.layers.dense({ units: 128, activation: 'relu' })],
-  });
-  return { apply: (x) => model.apply(x, { training: true }), variables: model.trainableWeights.map((w) => w.read()), dispose: () => model.dispose() };
-}
-
-function cnnModel() {
-  if (typeof core.convEncoder === 'function' && typeof core.projectionHead === 'function') {
-    const encoder = core.convEncoder({ inputShape: [28, 28, 1], filters: [32, 64], kernelSize: 3, denseUnits: 128, seed: 0 });
-    const head = core.projectionHead({ inputDim: 128, hiddenDim: 128, outputDim: 64, seed: 1 });
-    return {
-      apply: (x) => head.apply(encoder.apply(x, { training: true }), { training: true }),
-      variables: [...encoder.trainableVariables, ...head.trainableVariables],
-      dispose: () => {
-        encoder.dispose();
-        head.dispose();
-      },
-    };
-  }
-  const model = tfl.sequential({
-    layers: [
-      tfl.layers.conv2d({ inputShape: [28, 28, 1], filters: 32, kernelSize: 3, padding: 'same', activation: 'relu' }),
-      tfl.layers.maxPooling2d({ poolSize: 2, strides: 2 }),
-      tfl.layers.conv2d({ filters: 64, kernelSize: 3, padding: 'same', activation: 'relu' }),
-      tfl.layers.maxPooling2d({ poolSize: 2, strides: 2 }),
-      tfl.layers.flatten(),
-      tfl.layers.dense({ units: 128, activation: 'relu' }),
-      tfl.layers.dense({ units: 128, activation: 'relu' }),
-      tfl.layers.dense({ units: 64 }),
-    ],
-  });
-  return { apply: (x) => model.apply(x, { training: true }), variables: model.trainableWeights.map((w) => w.read()), dispose: () => model.dispose() };
 }
 
 /** One Adam step of `model` on a fixed batch of 512 views (256 pairs). */

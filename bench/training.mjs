@@ -23,6 +23,7 @@ import '@tensorflow/tfjs-layers';
 import * as core from '@contrastive/core';
 import * as losses from '@contrastive/losses';
 import { batchHardMiner } from '@contrastive/samplers';
+import { cnnModel, mlpModel } from './models.mjs';
 
 const args = process.argv.slice(2);
 const flag = (name, fallback) => {
@@ -94,24 +95,6 @@ function stepRow(makeModel, inputShape, views) {
   }
 }
 
-function mlp() {
-  const encoder = core.mlpEncoder({ inputDim: 784, hiddenDims: [256], outputDim: 128, seed: 0 });
-  return { apply: (x) => encoder.apply(x, { training: true }), variables: encoder.trainableVariables, dispose: () => encoder.dispose() };
-}
-
-function cnn() {
-  const encoder = core.convEncoder({ inputShape: [28, 28, 1], filters: [32, 64], kernelSize: 3, denseUnits: 128, seed: 0 });
-  const head = core.projectionHead({ inputDim: 128, hiddenDim: 128, outputDim: 64, seed: 1 });
-  return {
-    apply: (x) => head.apply(encoder.apply(x, { training: true }), { training: true }),
-    variables: [...encoder.trainableVariables, ...head.trainableVariables],
-    dispose: () => {
-      encoder.dispose();
-      head.dispose();
-    },
-  };
-}
-
 /** matMul 1024^3 and 2048x2048x128 (a loss's similarity) in GFLOP/s. */
 function matMulRow() {
   const out = {};
@@ -160,8 +143,8 @@ const ROWS = {
     what: 'hard-negative (HCL, β 1, τ+ 0.1), N=1024 pairs (2048 x 128)',
     run: () => lossRow({ loss: losses.hardNegativeLoss({ temperature: 0.5, beta: 1, tauPlus: 0.1 }), n: 2048, labels: core.viewLabels(1024) }),
   },
-  mlpStep512: { what: 'MLP 784-256-128 + NT-Xent + Adam step, batch 512', run: () => stepRow(mlp, [784], 512) },
-  cnnStep256: { what: 'CNN (conv 32-64, 28x28) + head + NT-Xent step, batch 256 (512 views)', run: () => stepRow(cnn, [28, 28, 1], 512) },
+  mlpStep512: { what: 'MLP 784-256-128 + NT-Xent + Adam step, batch 512', run: () => stepRow(mlpModel, [784], 512) },
+  cnnStep256: { what: 'CNN (conv 32-64, 28x28) + head + NT-Xent step, batch 256 (512 views)', run: () => stepRow(cnnModel, [28, 28, 1], 512) },
   matMul: { what: 'matMul GFLOP/s', run: matMulRow },
   epochFashion: { what: 'SimCLR recipe epoch, fashion-mnist (234 steps, augmentation included)', epoch: 'fashion-mnist' },
   epochMnist: { what: 'SimCLR recipe epoch, embedded mnist (31 steps)', epoch: 'mnist' },
