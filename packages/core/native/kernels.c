@@ -512,41 +512,60 @@ static inline float row_lse(int32_t kind, const float* s, const int32_t* cols, i
   return mx + wasm_f32x4_extract_lane(log4(f4(sum)), 0);
 }
 
+// The first positive column >= j of a row (same id, not self), or m: blocks of four columns without
+// the id are skipped with one comparison, so the scalar work is only on the positives.
+static inline int32_t next_positive(const int32_t* cols, int32_t m, int32_t id, int32_t self, int32_t j) {
+  const v128_t vid = i4(id);
+  while (j < m) {
+    if ((j & 3) == 0 && j + 4 <= m && !wasm_v128_any_true(wasm_i32x4_eq(wasm_v128_load(cols + j), vid))) {
+      j += 4;
+      continue;
+    }
+    if (cols[j] == id && j != self) return j;
+    j++;
+  }
+  return m;
+}
+
+// Rows [rowStart, rowEnd) of n. lseOut (0: none) receives each row's log-sum-exp, for info_nce_row_grads.
 EXPORT(info_nce_rows) void info_nce_rows(int32_t kind, const float* s, const int32_t* rows, const int32_t* cols, int32_t n, int32_t m,
-                                         int32_t selfStart, float* out) {
-  for (int32_t i = 0; i < n; i++) {
+                                         int32_t selfStart, float* out, float* lseOut, int32_t rowStart, int32_t rowEnd) {
+  (void)n;
+  for (int32_t i = rowStart; i < rowEnd; i++) {
     const float* r = s + (int64_t)i * m;
     const int32_t id = rows[i];
     const int32_t self = selfStart >= 0 ? selfStart + i : -1;
     float lse = row_lse(kind, r, cols, m, id, self);
+    if (lseOut != 0) lseOut[i] = lse;
     float loss = 0.0f;
     if (kind == 0) {
       float pos = 0.0f;
       int32_t count = 0;
-      for (int32_t j = 0; j < m; j++) if (cols[j] == id && j != self) { pos += r[j]; count++; }
+      for (int32_t j = next_positive(cols, m, id, self, 0); j < m; j = next_positive(cols, m, id, self, j + 1)) { pos += r[j]; count++; }
       if (count > 0) loss = lse - pos / (float)count;
     } else if (lse != -__builtin_inff()) {
-      for (int32_t j = 0; j < m; j++) if (cols[j] == id && j != self) loss += wasm_f32x4_extract_lane(softplus4(f4(lse - r[j])), 0);
+      for (int32_t j = next_positive(cols, m, id, self, 0); j < m; j = next_positive(cols, m, id, self, j + 1)) loss += wasm_f32x4_extract_lane(softplus4(f4(lse - r[j])), 0);
     }
     out[i] = loss;
   }
 }
 
+// Rows [rowStart, rowEnd) of n. lseIn (0: recompute) holds the rows' log-sum-exp from info_nce_rows on the same block.
 EXPORT(info_nce_row_grads) void info_nce_row_grads(int32_t kind, const float* s, const int32_t* rows, const int32_t* cols, int32_t n,
-                                                   int32_t m, int32_t selfStart, const float* dRow, float* g) {
-  for (int32_t i = 0; i < n; i++) {
+                                                   int32_t m, int32_t selfStart, const float* dRow, float* g, const float* lseIn,
+                                                   int32_t rowStart, int32_t rowEnd) {
+  (void)n;
+  for (int32_t i = rowStart; i < rowEnd; i++) {
     const float* r = s + (int64_t)i * m;
     float* gr = g + (int64_t)i * m;
     const int32_t id = rows[i];
     const int32_t self = selfStart >= 0 ? selfStart + i : -1;
-    float lse = row_lse(kind, r, cols, m, id, self);
+    float lse = lseIn != 0 ? lseIn[i] : row_lse(kind, r, cols, m, id, self);
     int32_t count = 0;
     float sigmaSum = 0.0f;
-    for (int32_t j = 0; j < m; j++) {
-      if (cols[j] == id && j != self) {
-        count++;
-        if (kind == 1) sigmaSum += 1.0f / (1.0f + wasm_f32x4_extract_lane(exp4(f4(r[j] - lse)), 0));
-      }
+    for (int32_t j = next_positive(cols, m, id, self, 0); j < m; j = next_positive(cols, m, id, self, j + 1)) {
+      count++;
+      if (kind == 1) sigmaSum += 1.0f / (1.0f + wasm_f32x4_extract_lane(exp4(f4(r[j] - lse)), 0));
     }
     const int32_t active = kind == 0 ? count > 0 : lse != -__builtin_inff();
     const float c = active ? dRow[i] : 0.0f;
@@ -562,26 +581,83 @@ EXPORT(info_nce_row_grads) void info_nce_row_grads(int32_t kind, const float* s,
     for (; j < m; j++) gr[j] = active && row_included(kind, id, cols[j], j, self) ? scale * wasm_f32x4_extract_lane(exp4(f4(r[j] - lse)), 0) : 0.0f;
     if (!active) continue;
     // positives part.
-    for (int32_t k = 0; k < m; k++) {
-      if (cols[k] != id || k == self) continue;
+    for (int32_t k = next_positive(cols, m, id, self, 0); k < m; k = next_positive(cols, m, id, self, k + 1)) {
       if (kind == 0) gr[k] -= c / (float)count;
       else gr[k] -= c / (1.0f + wasm_f32x4_extract_lane(exp4(f4(r[k] - lse)), 0));
     }
   }
 }
 
-// out = g + transpose(g) for a square [n, n] matrix, in 32 x 32 tiles (the gradient of a loss on
-// A·Aᵀ with respect to A is (G + Gᵀ)·A: one matrix product instead of two).
-EXPORT(add_transpose) void add_transpose(const float* g, float* out, int32_t n) {
-  const int32_t T = 32;
-  for (int32_t i0 = 0; i0 < n; i0 += T) {
-    const int32_t i1 = i0 + T < n ? i0 + T : n;
-    for (int32_t j0 = 0; j0 < n; j0 += T) {
-      const int32_t j1 = j0 + T < n ? j0 + T : n;
-      for (int32_t i = i0; i < i1; i++) {
-        const float* row = g + (int64_t)i * n;
-        float* o = out + (int64_t)i * n;
-        for (int32_t j = j0; j < j1; j++) o[j] = row[j] + g[(int64_t)j * n + i];
+// ----------------------------------------------------------------------------- transposes
+
+// In-register transpose of the 4 x 4 block held in rows a, b, c, d.
+static inline void tr4(v128_t* a, v128_t* b, v128_t* c, v128_t* d) {
+  const v128_t t0 = wasm_i32x4_shuffle(*a, *b, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(*a, *b, 2, 6, 3, 7);
+  const v128_t t2 = wasm_i32x4_shuffle(*c, *d, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(*c, *d, 2, 6, 3, 7);
+  *a = wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5);
+  *b = wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7);
+  *c = wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5);
+  *d = wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7);
+}
+
+// Blocks of 8 x 8: a block touches 8 source and 8 destination lines, so rows a power-of-two
+// stride apart (which share one L1 set) do not evict each other before they are reused.
+#define TB 8
+
+// dst[b][c][r] = src[b][r][c] for `batch` matrices [rows, cols] of 4-byte values.
+EXPORT(transpose32) void transpose32(const uint32_t* src, int32_t batch, int32_t rows, int32_t cols, uint32_t* dst) {
+  for (int32_t b = 0; b < batch; b++) {
+    const uint32_t* s = src + (int64_t)b * rows * cols;
+    uint32_t* d = dst + (int64_t)b * rows * cols;
+    for (int32_t r0 = 0; r0 < rows; r0 += TB) {
+      const int32_t r1 = r0 + TB < rows ? r0 + TB : rows;
+      for (int32_t c0 = 0; c0 < cols; c0 += TB) {
+        const int32_t c1 = c0 + TB < cols ? c0 + TB : cols;
+        if (r1 - r0 == TB && c1 - c0 == TB) {
+          for (int32_t r = r0; r < r1; r += 4) {
+            for (int32_t c = c0; c < c1; c += 4) {
+              v128_t x0 = wasm_v128_load(s + (int64_t)r * cols + c), x1 = wasm_v128_load(s + (int64_t)(r + 1) * cols + c);
+              v128_t x2 = wasm_v128_load(s + (int64_t)(r + 2) * cols + c), x3 = wasm_v128_load(s + (int64_t)(r + 3) * cols + c);
+              tr4(&x0, &x1, &x2, &x3);
+              wasm_v128_store(d + (int64_t)c * rows + r, x0);
+              wasm_v128_store(d + (int64_t)(c + 1) * rows + r, x1);
+              wasm_v128_store(d + (int64_t)(c + 2) * rows + r, x2);
+              wasm_v128_store(d + (int64_t)(c + 3) * rows + r, x3);
+            }
+          }
+        } else {
+          for (int32_t r = r0; r < r1; r++)
+            for (int32_t c = c0; c < c1; c++) d[(int64_t)c * rows + r] = s[(int64_t)r * cols + c];
+        }
+      }
+    }
+  }
+}
+
+// out = g + transpose(g) for a square [n, n] matrix (the gradient of a loss on A·Aᵀ with respect
+// to A is (G + Gᵀ)·A: one matrix product instead of two), in 8 x 8 blocks.
+// Rows [rowStart, rowEnd) of the output; rowStart a multiple of 8.
+EXPORT(add_transpose) void add_transpose(const float* g, float* out, int32_t n, int32_t rowStart, int32_t rowEnd) {
+  for (int32_t i0 = rowStart; i0 < rowEnd; i0 += TB) {
+    const int32_t i1 = i0 + TB < rowEnd ? i0 + TB : rowEnd;
+    for (int32_t j0 = 0; j0 < n; j0 += TB) {
+      const int32_t j1 = j0 + TB < n ? j0 + TB : n;
+      if (i1 - i0 == TB && j1 - j0 == TB) {
+        for (int32_t i = i0; i < i1; i += 4) {
+          for (int32_t j = j0; j < j1; j += 4) {
+            // rows j..j+3 of g at columns i..i+3, transposed: (g^T) rows i..i+3 at columns j..j+3.
+            v128_t t0 = wasm_v128_load(g + (int64_t)j * n + i), t1 = wasm_v128_load(g + (int64_t)(j + 1) * n + i);
+            v128_t t2 = wasm_v128_load(g + (int64_t)(j + 2) * n + i), t3 = wasm_v128_load(g + (int64_t)(j + 3) * n + i);
+            tr4(&t0, &t1, &t2, &t3);
+            wasm_v128_store(out + (int64_t)i * n + j, wasm_f32x4_add(wasm_v128_load(g + (int64_t)i * n + j), t0));
+            wasm_v128_store(out + (int64_t)(i + 1) * n + j, wasm_f32x4_add(wasm_v128_load(g + (int64_t)(i + 1) * n + j), t1));
+            wasm_v128_store(out + (int64_t)(i + 2) * n + j, wasm_f32x4_add(wasm_v128_load(g + (int64_t)(i + 2) * n + j), t2));
+            wasm_v128_store(out + (int64_t)(i + 3) * n + j, wasm_f32x4_add(wasm_v128_load(g + (int64_t)(i + 3) * n + j), t3));
+          }
+        }
+      } else {
+        for (int32_t i = i0; i < i1; i++)
+          for (int32_t j = j0; j < j1; j++) out[(int64_t)i * n + j] = g[(int64_t)i * n + j] + g[(int64_t)j * n + i];
       }
     }
   }
@@ -634,5 +710,568 @@ EXPORT(sum_leading) void sum_leading(const float* x, float* out, int32_t outer, 
       for (int32_t r = 0; r < summed; r++) t += base[(int64_t)r * inner + c0];
       dst[c0] = (float)t;
     }
+  }
+}
+
+// ------------------------------------------------------------------------ euclidean distances
+
+// The last step of a Euclidean distance matrix from a Gram block: out_ij = sqrt(relu((sqL_i +
+// sqR_j) - 2 g_ij)), the float operations and their order as the tensor ops it replaces (add,
+// mul by 2, sub, relu, sqrt; relu keeps a NaN). selfDiag: the matrix of a set against itself,
+// whose diagonal is multiplied by 0 (0 for a finite value, NaN otherwise, as the tensor path's
+// product with an off-diagonal mask).
+EXPORT(euclid_finish) void euclid_finish(const float* g, const float* sqL, const float* sqR, int32_t n, int32_t m, int32_t selfDiag, float* out) {
+  const v128_t zero = f4(0.0f), two = f4(2.0f);
+  for (int32_t i = 0; i < n; i++) {
+    const float* gr = g + (int64_t)i * m;
+    float* o = out + (int64_t)i * m;
+    const v128_t li = wasm_v128_load32_splat(sqL + i);
+    int32_t j = 0;
+    for (; j + 4 <= m; j += 4) {
+      v128_t s = wasm_f32x4_sub(wasm_f32x4_add(li, wasm_v128_load(sqR + j)), wasm_f32x4_mul(wasm_v128_load(gr + j), two));
+      s = wasm_v128_bitselect(zero, s, wasm_f32x4_lt(s, zero));
+      wasm_v128_store(o + j, wasm_f32x4_sqrt(s));
+    }
+    for (; j < m; j++) {
+      float s = (sqL[i] + sqR[j]) - gr[j] * 2.0f;
+      o[j] = __builtin_sqrtf(s < 0.0f ? 0.0f : s);
+    }
+    if (selfDiag && i < m) o[i] = o[i] * 0.0f;
+  }
+}
+
+// The gradient of euclid_finish with respect to its pre-root value: out_ij = d_ij > 0 ?
+// dy_ij / (d_ij * 2) : 0, dy of the diagonal multiplied by 0 first when selfDiag.
+EXPORT(euclid_finish_grad) void euclid_finish_grad(const float* d, const float* dy, int32_t n, int32_t m, int32_t selfDiag, float* out) {
+  const v128_t zero = f4(0.0f), two = f4(2.0f), one = f4(1.0f);
+  for (int32_t i = 0; i < n; i++) {
+    const float* dr = d + (int64_t)i * m;
+    const float* yr = dy + (int64_t)i * m;
+    float* o = out + (int64_t)i * m;
+    int32_t j = 0;
+    for (; j + 4 <= m; j += 4) {
+      v128_t v = wasm_v128_load(dr + j);
+      v128_t pos = wasm_f32x4_gt(v, zero);
+      v128_t safe = wasm_v128_bitselect(v, one, pos);
+      wasm_v128_store(o + j, wasm_v128_and(wasm_f32x4_div(wasm_v128_load(yr + j), wasm_f32x4_mul(safe, two)), pos));
+    }
+    for (; j < m; j++) o[j] = dr[j] > 0.0f ? yr[j] / (dr[j] * 2.0f) : 0.0f;
+    if (selfDiag && i < m) o[i] = dr[i] > 0.0f ? (yr[i] * 0.0f) / (dr[i] * 2.0f) : 0.0f;
+  }
+}
+
+// --------------------------------------------------------------------------------- row mining
+
+// Index of the first NaN or infinity among x[0..count), or -1.
+EXPORT(first_non_finite) int32_t first_non_finite(const float* x, int32_t count) {
+  const v128_t expMask = i4(0x7f800000);
+  int32_t k = 0;
+  for (; k + 16 <= count; k += 16) {
+    v128_t a = wasm_v128_and(wasm_v128_load(x + k), expMask), b = wasm_v128_and(wasm_v128_load(x + k + 4), expMask);
+    v128_t c = wasm_v128_and(wasm_v128_load(x + k + 8), expMask), e = wasm_v128_and(wasm_v128_load(x + k + 12), expMask);
+    v128_t bad = wasm_v128_or(wasm_v128_or(wasm_i32x4_eq(a, expMask), wasm_i32x4_eq(b, expMask)),
+                              wasm_v128_or(wasm_i32x4_eq(c, expMask), wasm_i32x4_eq(e, expMask)));
+    if (wasm_v128_any_true(bad)) break;
+  }
+  for (; k < count; k++) {
+    union { float f; uint32_t u; } v = { x[k] };
+    if ((v.u & 0x7f800000u) == 0x7f800000u) return k;
+  }
+  return -1;
+}
+
+// One pick per row i of an [n, m] distance (or similarity) matrix v: among the candidate columns j
+// — positives (side 0: refLabels[j] == labels[i], j != i when selfPairs) or negatives (side 1:
+// refLabels[j] != labels[i]) — with a raw value in [low, high] and, when thr != 0, a distance
+// strictly on the correct side of thr[i] (below it when taking the largest, above it otherwise),
+// the column of the largest (largest != 0) or smallest distance; distances are raw values, negated
+// for a similarity (isSim). Ties keep the first column; a NaN is never picked. outIndex[i] = -1
+// when there is no candidate; outValue[i] = the picked distance.
+EXPORT(pick_rows) void pick_rows(const float* v, const int32_t* labels, const int32_t* refLabels, int32_t n, int32_t m, int32_t selfPairs,
+                                 int32_t side, int32_t largest, int32_t isSim, double low, double high, const float* thr,
+                                 int32_t* outIndex, float* outValue) {
+  const int32_t unbounded = low == -__builtin_inf() && high == __builtin_inf();
+  for (int32_t i = 0; i < n; i++) {
+    const float* row = v + (int64_t)i * m;
+    const int32_t li = labels[i];
+    const int32_t self = selfPairs ? i : -1;
+    const float t = thr != 0 ? thr[i] : 0.0f;
+    float best = 0.0f;
+    int32_t bestIndex = -1;
+    for (int32_t j = 0; j < m; j++) {
+      const int32_t same = refLabels[j] == li;
+      if (side == 0 ? (!same || j == self) : same) continue;
+      const float raw = row[j];
+      if (!unbounded && !((double)raw >= low && (double)raw <= high)) continue;
+      const float dist = isSim ? -raw : raw;
+      if (thr != 0 && !(largest ? dist < t : dist > t)) continue;
+      if (bestIndex < 0 ? dist == dist : largest ? dist > best : dist < best) {
+        best = dist;
+        bestIndex = j;
+      }
+    }
+    outIndex[i] = bestIndex;
+    outValue[i] = bestIndex >= 0 ? best : 0.0f;
+  }
+}
+
+// ----------------------------------------------------------------------------------- gather
+
+// out[o, i, :] = x[o, idx[i], :] for x viewed as [outer, axisSize, inner] of 4-byte values (GatherV2
+// with batchDims 0), one block copy per index. Returns -1, or the position of the first index
+// outside [0, axisSize) (nothing written then).
+EXPORT(gather32) int32_t gather32(const uint32_t* x, const int32_t* idx, int32_t outer, int32_t axisSize, int32_t count, int32_t inner,
+                                  uint32_t* out) {
+  for (int32_t i = 0; i < count; i++) if (idx[i] < 0 || idx[i] >= axisSize) return i;
+  const int64_t bytes = (int64_t)inner * 4;
+  for (int32_t o = 0; o < outer; o++) {
+    const uint32_t* src = x + (int64_t)o * axisSize * inner;
+    uint32_t* dst = out + (int64_t)o * count * inner;
+    if (inner == 1) {
+      for (int32_t i = 0; i < count; i++) dst[i] = src[idx[i]];
+    } else {
+      for (int32_t i = 0; i < count; i++) __builtin_memcpy(dst + (int64_t)i * inner, src + (int64_t)idx[i] * inner, bytes);
+    }
+  }
+  return -1;
+}
+
+// ------------------------------------------------------------------------- pair margin loss
+
+// PML's ContrastiveLoss (Hadsell et al. 2006) over every pair of an [n, m] distance (or
+// similarity, isSim) matrix v: a positive pair (same label; not j == i when selfPairs) costs
+// relu(v - posMargin) (similarity: relu(posMargin - v)), a negative pair relu(negMargin - v)
+// (similarity: relu(v - negMargin)), each difference rounded to float32 as the tensor ops do.
+// out (float64): positive sum, positive non-zero count, negative sum, negative non-zero count; all
+// four NaN when v holds a NaN.
+EXPORT(pair_margin_sums) void pair_margin_sums(const float* v, const int32_t* labels, const int32_t* refLabels, int32_t n, int32_t m,
+                                               int32_t selfPairs, int32_t isSim, float posMargin, float negMargin, double* out) {
+  const v128_t zero = f4(0.0f), pm = f4(posMargin), nm = f4(negMargin), lane = wasm_i32x4_make(0, 1, 2, 3);
+  double posSum = 0.0, negSum = 0.0;
+  int64_t posCount = 0, negCount = 0;
+  int32_t nan = 0;
+  for (int32_t i = 0; i < n; i++) {
+    const float* row = v + (int64_t)i * m;
+    const int32_t li = labels[i];
+    const v128_t vl = i4(li), self = i4(selfPairs ? i : -1);
+    v128_t ps = zero, ns = zero, pc = i4(0), nc = i4(0), bad = i4(0);
+    int32_t j = 0;
+    for (; j + 4 <= m; j += 4) {
+      const v128_t d = wasm_v128_load(row + j);
+      const v128_t same = wasm_i32x4_eq(wasm_v128_load(refLabels + j), vl);
+      const v128_t pos = wasm_v128_andnot(same, wasm_i32x4_eq(wasm_i32x4_add(i4(j), lane), self));
+      const v128_t pl = isSim ? wasm_f32x4_sub(pm, d) : wasm_f32x4_sub(d, pm);
+      const v128_t nl = isSim ? wasm_f32x4_sub(d, nm) : wasm_f32x4_sub(nm, d);
+      const v128_t pOn = wasm_v128_and(pos, wasm_f32x4_gt(pl, zero));
+      const v128_t nOn = wasm_v128_andnot(wasm_f32x4_gt(nl, zero), same);
+      ps = wasm_f32x4_add(ps, wasm_v128_and(pl, pOn));
+      ns = wasm_f32x4_add(ns, wasm_v128_and(nl, nOn));
+      pc = wasm_i32x4_sub(pc, pOn);
+      nc = wasm_i32x4_sub(nc, nOn);
+      bad = wasm_v128_or(bad, wasm_f32x4_ne(d, d));
+    }
+    double rowPos = 0.0, rowNeg = 0.0;
+    for (int32_t k = 0; k < 4; k++) {
+      float a, b;
+      __builtin_memcpy(&a, (const char*)&ps + 4 * k, 4);
+      __builtin_memcpy(&b, (const char*)&ns + 4 * k, 4);
+      rowPos += a;
+      rowNeg += b;
+    }
+    posCount += wasm_i32x4_extract_lane(pc, 0) + wasm_i32x4_extract_lane(pc, 1) + wasm_i32x4_extract_lane(pc, 2) + wasm_i32x4_extract_lane(pc, 3);
+    negCount += wasm_i32x4_extract_lane(nc, 0) + wasm_i32x4_extract_lane(nc, 1) + wasm_i32x4_extract_lane(nc, 2) + wasm_i32x4_extract_lane(nc, 3);
+    if (wasm_v128_any_true(bad)) nan = 1;
+    for (; j < m; j++) {
+      const float d = row[j];
+      if (d != d) nan = 1;
+      if (refLabels[j] == li) {
+        if (selfPairs && j == i) continue;
+        const float l = isSim ? posMargin - d : d - posMargin;
+        if (l > 0.0f) { rowPos += l; posCount++; }
+      } else {
+        const float l = isSim ? d - negMargin : negMargin - d;
+        if (l > 0.0f) { rowNeg += l; negCount++; }
+      }
+    }
+    posSum += rowPos;
+    negSum += rowNeg;
+  }
+  const double q = nan ? __builtin_nan("") : 0.0;
+  out[0] = posSum + q;
+  out[1] = (double)posCount + q;
+  out[2] = negSum + q;
+  out[3] = (double)negCount + q;
+}
+
+// The gradient of posScale * positive sum + negScale * negative sum of pair_margin_sums with
+// respect to v: ±posScale on the positive pairs with a non-zero loss, ±negScale on such negatives
+// (+ for a distance's positives and a similarity's negatives), 0 elsewhere.
+EXPORT(pair_margin_grad) void pair_margin_grad(const float* v, const int32_t* labels, const int32_t* refLabels, int32_t n, int32_t m,
+                                               int32_t selfPairs, int32_t isSim, float posMargin, float negMargin, float posScale,
+                                               float negScale, float* out) {
+  const v128_t zero = f4(0.0f), pm = f4(posMargin), nm = f4(negMargin), lane = wasm_i32x4_make(0, 1, 2, 3);
+  const float pg = isSim ? -posScale : posScale, ng = isSim ? negScale : -negScale;
+  const v128_t vpg = f4(pg), vng = f4(ng);
+  for (int32_t i = 0; i < n; i++) {
+    const float* row = v + (int64_t)i * m;
+    float* o = out + (int64_t)i * m;
+    const int32_t li = labels[i];
+    const v128_t vl = i4(li), self = i4(selfPairs ? i : -1);
+    int32_t j = 0;
+    for (; j + 4 <= m; j += 4) {
+      const v128_t d = wasm_v128_load(row + j);
+      const v128_t same = wasm_i32x4_eq(wasm_v128_load(refLabels + j), vl);
+      const v128_t pos = wasm_v128_andnot(same, wasm_i32x4_eq(wasm_i32x4_add(i4(j), lane), self));
+      const v128_t pl = isSim ? wasm_f32x4_sub(pm, d) : wasm_f32x4_sub(d, pm);
+      const v128_t nl = isSim ? wasm_f32x4_sub(d, nm) : wasm_f32x4_sub(nm, d);
+      const v128_t pOn = wasm_v128_and(pos, wasm_f32x4_gt(pl, zero));
+      const v128_t nOn = wasm_v128_andnot(wasm_f32x4_gt(nl, zero), same);
+      wasm_v128_store(o + j, wasm_v128_or(wasm_v128_and(vpg, pOn), wasm_v128_and(vng, nOn)));
+    }
+    for (; j < m; j++) {
+      const float d = row[j];
+      float g = 0.0f;
+      if (refLabels[j] == li) {
+        if (!(selfPairs && j == i) && (isSim ? posMargin - d : d - posMargin) > 0.0f) g = pg;
+      } else if ((isSim ? d - negMargin : negMargin - d) > 0.0f) {
+        g = ng;
+      }
+      o[j] = g;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------- matmul
+
+// Packs B for gemm_packed: panels of 8 columns of the product, each [k][8] (zero-padded past n).
+// transposed == 0: B is [k, n] (C = A·B); transposed != 0: B is [n, k] (C = A·Bᵀ).
+EXPORT(gemm_pack) void gemm_pack(const float* b, int32_t k, int32_t n, int32_t transposed, float* packed) {
+  for (int32_t j0 = 0; j0 < n; j0 += 8) {
+    float* panel = packed + (int64_t)j0 * k;
+    const int32_t w = n - j0 < 8 ? n - j0 : 8;
+    for (int32_t p = 0; p < k; p++) {
+      float* dst = panel + (int64_t)p * 8;
+      if (!transposed && w == 8) {
+        wasm_v128_store(dst, wasm_v128_load(b + (int64_t)p * n + j0));
+        wasm_v128_store(dst + 4, wasm_v128_load(b + (int64_t)p * n + j0 + 4));
+        continue;
+      }
+      for (int32_t c = 0; c < 8; c++) dst[c] = c < w ? (transposed ? b[(int64_t)(j0 + c) * k + p] : b[(int64_t)p * n + j0 + c]) : 0.0f;
+    }
+  }
+}
+
+// Stores the first w (1..8) of the 8 values held in lo, hi.
+static inline void store_row8(float* dst, v128_t lo, v128_t hi, int32_t w) {
+  if (w == 8) {
+    wasm_v128_store(dst, lo);
+    wasm_v128_store(dst + 4, hi);
+    return;
+  }
+  if (w >= 4) {
+    wasm_v128_store(dst, lo);
+    lo = hi;
+    dst += 4;
+    w -= 4;
+  }
+  if (w > 0) dst[0] = wasm_f32x4_extract_lane(lo, 0);
+  if (w > 1) dst[1] = wasm_f32x4_extract_lane(lo, 1);
+  if (w > 2) dst[2] = wasm_f32x4_extract_lane(lo, 2);
+}
+
+// C[rowStart..rowEnd) = alpha · (A·B) over packed B panels (gemm_pack): 4 x 8 register tiles,
+// products summed in order p = 0..k-1 per element, then multiplied by alpha once (as a separate
+// product would round it). upper != 0 (a Gram matrix A·Aᵀ): only the tiles that reach the
+// diagonal or above are computed; gemm_mirror fills the rest.
+EXPORT(gemm_packed) void gemm_packed(const float* a, const float* packed, int32_t m, int32_t n, int32_t k, float* c, int32_t rowStart,
+                                     int32_t rowEnd, int32_t upper, float alpha) {
+  const v128_t va = f4(alpha);
+  for (int32_t i = rowStart; i < rowEnd; i += 4) {
+    const int32_t h = rowEnd - i < 4 ? rowEnd - i : 4;
+    const float* a0 = a + (int64_t)i * k;
+    const float* a1 = a + (int64_t)(i + (h > 1 ? 1 : 0)) * k;
+    const float* a2 = a + (int64_t)(i + (h > 2 ? 2 : 0)) * k;
+    const float* a3 = a + (int64_t)(i + (h > 3 ? 3 : 0)) * k;
+    for (int32_t j0 = upper ? (i & ~7) : 0; j0 < n; j0 += 8) {
+      const float* panel = packed + (int64_t)j0 * k;
+      v128_t c00 = f4(0.0f), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+      for (int32_t p = 0; p < k; p++) {
+        const v128_t b0 = wasm_v128_load(panel + (int64_t)p * 8), b1 = wasm_v128_load(panel + (int64_t)p * 8 + 4);
+        const v128_t x0 = wasm_v128_load32_splat(a0 + p), x1 = wasm_v128_load32_splat(a1 + p);
+        const v128_t x2 = wasm_v128_load32_splat(a2 + p), x3 = wasm_v128_load32_splat(a3 + p);
+        c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(x0, b0));
+        c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(x0, b1));
+        c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(x1, b0));
+        c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(x1, b1));
+        c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(x2, b0));
+        c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(x2, b1));
+        c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(x3, b0));
+        c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(x3, b1));
+      }
+      const int32_t w = n - j0 < 8 ? n - j0 : 8;
+      if (alpha != 1.0f) {
+        c00 = wasm_f32x4_mul(c00, va); c01 = wasm_f32x4_mul(c01, va); c10 = wasm_f32x4_mul(c10, va); c11 = wasm_f32x4_mul(c11, va);
+        c20 = wasm_f32x4_mul(c20, va); c21 = wasm_f32x4_mul(c21, va); c30 = wasm_f32x4_mul(c30, va); c31 = wasm_f32x4_mul(c31, va);
+      }
+      store_row8(c + (int64_t)i * n + j0, c00, c01, w);
+      if (h > 1) store_row8(c + (int64_t)(i + 1) * n + j0, c10, c11, w);
+      if (h > 2) store_row8(c + (int64_t)(i + 2) * n + j0, c20, c21, w);
+      if (h > 3) store_row8(c + (int64_t)(i + 3) * n + j0, c30, c31, w);
+    }
+  }
+}
+
+// Below the diagonal of a square Gram matrix from above it: c[i][j] = c[j][i] for j < i, rows
+// [rowStart, rowEnd) (rowStart a multiple of 8), in 8 x 8 blocks of 4 x 4 register transposes.
+EXPORT(gemm_mirror) void gemm_mirror(float* c, int32_t n, int32_t rowStart, int32_t rowEnd) {
+  for (int32_t i0 = rowStart; i0 < rowEnd; i0 += TB) {
+    const int32_t i1 = i0 + TB < rowEnd ? i0 + TB : rowEnd;
+    for (int32_t j0 = 0; j0 < i0; j0 += TB) {
+      if (i1 - i0 == TB) {
+        for (int32_t i = i0; i < i1; i += 4) {
+          for (int32_t j = j0; j < j0 + TB; j += 4) {
+            v128_t t0 = wasm_v128_load(c + (int64_t)j * n + i), t1 = wasm_v128_load(c + (int64_t)(j + 1) * n + i);
+            v128_t t2 = wasm_v128_load(c + (int64_t)(j + 2) * n + i), t3 = wasm_v128_load(c + (int64_t)(j + 3) * n + i);
+            tr4(&t0, &t1, &t2, &t3);
+            wasm_v128_store(c + (int64_t)i * n + j, t0);
+            wasm_v128_store(c + (int64_t)(i + 1) * n + j, t1);
+            wasm_v128_store(c + (int64_t)(i + 2) * n + j, t2);
+            wasm_v128_store(c + (int64_t)(i + 3) * n + j, t3);
+          }
+        }
+      } else {
+        for (int32_t i = i0; i < i1; i++)
+          for (int32_t j = j0; j < j0 + TB; j++) c[(int64_t)i * n + j] = c[(int64_t)j * n + i];
+      }
+    }
+    // the diagonal block: below its diagonal.
+    for (int32_t i = i0; i < i1; i++)
+      for (int32_t j = i0; j < i; j++) c[(int64_t)i * n + j] = c[(int64_t)j * n + i];
+  }
+}
+
+// --------------------------------------------------------------------------- L2 normalization
+
+// y_i = x_i / max(||x_i||, eps) per row of x [n, d]; norm_i = ||x_i|| (sum of squares in float32,
+// lanes then their sum, then sqrt).
+EXPORT(l2_normalize) void l2_normalize(const float* x, int32_t n, int32_t d, float eps, float* y, float* norm) {
+  for (int32_t i = 0; i < n; i++) {
+    const float* r = x + (int64_t)i * d;
+    float* o = y + (int64_t)i * d;
+    v128_t acc = f4(0.0f);
+    int32_t j = 0;
+    for (; j + 4 <= d; j += 4) {
+      const v128_t v = wasm_v128_load(r + j);
+      acc = wasm_f32x4_add(acc, wasm_f32x4_mul(v, v));
+    }
+    float s = (wasm_f32x4_extract_lane(acc, 0) + wasm_f32x4_extract_lane(acc, 1)) + (wasm_f32x4_extract_lane(acc, 2) + wasm_f32x4_extract_lane(acc, 3));
+    for (; j < d; j++) s += r[j] * r[j];
+    const float nr = __builtin_sqrtf(s);
+    norm[i] = nr;
+    const float c = __builtin_wasm_max_f32(nr, eps);
+    const v128_t vc = f4(c);
+    for (j = 0; j + 4 <= d; j += 4) wasm_v128_store(o + j, wasm_f32x4_div(wasm_v128_load(r + j), vc));
+    for (; j < d; j++) o[j] = r[j] / c;
+  }
+}
+
+// The gradient of l2_normalize: dx_i = (dy_i - y_i <dy_i, y_i>) / norm_i where norm_i > eps, dy_i / eps
+// elsewhere.
+EXPORT(l2_normalize_grad) void l2_normalize_grad(const float* y, const float* dy, const float* norm, int32_t n, int32_t d, float eps, float* dx) {
+  for (int32_t i = 0; i < n; i++) {
+    const float* yr = y + (int64_t)i * d;
+    const float* gr = dy + (int64_t)i * d;
+    float* o = dx + (int64_t)i * d;
+    const float nr = norm[i];
+    if (!(nr > eps)) {
+      const v128_t ve = f4(eps);
+      int32_t j = 0;
+      for (; j + 4 <= d; j += 4) wasm_v128_store(o + j, wasm_f32x4_div(wasm_v128_load(gr + j), ve));
+      for (; j < d; j++) o[j] = gr[j] / eps;
+      continue;
+    }
+    v128_t acc = f4(0.0f);
+    int32_t j = 0;
+    for (; j + 4 <= d; j += 4) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load(gr + j), wasm_v128_load(yr + j)));
+    float dot = (wasm_f32x4_extract_lane(acc, 0) + wasm_f32x4_extract_lane(acc, 1)) + (wasm_f32x4_extract_lane(acc, 2) + wasm_f32x4_extract_lane(acc, 3));
+    for (; j < d; j++) dot += gr[j] * yr[j];
+    const v128_t vdot = f4(dot), vn = f4(nr);
+    for (j = 0; j + 4 <= d; j += 4) {
+      const v128_t yv = wasm_v128_load(yr + j);
+      wasm_v128_store(o + j, wasm_f32x4_div(wasm_f32x4_sub(wasm_v128_load(gr + j), wasm_f32x4_mul(yv, vdot)), vn));
+    }
+    for (; j < d; j++) o[j] = (gr[j] - yr[j] * dot) / nr;
+  }
+}
+
+// The self-distance case of euclid_finish_grad, symmetrised: out = dS + dSᵀ with dS_ij = d_ij > 0 ?
+// dy_ij / (d_ij * 2) : 0 (the diagonal's dy times 0 first), and rowSums_i = Σ_j out_ij (float32,
+// four lanes in column order, then their sum). The gradient of a loss on the Euclidean matrix of
+// x with itself is then 2 x ⊙ rowSums - 2 out · x. Rows [rowStart, rowEnd), a multiple of 4 apart.
+static inline float hsum4(v128_t v) {
+  return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1)) + (wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3));
+}
+
+static inline v128_t finish_grad4(v128_t d, v128_t dy) {
+  const v128_t pos = wasm_f32x4_gt(d, f4(0.0f));
+  const v128_t safe = wasm_v128_bitselect(d, f4(1.0f), pos);
+  return wasm_v128_and(wasm_f32x4_div(dy, wasm_f32x4_mul(safe, f4(2.0f))), pos);
+}
+
+static inline float finish_grad1(float d, float dy) { return d > 0.0f ? dy / (d * 2.0f) : 0.0f; }
+
+EXPORT(euclid_grad_sym) void euclid_grad_sym(const float* d, const float* dy, int32_t n, float* out, float* rowSums, int32_t rowStart, int32_t rowEnd) {
+  for (int32_t i = rowStart; i < rowEnd; i += 4) {
+    const int32_t h = rowEnd - i < 4 ? rowEnd - i : 4;
+    if (h < 4) {
+      for (int32_t r = i; r < i + h; r++) {
+        float s = 0.0f;
+        for (int32_t j = 0; j < n; j++) {
+          const float dyij = r == j ? dy[(int64_t)r * n + j] * 0.0f : dy[(int64_t)r * n + j];
+          const float dyji = r == j ? dyij : dy[(int64_t)j * n + r];
+          const float v = finish_grad1(d[(int64_t)r * n + j], dyij) + finish_grad1(d[(int64_t)j * n + r], dyji);
+          out[(int64_t)r * n + j] = v;
+          s += v;
+        }
+        rowSums[r] = s;
+      }
+      continue;
+    }
+    v128_t acc0 = f4(0.0f), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    float tail0 = 0.0f, tail1 = 0.0f, tail2 = 0.0f, tail3 = 0.0f;
+    int32_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+      // rows i..i+3 at columns j..j+3, and rows j..j+3 at columns i..i+3 transposed.
+      v128_t d0 = wasm_v128_load(d + (int64_t)i * n + j), d1 = wasm_v128_load(d + (int64_t)(i + 1) * n + j);
+      v128_t d2 = wasm_v128_load(d + (int64_t)(i + 2) * n + j), d3 = wasm_v128_load(d + (int64_t)(i + 3) * n + j);
+      v128_t y0 = wasm_v128_load(dy + (int64_t)i * n + j), y1 = wasm_v128_load(dy + (int64_t)(i + 1) * n + j);
+      v128_t y2 = wasm_v128_load(dy + (int64_t)(i + 2) * n + j), y3 = wasm_v128_load(dy + (int64_t)(i + 3) * n + j);
+      v128_t e0 = wasm_v128_load(d + (int64_t)j * n + i), e1 = wasm_v128_load(d + (int64_t)(j + 1) * n + i);
+      v128_t e2 = wasm_v128_load(d + (int64_t)(j + 2) * n + i), e3 = wasm_v128_load(d + (int64_t)(j + 3) * n + i);
+      v128_t z0 = wasm_v128_load(dy + (int64_t)j * n + i), z1 = wasm_v128_load(dy + (int64_t)(j + 1) * n + i);
+      v128_t z2 = wasm_v128_load(dy + (int64_t)(j + 2) * n + i), z3 = wasm_v128_load(dy + (int64_t)(j + 3) * n + i);
+      tr4(&e0, &e1, &e2, &e3);
+      tr4(&z0, &z1, &z2, &z3);
+      if (j == i) {
+        // the diagonal block: dy_rr times 0 on both sides.
+        const v128_t zero = f4(0.0f);
+        y0 = wasm_i32x4_replace_lane(y0, 0, 0); y1 = wasm_i32x4_replace_lane(y1, 1, 0);
+        y2 = wasm_i32x4_replace_lane(y2, 2, 0); y3 = wasm_i32x4_replace_lane(y3, 3, 0);
+        z0 = wasm_i32x4_replace_lane(z0, 0, 0); z1 = wasm_i32x4_replace_lane(z1, 1, 0);
+        z2 = wasm_i32x4_replace_lane(z2, 2, 0); z3 = wasm_i32x4_replace_lane(z3, 3, 0);
+        (void)zero;
+      }
+      const v128_t o0 = wasm_f32x4_add(finish_grad4(d0, y0), finish_grad4(e0, z0));
+      const v128_t o1 = wasm_f32x4_add(finish_grad4(d1, y1), finish_grad4(e1, z1));
+      const v128_t o2 = wasm_f32x4_add(finish_grad4(d2, y2), finish_grad4(e2, z2));
+      const v128_t o3 = wasm_f32x4_add(finish_grad4(d3, y3), finish_grad4(e3, z3));
+      wasm_v128_store(out + (int64_t)i * n + j, o0);
+      wasm_v128_store(out + (int64_t)(i + 1) * n + j, o1);
+      wasm_v128_store(out + (int64_t)(i + 2) * n + j, o2);
+      wasm_v128_store(out + (int64_t)(i + 3) * n + j, o3);
+      acc0 = wasm_f32x4_add(acc0, o0);
+      acc1 = wasm_f32x4_add(acc1, o1);
+      acc2 = wasm_f32x4_add(acc2, o2);
+      acc3 = wasm_f32x4_add(acc3, o3);
+    }
+    for (; j < n; j++) {
+      for (int32_t r = 0; r < 4; r++) {
+        const int32_t row = i + r;
+        const float v = finish_grad1(d[(int64_t)row * n + j], dy[(int64_t)row * n + j]) + finish_grad1(d[(int64_t)j * n + row], dy[(int64_t)j * n + row]);
+        out[(int64_t)row * n + j] = v;
+        if (r == 0) tail0 += v; else if (r == 1) tail1 += v; else if (r == 2) tail2 += v; else tail3 += v;
+      }
+    }
+    rowSums[i] = hsum4(acc0) + tail0;
+    rowSums[i + 1] = hsum4(acc1) + tail1;
+    rowSums[i + 2] = hsum4(acc2) + tail2;
+    rowSums[i + 3] = hsum4(acc3) + tail3;
+  }
+}
+
+// ------------------------------------------------------------------------------ Relu gradient
+
+// dx = dy * step(x) with step = 1 for x > 0, 0 for x <= 0, NaN for NaN: the product tfjs's Relu
+// gradient forms from Step, Cast and Multiply, bit for bit, in one pass.
+EXPORT(relu_grad) void relu_grad(const float* x, const float* dy, float* dx, int32_t n) {
+  const v128_t one = f4(1.0f), zero = f4(0.0f);
+  int32_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v128_t v = wasm_v128_load(x + i);
+    v128_t s = wasm_v128_bitselect(one, zero, wasm_f32x4_gt(v, zero));
+    s = wasm_v128_bitselect(v, s, wasm_f32x4_ne(v, v));
+    wasm_v128_store(dx + i, wasm_f32x4_mul(wasm_v128_load(dy + i), s));
+  }
+  for (; i < n; i++) {
+    const float v = x[i];
+    dx[i] = dy[i] * (v != v ? v : v > 0.0f ? 1.0f : 0.0f);
+  }
+}
+
+// ------------------------------------------------------------------------- triplet margin loss
+
+static inline float row_distance(const float* x, const float* y, int32_t d) {
+  v128_t acc = f4(0.0f);
+  int32_t k = 0;
+  for (; k + 4 <= d; k += 4) {
+    const v128_t diff = wasm_f32x4_sub(wasm_v128_load(x + k), wasm_v128_load(y + k));
+    acc = wasm_f32x4_add(acc, wasm_f32x4_mul(diff, diff));
+  }
+  float s = hsum4(acc);
+  for (; k < d; k++) s += (x[k] - y[k]) * (x[k] - y[k]);
+  return __builtin_sqrtf(s < 0.0f ? 0.0f : s);
+}
+
+// dst += g (x - y) / dist (0 when dist is 0, as safeSqrt's gradient).
+static inline void add_direction(float* dst, const float* x, const float* y, int32_t d, float g, float dist) {
+  if (!(dist > 0.0f)) return;
+  const float c = g / dist;
+  const v128_t vc = f4(c);
+  int32_t k = 0;
+  for (; k + 4 <= d; k += 4) {
+    const v128_t diff = wasm_f32x4_sub(wasm_v128_load(x + k), wasm_v128_load(y + k));
+    wasm_v128_store(dst + k, wasm_f32x4_add(wasm_v128_load(dst + k), wasm_f32x4_mul(diff, vc)));
+  }
+  for (; k < d; k++) dst[k] += (x[k] - y[k]) * c;
+}
+
+// PML's TripletMarginLoss on the Euclidean distances of rows u [n, d] (Schroff et al. 2015):
+// loss_t = relu((d(a, p) - d_neg) + margin), d_neg = d(a, n), or min(d(a, n), d(p, n)) with swap.
+// sums (when not 0, float64): the sum of the losses and the number of non-zero ones. du (when not
+// 0, [n, d], zeroed by the caller): the gradient of scale · Σ loss_t, accumulated in triplet order;
+// a tie of the swap's minimum goes to d(a, n), as the gradient of tf.minimum does.
+EXPORT(triplet_margin) void triplet_margin(const float* u, int32_t d, const int32_t* anchor, const int32_t* positive, const int32_t* negative,
+                                           int32_t t, float margin, int32_t swap, double* sums, float scale, float* du) {
+  double sum = 0.0;
+  int64_t count = 0;
+  for (int32_t q = 0; q < t; q++) {
+    const float* ua = u + (int64_t)anchor[q] * d;
+    const float* up = u + (int64_t)positive[q] * d;
+    const float* un = u + (int64_t)negative[q] * d;
+    const float dap = row_distance(ua, up, d);
+    const float dan = row_distance(ua, un, d);
+    const float dpn = swap ? row_distance(up, un, d) : 0.0f;
+    const int32_t useSwap = swap && dpn < dan;
+    const float loss = (dap - (useSwap ? dpn : dan)) + margin;
+    if (!(loss > 0.0f)) continue;
+    sum += loss;
+    count++;
+    if (du == 0) continue;
+    float* ga = du + (int64_t)anchor[q] * d;
+    float* gp = du + (int64_t)positive[q] * d;
+    float* gn = du + (int64_t)negative[q] * d;
+    add_direction(ga, ua, up, d, scale, dap);
+    add_direction(gp, up, ua, d, scale, dap);
+    if (useSwap) {
+      add_direction(gp, up, un, d, -scale, dpn);
+      add_direction(gn, un, up, d, -scale, dpn);
+    } else {
+      add_direction(ga, ua, un, d, -scale, dan);
+      add_direction(gn, un, ua, d, -scale, dan);
+    }
+  }
+  if (sums != 0) {
+    sums[0] = sum;
+    sums[1] = (double)count;
   }
 }

@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { l2Normalize, safeSqrt } from './math.js';
+import { gramMatrix, l2Normalize, safeSqrt } from './math.js';
 import type { Distance, Embeddings } from './types.js';
 import { assertEmbeddings, assertNumber, assertSameDims } from './validate.js';
 import { ContrastiveError } from './errors.js';
+import { euclidFinishGradNative, euclidFinishNative, euclidGradSymNative, nativeActive } from './backend/wasm-native.js';
 
 /** Options shared by every distance. @category Distances */
 export interface ChunkOptions {
@@ -111,6 +112,12 @@ export interface LpDistanceOptions extends ChunkOptions {
   readonly power?: number;
   /** L2-normalize rows before measuring. @defaultValue true (as PML's `LpDistance`) */
   readonly normalize?: boolean;
+  /**
+   * On the wasm backend, compute the Euclidean matrix (p = 2, power 1, one chunk) by the toolkit's
+   * native kernels with an explicit gradient; `false` keeps the tensor-op path (equal within
+   * float32 rounding). @defaultValue true
+   */
+  readonly native?: boolean;
 }
 
 /**
@@ -122,6 +129,56 @@ function offDiagonal(m: number): tf.Tensor2D {
     const index = tf.range(0, m, 1, 'float32');
     return tf.minimum(tf.abs(tf.sub(tf.reshape(index, [m, 1]), tf.reshape(index, [1, m]))), 1) as tf.Tensor2D;
   });
+}
+
+/**
+ * The Euclidean distance matrix of `left` against `right` (`self`: the same tensor) on the wasm
+ * backend: one plain matMul for the Gram block, one native pass for `sqrt(relu(|l|² + |r|² - 2g))`
+ * (the diagonal times 0 when `self`), and an explicit gradient — one native pass for
+ * `dS = safeSqrt'·dy`, then `dl = 2 l·rowsum(dS) - 2 dS·r`, `dr = 2 r·colsum(dS) - 2 dSᵀ·l`
+ * (with `self` one pass for `dS + dSᵀ` and its row sums, then one product, `(dS + dSᵀ)·l`). The tensor path it replaces spends about ten
+ * element-wise passes over `[n, m]` forward and twice that backward. `null` off wasm.
+ */
+function euclideanNative(left: Embeddings, right: Embeddings, self: boolean): tf.Tensor2D | null {
+  if (!nativeActive()) return null;
+  const forward = (l: tf.Tensor2D, r: tf.Tensor2D): tf.Tensor2D => {
+    const gram = self ? gramMatrix(l) : (tf.matMul(l, r, false, true) as tf.Tensor2D);
+    const sqL = tf.sum(tf.square(l), 1) as tf.Tensor1D;
+    const sqR = self ? sqL : (tf.sum(tf.square(r), 1) as tf.Tensor1D);
+    return euclidFinishNative(gram, sqL, sqR, self) as tf.Tensor2D;
+  };
+  const dGrad = (d: tf.Tensor2D, dy: tf.Tensor2D): tf.Tensor2D => euclidFinishGradNative(d, dy, self) as tf.Tensor2D;
+  if (self) {
+    const op = tf.customGrad(((l: tf.Tensor2D, save: tf.GradSaveFunc) => {
+      const value = forward(l, l);
+      save([l, value]);
+      return {
+        value,
+        gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
+          const [x, d] = saved as [tf.Tensor2D, tf.Tensor2D];
+          // dS + dSᵀ and its row sums (= row + column sums of dS) in one pass.
+          const { sym, rowSums } = euclidGradSymNative(d, dy) as { sym: tf.Tensor2D; rowSums: tf.Tensor1D };
+          return tf.mul(tf.sub(tf.mul(x, tf.reshape(rowSums, [-1, 1])), tf.matMul(sym, x)), 2);
+        },
+      };
+    }) as unknown as Parameters<typeof tf.customGrad>[0]);
+    return op(left) as tf.Tensor2D;
+  }
+  const op = tf.customGrad(((l: tf.Tensor2D, r: tf.Tensor2D, save: tf.GradSaveFunc) => {
+    const value = forward(l, r);
+    save([l, r, value]);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
+        const [x, y, d] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+        const dS = dGrad(d, dy);
+        const dl = tf.mul(tf.sub(tf.mul(x, tf.reshape(tf.sum(dS, 1), [-1, 1])), tf.matMul(dS, y)), 2);
+        const dr = tf.mul(tf.sub(tf.mul(y, tf.reshape(tf.sum(dS, 0), [-1, 1])), tf.matMul(dS, x, true, false)), 2);
+        return [dl, dr];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(left, right) as tf.Tensor2D;
 }
 
 /**
@@ -142,10 +199,14 @@ export function lpDistance(options: LpDistanceOptions = {}): Distance {
   const power = options.power ?? 1;
   const normalize = options.normalize ?? true;
   const chunkElements = options.chunkElements ?? 2 ** 24;
+  const native = options.native ?? true;
   const fn = 'lpDistance';
   if (p !== Infinity) assertNumber(p, 'p', fn, { min: 1 });
   assertNumber(power, 'power', fn, { min: 0, exclusiveMin: true });
   assertNumber(chunkElements, 'chunkElements', fn, { integer: true, min: 1 });
+  if (typeof native !== 'boolean') {
+    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'native' passed to '${fn}' must be a boolean, got ${String(native)}`);
+  }
   const name = `lpDistance(p=${p}${power === 1 ? '' : `, power=${power}`})`;
   const prepare = (x: Embeddings): Embeddings => (normalize ? l2Normalize(x) : x);
 
@@ -168,7 +229,8 @@ export function lpDistance(options: LpDistanceOptions = {}): Distance {
       return power === 1 ? sum : tf.pow(sum, power);
     }
     // (sum |d|^p)^(power/p) written as safeSqrt(sum)^(2*power/p) to keep the gradient finite at 0.
-    return finish(tf.sum(tf.pow(absDiff, p), axis));
+    // |d|^2 as a square: the same correctly rounded product, where Pow is a libm call per element.
+    return finish(tf.sum(p === 2 ? tf.square(absDiff) : tf.pow(absDiff, p), axis));
   };
 
   return {
@@ -181,6 +243,10 @@ export function lpDistance(options: LpDistanceOptions = {}): Distance {
         const left = prepare(a);
         const right = other === a ? left : prepare(other);
         const m = right.shape[0];
+        if (p === 2 && power === 1 && left.shape[0] * m <= chunkElements && native) {
+          const fused = euclideanNative(left, right, other === a);
+          if (fused !== null) return fused;
+        }
         if (p === 2) {
           // ||a||^2 + ||b||^2 - 2 a.b with one plain matMul per chunk.
           const rightT = tf.transpose(right);

@@ -33,7 +33,7 @@ export {
 export { Rng } from './rng.js';
 export type { RngState } from './rng.js';
 export { viewLabels } from './labels.js';
-export { l2Normalize, safeSqrt, stopGradient } from './math.js';
+export { gramMatrix, l2Normalize, safeSqrt, stopGradient } from './math.js';
 export { cosineSimilarity, dotProductSimilarity, lpDistance } from './distances.js';
 export type { ChunkOptions, LpDistanceOptions } from './distances.js';
 export { kMeans } from './kmeans.js';
@@ -41,7 +41,18 @@ export type { KMeansOptions, KMeansResult } from './kmeans.js';
 export { selectBackend } from './backend/select.js';
 export type { BackendName, BackendSelection, SelectBackendOptions } from './backend/select.js';
 export { registerWasmKernels } from './backend/wasm-kernels.js';
-export { addTransposeNative, infoNceRowsNative, infoNceRowGradsNative } from './backend/wasm-native.js';
+export {
+  addTransposeNative,
+  firstNonFiniteNative,
+  infoNceRowsNative,
+  infoNceRowGradsNative,
+  pairMarginGradNative,
+  pairMarginSumsNative,
+  pickRowsNative,
+  tripletMarginGradNative,
+  tripletMarginNative,
+} from './backend/wasm-native.js';
+export type { PairMarginOptions, PairMarginSums, RowPickOptions, RowPicksNative, TripletMarginOptions } from './backend/wasm-native.js';
 export type { NativeRowLoss } from './backend/wasm-native.js';
 export { mlpEncoder, convEncoder, projectionHead, layersEncoder } from './encoders.js';
 export type {

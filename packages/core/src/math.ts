@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError } from './errors.js';
 import { assertNumber, assertTensor } from './validate.js';
+import { addTransposeNative, gramNative, l2NormalizeGradNative, l2NormalizeNative } from './backend/wasm-native.js';
 
 /** Throws unless `x` is a live tensor (of any rank), of dtype float32 when `float` is set. */
 function assertLiveTensor(x: unknown, fn: string, float: boolean): asserts x is tf.Tensor {
@@ -12,6 +13,15 @@ function assertLiveTensor(x: unknown, fn: string, float: boolean): asserts x is 
   if (float && candidate.dtype !== 'float32') {
     throw new ContrastiveError('DTYPE_MISMATCH', `Argument 'x' passed to '${fn}' must have dtype float32, got ${candidate.dtype}`);
   }
+}
+
+let nativeL2Enabled = true;
+
+/** Turn the native L2 normalization off (tests compare both paths). Returns the previous setting. @internal */
+export function setNativeL2Normalize(enabled: boolean): boolean {
+  const previous = nativeL2Enabled;
+  nativeL2Enabled = enabled;
+  return previous;
 }
 
 /**
@@ -32,6 +42,23 @@ function assertLiveTensor(x: unknown, fn: string, float: boolean): asserts x is 
 export function l2Normalize(x: tf.Tensor2D, eps = 1e-12): tf.Tensor2D {
   assertTensor(x, 2, 'x', 'l2Normalize', 'float32');
   assertNumber(eps, 'eps', 'l2Normalize', { min: 0, exclusiveMin: true });
+  const native = nativeL2Enabled ? l2NormalizeNative(x, eps) : null;
+  if (native !== null) {
+    // wasm: one native pass per row forward and backward (the tensor path below is ~10 element-wise ops).
+    const { y, norm } = native;
+    const op = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
+      void input;
+      save([y, norm]);
+      return {
+        value: y,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+          l2NormalizeGradNative(saved[0] as tf.Tensor2D, saved[1] as tf.Tensor2D, dy as tf.Tensor2D, eps) as tf.Tensor2D,
+      };
+    }) as unknown as Parameters<typeof tf.customGrad>[0]);
+    const out = op(x) as tf.Tensor2D;
+    norm.dispose();
+    return out;
+  }
   const op = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
     const norm = tf.sqrt(tf.sum(tf.square(input), 1, true));
     const clamped = tf.maximum(norm, eps);
@@ -98,4 +125,47 @@ export function stopGradient<T extends tf.Tensor>(x: T): T {
     gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
   })) as unknown as Parameters<typeof tf.customGrad>[0]);
   return op(x) as T;
+}
+
+/**
+ * The Gram matrix `scale · x · xᵀ` of the rows of `x` — the similarity block of a batch against itself
+ * (SimCLR's and SupCon's logits before the temperature, Chen et al. 2020, Khosla et al. 2020; the
+ * inner products of a Euclidean distance matrix). On the wasm backend the toolkit's native kernel
+ * computes only the tiles on and above the diagonal (half the products) and mirrors them, on two
+ * threads when the threaded build runs; elsewhere `tf.matMul(x, x, false, true)`. The same sums in
+ * the same order either way (the result is bit-identical to the matMul on wasm), and exactly
+ * symmetric; `scale` multiplies each finished sum once (as a separate product would). Gradient:
+ * `scale · (dy + dyᵀ) · x`.
+ *
+ * @param x - `[n, d]` float32 (borrowed).
+ * @param scale - a finite factor, e.g. `1 / temperature`. @defaultValue 1
+ * @returns `[n, n]` float32, owned by the caller.
+ * @throws {@link ContrastiveError} naming `x`: `SHAPE_MISMATCH` when it is not a 2-D tensor,
+ *   `DTYPE_MISMATCH` when not float32, `DISPOSED` when disposed; `INVALID_ARGUMENT` naming `scale`
+ *   when it is not a finite number.
+ * @example
+ * ```ts
+ * gramMatrix(tf.tensor2d([[1, 2], [3, 4]])).print(); // [[5, 11], [11, 25]]
+ * ```
+ * @category Math
+ */
+export function gramMatrix(x: tf.Tensor2D, scale = 1): tf.Tensor2D {
+  assertLiveTensor(x, 'gramMatrix', true);
+  assertNumber(scale, 'scale', 'gramMatrix');
+  if (x.rank !== 2) {
+    throw new ContrastiveError('SHAPE_MISMATCH', `Argument 'x' passed to 'gramMatrix' must be a 2-D tensor [n, d], got shape [${x.shape.join(', ')}]`);
+  }
+  const op = tf.customGrad(((input: tf.Tensor2D, save: tf.GradSaveFunc) => {
+    save([input]);
+    return {
+      value: gramNative(input, scale) ?? (scale === 1 ? tf.matMul(input, input, false, true) : tf.mul(tf.matMul(input, input, false, true), scale)) as tf.Tensor2D,
+      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
+        const rows = saved[0] as tf.Tensor2D;
+        const symmetric = addTransposeNative(dy) ?? tf.add(dy, tf.transpose(dy));
+        const product = tf.matMul(symmetric as tf.Tensor2D, rows);
+        return scale === 1 ? product : tf.mul(product, scale);
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(x) as tf.Tensor2D;
 }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { RELU_GRAD_KERNEL } from './wasm-native.js';
 
 /**
  * `Sum`'s and `Mean`'s gradients without a host array: tfjs 4.22 broadcasts `dy` by multiplying it
@@ -26,6 +27,21 @@ const GRADIENTS: tf.GradConfig[] = [
       const reduceSize = tf.util.sizeFromShape(tf.backend_util.computeOutAndReduceShapes(x.shape, axes)[1]);
       const expanded = expandedDy(dy as tf.Tensor, x, axes);
       return { x: () => tf.div(tf.mul(expanded, ones(x)), reduceSize) };
+    },
+  },
+  {
+    // Relu: dy · step(x). On wasm one native kernel (the toolkit's, registered with the others)
+    // forms the same products tfjs's gradient forms with Step, Cast and Multiply.
+    kernelName: tf.Relu,
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved) => {
+      const x = (saved as tf.Tensor[])[0] as tf.Tensor;
+      return {
+        x: () =>
+          tf.getBackend() === 'wasm' && x.dtype === 'float32' && tf.getKernel(RELU_GRAD_KERNEL, 'wasm') !== undefined
+            ? (tf.engine().runKernel(RELU_GRAD_KERNEL, { dy: dy as tf.Tensor, x }) as tf.Tensor)
+            : tf.mul(dy as tf.Tensor, tf.cast(tf.step(x), 'float32')),
+      };
     },
   },
 ];

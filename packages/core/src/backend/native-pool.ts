@@ -19,7 +19,14 @@ const ARGS = 3;
 const MAX_ARGS = 40;
 const FAILED = 62;
 const DONE = 63;
-const CONTROL_INTS = 64;
+/** Chunked calls: the number of chunks (0: one plain call), the next unclaimed chunk, where the row range goes in the arguments, the chunk bounds. */
+const CHUNKS = 44;
+const NEXT = 45;
+const START_AT = 46;
+const END_AT = 47;
+const BOUNDS = 64;
+const MAX_CHUNKS = 48;
+const CONTROL_INTS = BOUNDS + MAX_CHUNKS + 1;
 
 /** Flags a worker must not inherit: --input-type (its source is CommonJS) and V8 / process options Node refuses there. */
 /** @internal */
@@ -44,7 +51,14 @@ function start({ module, memory, control, names }) {
     const args = [];
     for (let i = 0; i < ctrl[${ARGC}]; i++) args.push(ctrl[${ARGS} + i]);
     try {
-      fns[ctrl[${FN}]](...args);
+      const fn = fns[ctrl[${FN}]];
+      const chunks = ctrl[${CHUNKS}];
+      if (chunks === 0) fn(...args);
+      for (let c = chunks === 0 ? 0 : Atomics.add(ctrl, ${NEXT}, 1); c < chunks; c = Atomics.add(ctrl, ${NEXT}, 1)) {
+        args[ctrl[${START_AT}]] = ctrl[${BOUNDS} + c];
+        args[ctrl[${END_AT}]] = ctrl[${BOUNDS} + c + 1];
+        fn(...args);
+      }
       ctrl[${FAILED}] = 0;
     } catch {
       ctrl[${FAILED}] = 1;
@@ -158,10 +172,61 @@ export function runOnPool(pool: Pool, fn: string, workerArgs: readonly number[],
   if (index < 0 || workerArgs.length > MAX_ARGS) throw new Error(`native pool: cannot run ${fn} with ${workerArgs.length} arguments`);
   const c = pool.control;
   c[FN] = index;
+  c[CHUNKS] = 0;
   c[ARGC] = workerArgs.length;
   workerArgs.forEach((value, i) => {
     c[ARGS + i] = value;
   });
+  handOff(pool, fn, local);
+}
+
+/**
+ * Run `fn(...args)` over the row ranges `[bounds[c], bounds[c + 1])` (written into `args` at
+ * `startAt` / `endAt`), shared between the calling thread (`call`) and the pool's worker: each
+ * takes the next unclaimed range until none is left, so a worker that wakes late or runs slower
+ * takes fewer. Every range is computed by the same code whichever thread takes it: for kernels
+ * whose rows are independent the result does not depend on the thread count or the timing.
+ *
+ * @internal
+ */
+export function runChunked(
+  pool: Pool,
+  fn: string,
+  args: readonly number[],
+  startAt: number,
+  endAt: number,
+  bounds: readonly number[],
+  call: (...values: number[]) => void,
+): void {
+  const index = pool.names.indexOf(fn);
+  const chunks = bounds.length - 1;
+  if (index < 0 || args.length > MAX_ARGS || chunks < 1 || chunks > MAX_CHUNKS) throw new Error(`native pool: cannot run ${fn} over ${chunks} chunks`);
+  const c = pool.control;
+  c[FN] = index;
+  c[CHUNKS] = chunks;
+  c[START_AT] = startAt;
+  c[END_AT] = endAt;
+  Atomics.store(c, NEXT, 0);
+  bounds.forEach((value, i) => {
+    c[BOUNDS + i] = value;
+  });
+  c[ARGC] = args.length;
+  args.forEach((value, i) => {
+    c[ARGS + i] = value;
+  });
+  const own = [...args];
+  handOff(pool, fn, () => {
+    for (let k = Atomics.add(c, NEXT, 1); k < chunks; k = Atomics.add(c, NEXT, 1)) {
+      own[startAt] = bounds[k] as number;
+      own[endAt] = bounds[k + 1] as number;
+      call(...own);
+    }
+  });
+}
+
+/** Wake the worker for the job in the control block, run `local`, wait for the worker. */
+function handOff(pool: Pool, fn: string, local: () => void): void {
+  const c = pool.control;
   const seq = (Atomics.add(c, SEQ, 1) + 1) | 0;
   Atomics.notify(c, SEQ);
   try {

@@ -15,6 +15,8 @@ interface ChildResult {
   pooled: boolean;
   /** Filter gradients by the native kernel (split over two threads when pooled). */
   filterGrads: number[];
+  /** Kernels whose rows the two threads share in chunks. */
+  nativeValues: number[];
 }
 
 function child(threads: number, nodeFlags: readonly string[] = []): ChildResult {
@@ -45,7 +47,24 @@ function child(threads: number, nodeFlags: readonly string[] = []): ChildResult 
       const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: filter };
       filterGrads.push(...tf.engine().runKernel('Conv2DBackpropFilter', { x: xs, dy }, attrs).dataSync());
     }
-    console.log(JSON.stringify({ threads: wasm.getThreadsCount(), values, pooled, filterGrads }));
+    // The native kernels that split rows with the worker in chunks (gemm, Gram, InfoNCE rows, G + Gᵀ).
+    const { addTransposeNative, gramMatrix, infoNceRowsNative, infoNceRowGradsNative, lpDistance } = await import('${distIndex}');
+    const e = tf.randomNormal([300, 64], 0, 1, 'float32', 7);
+    const block = gramMatrix(e, 10);
+    const ids = tf.tensor1d(Array.from({ length: 300 }, (_, i) => i % 150), 'int32');
+    const dRow = tf.randomUniform([300], 0, 1, 'float32', 8);
+    const chunked = [
+      block,
+      tf.matMul(tf.randomNormal([333, 200], 0, 1, 'float32', 9), tf.randomNormal([200, 301], 0, 1, 'float32', 10)),
+      infoNceRowsNative('supcon', block, ids, ids, 0),
+      infoNceRowGradsNative('supcon', block, ids, ids, 0, dRow),
+      infoNceRowsNative('ntxent', block, ids, ids, 0),
+      infoNceRowGradsNative('ntxent', block, ids, ids, 0, dRow),
+      addTransposeNative(tf.randomNormal([300, 300], 0, 1, 'float32', 11)),
+      tf.grad((x) => tf.sum(tf.mul(lpDistance().pairwise(x), tf.randomNormal([300, 300], 0, 1, 'float32', 12))))(e),
+    ];
+    const nativeValues = chunked.flatMap((t) => Array.from(t.dataSync()));
+    console.log(JSON.stringify({ threads: wasm.getThreadsCount(), values, pooled, filterGrads, nativeValues }));
   `;
   // No process.exit in the child: it must end on its own (the pool threads must not hold it).
   const result = spawnSync(process.execPath, [...nodeFlags, '--input-type=module', '-e', source], { cwd: packageDir, encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024 });
@@ -54,7 +73,7 @@ function child(threads: number, nodeFlags: readonly string[] = []): ChildResult 
 }
 
 describe('selectBackend({ wasmThreads }) in Node.js', () => {
-  it('runs the threaded wasm build with 2 threads, the same results as 1 thread (within 1e-5; the native filter gradient bit-identical, on its own second thread), and exits by itself', () => {
+  it('runs the threaded wasm build with 2 threads, the same results as 1 thread (within 1e-5; the native filter gradient and row-chunked kernels bit-identical, on its own second thread), and exits by itself', () => {
     const one = child(1);
     const two = child(2);
     expect(one.threads).toBe(1);
@@ -71,6 +90,9 @@ describe('selectBackend({ wasmThreads }) in Node.js', () => {
     expect(two.pooled).toBe(true);
     expect(two.filterGrads.length).toBe(3 * 3 * 32 * 64 + 3 * 3 * 32 + 3 * 3 * 5 * 7);
     expect(two.filterGrads).toEqual(one.filterGrads);
+    // Row-chunked kernels (matMul, Gram, InfoNCE rows and their gradients, G + Gᵀ): bit-identical too.
+    expect(two.nativeValues.length).toBe(300 * 300 + 333 * 301 + 300 + 300 * 300 + 300 + 300 * 300 + 300 * 300 + 300 * 64);
+    expect(two.nativeValues).toEqual(one.nativeValues);
   }, 120_000);
 
   it('starts its workers when Node runs with V8 heap flags (which a worker may not inherit)', () => {

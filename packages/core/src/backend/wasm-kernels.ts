@@ -12,7 +12,18 @@ import { batchMatMulWasm, fusedMatMulWasm } from './wasm-mat-mul.js';
 import { avgPoolGradWasm, maxPoolGradWasm } from './wasm-pool-grad.js';
 import { sumWasm } from './wasm-sum.js';
 import { unsortedSegmentSumWasm } from './wasm-unsorted-segment-sum.js';
-import { binaryNative, identityShared, selectNative, tileWasm, unaryNative } from './wasm-native.js';
+import {
+  RELU_GRAD_KERNEL,
+  binaryNative,
+  gatherNative,
+  identityShared,
+  reluGradWasm,
+  selectNative,
+  tileWasm,
+  transposeNative,
+  unaryNative,
+  uniqueWasm,
+} from './wasm-native.js';
 import { registerFastGradients } from './fast-gradients.js';
 
 /** How a kernel enters the registry. */
@@ -52,6 +63,10 @@ const SPECS: readonly KernelSpec[] = [
   ),
   { kind: 'override', kernelName: tf.Select, kernelFunc: (original) => (args) => selectNative(args, original) },
   { kind: 'override', kernelName: tf.Tile, kernelFunc: () => (args) => tileWasm(args) },
+  { kind: 'override', kernelName: tf.Transpose, kernelFunc: (original) => (args) => transposeNative(args, original) },
+  { kind: 'override', kernelName: tf.GatherV2, kernelFunc: (original) => (args) => gatherNative(args, original) },
+  { kind: 'override', kernelName: tf.Unique, kernelFunc: (original) => (args) => uniqueWasm(args, original) },
+  { kind: 'missing', kernelName: RELU_GRAD_KERNEL, kernelFunc: () => (args) => reluGradWasm(args) },
   // The engine clones every tensor it saves for the backward pass; tfjs-wasm's Identity copies
   // the data (cpu's shares it). Tensors are immutable, so sharing is safe.
   { kind: 'override', kernelName: tf.Identity, kernelFunc: (original) => (args) => identityShared(args, original) },

@@ -10,12 +10,16 @@ import {
   type WasmBackendLike,
   type WasmKernelArgs,
 } from './wasm-heap.js';
+import { gemmOnHeap, nativeKernels, transposeOnHeap } from './wasm-native.js';
 
 /**
  * Per-matrix work (m * k * n) from which a batched product is split into XNNPACK calls, one per
  * matrix; below it the backend's own loop is cheaper than creating an XNNPACK operator per matrix.
  */
 const MIN_WORK_PER_MATRIX = 32 * 32 * 32;
+
+/** Work (m * k * n) of a single product from which the native kernel runs it instead of XNNPACK. */
+const NATIVE_MIN_WORK = 1 << 18;
 
 /** Shapes of a (possibly batched, possibly transposed) product `op(a) · op(b)`. */
 interface Product {
@@ -66,6 +70,11 @@ function copyMatrix(
   cols: number,
   transpose: boolean,
 ): tf.TensorInfo {
+  if (transpose) {
+    const out = backend.makeOutput([cols, rows], 'float32');
+    if (transposeOnHeap(backend, heapF32(backend, source).byteOffset + 4 * index * rows * cols, rows, cols, heapF32(backend, out).byteOffset)) return out;
+    backend.disposeData(out.dataId);
+  }
   if (transpose && index === 0 && rows * cols === tf.util.sizeFromShape(source.shape) && rows % 128 !== 0) {
     // The backend's Transpose is the faster copy (~0.5 ns per element), except when the rows of
     // its output are a multiple of 128 floats apart: then its writes alias in the cache (measured
@@ -165,9 +174,21 @@ export function batchMatMulWasm(args: WasmKernelArgs, original: tf.KernelFunc): 
     if (m * k * n < MIN_WORK_PER_MATRIX) return delegate();
     return perMatrix(backend, a, b, transposeA, transposeB, shape, plain);
   }
-  if (!transposeA && !transposeB) return delegate();
   const a2 = reshapeView(a, transposeA ? [k, m] : [m, k]);
   const b2 = reshapeView(b, transposeB ? [n, k] : [k, n]);
+  if (m * n * k >= NATIVE_MIN_WORK && nativeKernels(backend) !== null) {
+    // The toolkit's kernel: b packed in panels (transposed or not) and 4 x 8 register tiles on two
+    // threads; the same sums in the same order as XNNPACK's (bit-equal results), ~20% faster.
+    const left = transposeA ? copyMatrix(backend, a2, 0, k, m, true) : a2;
+    const out = backend.makeOutput([m, n], 'float32');
+    try {
+      gemmOnHeap(backend, left, b2, m, n, k, transposeB, out);
+    } finally {
+      disposeInfos(backend, left === a2 ? undefined : left);
+    }
+    return { dataId: out.dataId, shape: shape.outShape, dtype: 'float32' };
+  }
+  if (!transposeA && !transposeB) return delegate();
   if (transposeA && transposeB && m * n <= k * (m + n)) {
     // aᵀ·bᵀ = (b·a)ᵀ: one plain product and one transposed copy of the [n, m] result.
     const productT = plain(b2, a2);

@@ -2,10 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { KERNELS_WASM_BASE64, KERNELS_WASM_SHARED_BASE64 } from './kernels-wasm.js';
 import { ContrastiveError } from '../errors.js';
 import { kernelInput, type WasmBackendLike, type WasmKernelArgs } from './wasm-heap.js';
-import { readyPool, runOnPool, startNativePool } from './native-pool.js';
+import { readyPool, runChunked, runOnPool, startNativePool } from './native-pool.js';
 
 /** The kernels that split their work with the pool's worker. */
-const POOL_FUNCTIONS = ['conv2d_backprop_filter'] as const;
+const POOL_FUNCTIONS = ['conv2d_backprop_filter', 'info_nce_rows', 'info_nce_row_grads', 'gemm_packed', 'gemm_mirror', 'add_transpose', 'euclid_grad_sym'] as const;
 
 /** The exports of native/kernels.c (byte offsets into the tfjs heap; sizes in elements). */
 interface NativeExports {
@@ -19,10 +19,26 @@ interface NativeExports {
   max_pool_grad_2x2(x: number, dy: number, dx: number, rows: number, outWidth: number, channels: number): void;
   conv2d_backprop_filter(x: number, dy: number, acc: number, first: number, count: number, inH: number, inW: number, inC: number, outH: number, outW: number, outC: number, fh: number, fw: number, sh: number, sw: number, pt: number, pl: number): void;
   round_f64_to_f32(acc: number, out: number, n: number): void;
-  info_nce_rows(kind: number, s: number, rows: number, cols: number, n: number, m: number, selfStart: number, out: number): void;
-  add_transpose(g: number, out: number, n: number): void;
+  info_nce_rows(kind: number, s: number, rows: number, cols: number, n: number, m: number, selfStart: number, out: number, lseOut: number, rowStart: number, rowEnd: number): void;
+  add_transpose(g: number, out: number, n: number, rowStart: number, rowEnd: number): void;
+  transpose32(src: number, batch: number, rows: number, cols: number, dst: number): void;
+  gather32(x: number, idx: number, outer: number, axisSize: number, count: number, inner: number, out: number): number;
+  gemm_pack(b: number, k: number, n: number, transposed: number, packed: number): void;
+  gemm_packed(a: number, packed: number, m: number, n: number, k: number, c: number, rowStart: number, rowEnd: number, upper: number, alpha: number): void;
+  gemm_mirror(c: number, n: number, rowStart: number, rowEnd: number): void;
+  l2_normalize(x: number, n: number, d: number, eps: number, y: number, norm: number): void;
+  l2_normalize_grad(y: number, dy: number, norm: number, n: number, d: number, eps: number, dx: number): void;
+  relu_grad(x: number, dy: number, dx: number, n: number): void;
+  triplet_margin(u: number, d: number, anchor: number, positive: number, negative: number, t: number, margin: number, swap: number, sums: number, scale: number, du: number): void;
+  pair_margin_sums(v: number, labels: number, refLabels: number, n: number, m: number, selfPairs: number, isSim: number, posMargin: number, negMargin: number, out: number): void;
+  pair_margin_grad(v: number, labels: number, refLabels: number, n: number, m: number, selfPairs: number, isSim: number, posMargin: number, negMargin: number, posScale: number, negScale: number, out: number): void;
   sum_leading(x: number, out: number, outer: number, summed: number, inner: number): void;
-  info_nce_row_grads(kind: number, s: number, rows: number, cols: number, n: number, m: number, selfStart: number, dRow: number, g: number): void;
+  info_nce_row_grads(kind: number, s: number, rows: number, cols: number, n: number, m: number, selfStart: number, dRow: number, g: number, lseIn: number, rowStart: number, rowEnd: number): void;
+  euclid_finish(g: number, sqL: number, sqR: number, n: number, m: number, selfDiag: number, out: number): void;
+  euclid_finish_grad(d: number, dy: number, n: number, m: number, selfDiag: number, out: number): void;
+  euclid_grad_sym(d: number, dy: number, n: number, out: number, rowSums: number, rowStart: number, rowEnd: number): void;
+  first_non_finite(x: number, count: number): number;
+  pick_rows(v: number, labels: number, refLabels: number, n: number, m: number, selfPairs: number, side: number, largest: number, isSim: number, low: number, high: number, thr: number, outIndex: number, outValue: number): void;
 }
 
 /** The Emscripten module object of the tfjs wasm backend, as far as it is read here. */
@@ -89,7 +105,7 @@ export function nativeKernels(backend: WasmBackendLike): NativeExports | null {
   if (module === null) return null;
   let exports: NativeExports | null;
   try {
-    exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as NativeExports;
+    exports = { ...new WebAssembly.Instance(module, { env: { memory } }).exports } as unknown as NativeExports;
   } catch {
     exports = null;
   }
@@ -327,6 +343,128 @@ export function tileWasm(args: WasmKernelArgs): tf.TensorInfo {
   return out;
 }
 
+// ------------------------------------------------------------------------------- Transpose
+
+/**
+ * A permutation reduced to what it moves: size-1 axes dropped, runs of input axes that stay
+ * adjacent and in order merged. `[1, 0]` and `[0, 2, 1]` are (batched) matrix transposes.
+ * @internal
+ */
+export function collapsePermutation(shape: readonly number[], perm: readonly number[]): { shape: number[]; perm: number[] } {
+  const groups: number[][] = [];
+  for (const axis of perm) {
+    if (shape[axis] === 1) continue;
+    const last = groups[groups.length - 1];
+    if (last !== undefined && (last[last.length - 1] as number) + 1 === axis) last.push(axis);
+    else groups.push([axis]);
+  }
+  const order = groups.map((_, i) => i).sort((i, j) => (groups[i]?.[0] as number) - (groups[j]?.[0] as number));
+  const position = new Array<number>(groups.length);
+  order.forEach((group, at) => {
+    position[group] = at;
+  });
+  return {
+    shape: order.map((group) => (groups[group] as number[]).reduce((size, axis) => size * (shape[axis] as number), 1)),
+    perm: groups.map((_, k) => position[k] as number),
+  };
+}
+
+/**
+ * `Transpose` of 4-byte values whose permutation is a (batched) matrix transpose, by the native
+ * module in 8 x 8 blocks of 4 x 4 register transposes; anything else goes to the backend's kernel.
+ * The backend's kernel runs at ~0.5 ns per element but 5-10x slower when its output rows are a
+ * multiple of 128 floats apart (1024 x 1024: 9.4 ms; this one: under 1 ms).
+ */
+export function transposeNative(args: WasmKernelArgs, original: tf.KernelFunc): tf.TensorInfo | tf.TensorInfo[] {
+  const backend = args.backend as WasmBackendLike;
+  const x = kernelInput(args.inputs, 'x', 'Transpose');
+  const perm = (args.attrs as unknown as tf.TransposeAttrs).perm;
+  const native = x.dtype === 'float32' || x.dtype === 'int32' ? nativeKernels(backend) : null;
+  if (native === null || perm.length !== x.shape.length) return original(args as Parameters<tf.KernelFunc>[0]);
+  const reduced = collapsePermutation(x.shape, perm);
+  const matrix = reduced.perm.length === 2 && reduced.perm[0] === 1;
+  const batched = reduced.perm.length === 3 && reduced.perm[0] === 0 && reduced.perm[1] === 2;
+  if (!matrix && !batched) return original(args as Parameters<tf.KernelFunc>[0]);
+  const [batch, rows, cols] = (matrix ? [1, ...reduced.shape] : reduced.shape) as [number, number, number];
+  const out = backend.makeOutput(perm.map((axis) => x.shape[axis] as number), x.dtype);
+  native.transpose32(heapOffset(backend, x), batch, rows, cols, heapOffset(backend, out));
+  return out;
+}
+
+/**
+ * Transpose `rows × cols` 4-byte values at byte offset `src` of the heap into `dst` by the native
+ * module; `false` when it is not available.
+ * @internal
+ */
+export function transposeOnHeap(backend: WasmBackendLike, src: number, rows: number, cols: number, dst: number): boolean {
+  const native = nativeKernels(backend);
+  if (native === null) return false;
+  native.transpose32(src, 1, rows, cols, dst);
+  return true;
+}
+
+// ---------------------------------------------------------------------------------- GatherV2
+
+/**
+ * `GatherV2` (batchDims 0) of 4-byte values with int32 indices by the native module: one block
+ * copy per index. The backend's kernel spends ~60 ns per element (1024 rows of 128 floats: 7.6 ms).
+ * Any other case, and indices out of range, go to the backend's kernel (and its error).
+ */
+export function gatherNative(args: WasmKernelArgs, original: tf.KernelFunc): tf.TensorInfo | tf.TensorInfo[] {
+  const backend = args.backend as WasmBackendLike;
+  const x = kernelInput(args.inputs, 'x', 'GatherV2');
+  const indices = kernelInput(args.inputs, 'indices', 'GatherV2');
+  const { axis, batchDims } = args.attrs as unknown as tf.GatherV2Attrs;
+  const native = (x.dtype === 'float32' || x.dtype === 'int32') && indices.dtype === 'int32' && (batchDims ?? 0) === 0 ? nativeKernels(backend) : null;
+  if (native === null) return original(args as Parameters<tf.KernelFunc>[0]);
+  const rank = x.shape.length;
+  const at = axis < 0 ? axis + rank : axis;
+  if (!Number.isInteger(at) || at < 0 || at >= rank) return original(args as Parameters<tf.KernelFunc>[0]);
+  const outer = tf.util.sizeFromShape(x.shape.slice(0, at));
+  const inner = tf.util.sizeFromShape(x.shape.slice(at + 1));
+  const axisSize = x.shape[at] as number;
+  const count = tf.util.sizeFromShape(indices.shape);
+  const out = backend.makeOutput([...x.shape.slice(0, at), ...indices.shape, ...x.shape.slice(at + 1)], x.dtype);
+  if (outer * count * inner === 0) return out;
+  const bad = native.gather32(heapOffset(backend, x), heapOffset(backend, indices), outer, axisSize, count, inner, heapOffset(backend, out));
+  if (bad < 0) return out;
+  backend.disposeData(out.dataId);
+  return original(args as Parameters<tf.KernelFunc>[0]);
+}
+
+// ------------------------------------------------------------------------------------ Unique
+
+/**
+ * `Unique` of a 1-D int32 or float32 tensor by one `Map` pass over its heap values (values in order
+ * of first occurrence, `indices` int32; `Map`'s SameValueZero groups -0 with 0 and NaN with NaN,
+ * as the backend's string keys do). The backend's kernel builds a string key per element (1,024
+ * labels: ~3 ms). Other ranks and dtypes go to the backend's kernel.
+ */
+export function uniqueWasm(args: WasmKernelArgs, original: tf.KernelFunc): tf.TensorInfo | tf.TensorInfo[] {
+  const backend = args.backend as WasmBackendLike;
+  const x = kernelInput(args.inputs, 'x', 'Unique');
+  if (x.shape.length !== 1 || (x.dtype !== 'int32' && x.dtype !== 'float32')) return original(args as Parameters<tf.KernelFunc>[0]);
+  const n = x.shape[0] as number;
+  const ids = new Map<number, number>();
+  const first: number[] = [];
+  const indices = backend.makeOutput([n], 'int32');
+  const src = backend.typedArrayFromHeap(x);
+  const at = backend.typedArrayFromHeap(indices) as Int32Array;
+  for (let i = 0; i < n; i++) {
+    const value = src[i] as number;
+    let id = ids.get(value);
+    if (id === undefined) {
+      id = first.length;
+      ids.set(value, id);
+      first.push(value);
+    }
+    at[i] = id;
+  }
+  const values = backend.makeOutput([first.length], x.dtype);
+  backend.typedArrayFromHeap(values).set(first);
+  return [values, indices];
+}
+
 // ------------------------------------------------------------------------------------ pooling
 
 /**
@@ -426,6 +564,74 @@ export function conv2DBackpropFilterNative(
 /** Which row loss {@link infoNceRowsNative} computes. @category Backend */
 export type NativeRowLoss = 'supcon' | 'ntxent';
 
+/**
+ * Each native forward block's row log-sum-exps, keyed by the block's data (tensors are immutable,
+ * and an entry goes with its block): the gradient pass over the same block reuses them instead of
+ * two more passes per row (its max and its sum of exponentials).
+ */
+const rowLse = new WeakMap<object, { kind: NativeRowLoss; rows: Int32Array; cols: Int32Array; selfStart: number; lse: Float32Array }>();
+
+function sameInts(a: Int32Array, b: Int32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Rows × columns below which a row kernel runs on one thread (the hand-off costs more). */
+const POOL_MIN_ELEMENTS = 1 << 16;
+
+/** Row ranges for a chunked pool call: `chunks` ranges of about equal work (`work(row)`: the work of rows [0, row)), bounds multiples of `multiple`. */
+function rowBounds(n: number, chunks: number, work: (row: number) => number = (row) => row, multiple = 4): number[] {
+  const total = work(n);
+  const bounds = [0];
+  for (let c = 1; c < chunks; c++) {
+    // The first row at which the cumulative work reaches c / chunks of the total.
+    let lo = bounds[bounds.length - 1] as number;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (work(mid) * chunks < total * c) lo = mid + 1;
+      else hi = mid;
+    }
+    const at = Math.min(n, Math.max(bounds[bounds.length - 1] as number, multiple * Math.round(lo / multiple)));
+    if (at > (bounds[bounds.length - 1] as number) && at < n) bounds.push(at);
+  }
+  bounds.push(n);
+  return bounds;
+}
+
+/** Ranges a pooled row kernel is cut into: enough for the two threads to even out. */
+const POOL_CHUNKS = 16;
+
+/**
+ * Run a per-row kernel whose last two arguments are its row range `[start, end)` over all `n`
+ * rows, in chunks shared with the pool's worker when it runs (`runChunked`): each row is computed
+ * alone, so the result does not depend on the thread count.
+ */
+function onRowChunks(
+  backend: WasmBackendLike,
+  native: NativeExports,
+  fn: 'info_nce_rows' | 'info_nce_row_grads' | 'add_transpose' | 'gemm_mirror' | 'euclid_grad_sym',
+  n: number,
+  m: number,
+  args: number[],
+  multiple = 4,
+): void {
+  const memory = memoryOf(backend);
+  const pool = memory === undefined || n * m < POOL_MIN_ELEMENTS || n < 16 ? null : readyPool(memory);
+  const call = native[fn] as (...values: number[]) => void;
+  if (pool === null) {
+    call(...args);
+    return;
+  }
+  runChunked(pool, fn, args, args.length - 2, args.length - 1, rowBounds(n, POOL_CHUNKS, undefined, multiple), call);
+}
+
+/** Whether the native kernels run on the active backend. @internal */
+export function nativeActive(): boolean {
+  return activeNative() !== null;
+}
+
 /** The wasm backend with its native kernels, when that is the active backend. */
 function activeNative(): { backend: WasmBackendLike; native: NativeExports } | null {
   if (tf.getBackend() !== 'wasm') return null;
@@ -488,7 +694,24 @@ export function infoNceRowsNative(kind: NativeRowLoss, block: tf.Tensor2D, rowId
   const { backend, native } = active;
   const out = backend.makeOutput([n], 'float32');
   if (n > 0 && m > 0) {
-    native.info_nce_rows(kind === 'supcon' ? 0 : 1, heapOffset(backend, block), heapOffset(backend, rowIds), heapOffset(backend, colIds), n, m, selfStart, heapOffset(backend, out));
+    const lse = backend.makeOutput([n], 'float32');
+    try {
+      const s = heapOffset(backend, block);
+      const rows = heapOffset(backend, rowIds);
+      const cols = heapOffset(backend, colIds);
+      const o = heapOffset(backend, out);
+      const l = heapOffset(backend, lse);
+      onRowChunks(backend, native, 'info_nce_rows', n, m, [kind === 'supcon' ? 0 : 1, s, rows, cols, n, m, selfStart, o, l, 0, n]);
+      rowLse.set(block.dataId, {
+        kind,
+        rows: Int32Array.from(backend.typedArrayFromHeap(rowIds) as Int32Array),
+        cols: Int32Array.from(backend.typedArrayFromHeap(colIds) as Int32Array),
+        selfStart,
+        lse: Float32Array.from(backend.typedArrayFromHeap(lse) as Float32Array),
+      });
+    } finally {
+      backend.disposeData(lse.dataId);
+    }
   } else if (n > 0) {
     backend.typedArrayFromHeap(out).fill(0);
   }
@@ -518,17 +741,24 @@ export function infoNceRowGradsNative(
   const { backend, native } = active;
   const out = backend.makeOutput([n, m], 'float32');
   if (n * m > 0) {
-    native.info_nce_row_grads(
-      kind === 'supcon' ? 0 : 1,
-      heapOffset(backend, block),
-      heapOffset(backend, rowIds),
-      heapOffset(backend, colIds),
-      n,
-      m,
-      selfStart,
-      heapOffset(backend, dRow),
-      heapOffset(backend, out),
-    );
+    // The rows' log-sum-exp from the forward pass over this very block, when it ran natively.
+    const known = rowLse.get(block.dataId);
+    const reuse =
+      known !== undefined && known.kind === kind && known.selfStart === selfStart &&
+      sameInts(known.rows, backend.typedArrayFromHeap(rowIds) as Int32Array) && sameInts(known.cols, backend.typedArrayFromHeap(colIds) as Int32Array);
+    const lse = reuse ? backend.makeOutput([n], 'float32') : null;
+    try {
+      if (lse !== null) (backend.typedArrayFromHeap(lse) as Float32Array).set(known?.lse as Float32Array);
+      const s = heapOffset(backend, block);
+      const rows = heapOffset(backend, rowIds);
+      const cols = heapOffset(backend, colIds);
+      const d = heapOffset(backend, dRow);
+      const g = heapOffset(backend, out);
+      const l = lse === null ? 0 : heapOffset(backend, lse);
+      onRowChunks(backend, native, 'info_nce_row_grads', n, m, [kind === 'supcon' ? 0 : 1, s, rows, cols, n, m, selfStart, d, g, l, 0, n]);
+    } finally {
+      if (lse !== null) backend.disposeData(lse.dataId);
+    }
   }
   return tf.engine().makeTensorFromTensorInfo(out) as tf.Tensor2D;
 }
@@ -550,7 +780,7 @@ export function addTransposeNative(g: tf.Tensor2D): tf.Tensor2D | null {
   if (active === null) return null;
   const { backend, native } = active;
   const out = backend.makeOutput([n, n], 'float32');
-  if (n > 0) native.add_transpose(heapOffset(backend, g), heapOffset(backend, out), n);
+  if (n > 0) onRowChunks(backend, native, 'add_transpose', n, n, [heapOffset(backend, g), heapOffset(backend, out), n, 0, n], 8);
   return tf.engine().makeTensorFromTensorInfo(out) as tf.Tensor2D;
 }
 
@@ -564,4 +794,506 @@ export function sumLeadingNative(backend: WasmBackendLike, x: tf.TensorInfo, out
   if (native === null) return false;
   native.sum_leading(heapOffset(backend, x), heapOffset(backend, out), outer, summed, inner);
   return true;
+}
+
+// ---------------------------------------------------------------------- euclidean distances
+
+/**
+ * `sqrt(relu((sqL_i + sqR_j) - 2 g_ij))` of a Gram block `g` `[n, m]` in one native pass (the
+ * Euclidean distance matrix; with `selfDiag` the diagonal times 0), or `null` off the wasm backend.
+ * The float operations are those of the tensor ops it replaces, in the same order.
+ * @internal
+ */
+export function euclidFinishNative(g: tf.Tensor2D, sqL: tf.Tensor1D, sqR: tf.Tensor1D, selfDiag: boolean): tf.Tensor2D | null {
+  const active = activeNative();
+  if (active === null) return null;
+  const { backend, native } = active;
+  const [n, m] = g.shape;
+  const out = backend.makeOutput([n, m], 'float32');
+  if (n * m > 0) native.euclid_finish(heapOffset(backend, g), heapOffset(backend, sqL), heapOffset(backend, sqR), n, m, selfDiag ? 1 : 0, heapOffset(backend, out));
+  return tf.engine().makeTensorFromTensorInfo(out) as tf.Tensor2D;
+}
+
+/**
+ * The gradient of {@link euclidFinishNative}'s output `d` with respect to the value under its
+ * root: `d > 0 ? dy / (2 d) : 0` (`safeSqrt`'s gradient; with `selfDiag` the diagonal's `dy` times
+ * 0), `[n, m]`, or `null` off the wasm backend.
+ * @internal
+ */
+export function euclidFinishGradNative(d: tf.Tensor2D, dy: tf.Tensor2D, selfDiag: boolean): tf.Tensor2D | null {
+  const active = activeNative();
+  if (active === null) return null;
+  const { backend, native } = active;
+  const [n, m] = d.shape;
+  const out = backend.makeOutput([n, m], 'float32');
+  if (n * m > 0) native.euclid_finish_grad(heapOffset(backend, d), heapOffset(backend, dy), n, m, selfDiag ? 1 : 0, heapOffset(backend, out));
+  return tf.engine().makeTensorFromTensorInfo(out) as tf.Tensor2D;
+}
+
+/**
+ * For the Euclidean matrix `d` of a set with itself: `dS + dSᵀ` (`[n, n]`) of
+ * {@link euclidFinishGradNative}'s `dS` and its row sums (`[n]`) in one blocked pass, rows shared
+ * with the second thread; `null` off the wasm backend.
+ * @internal
+ */
+export function euclidGradSymNative(d: tf.Tensor2D, dy: tf.Tensor2D): { sym: tf.Tensor2D; rowSums: tf.Tensor1D } | null {
+  const active = activeNative();
+  if (active === null) return null;
+  const { backend, native } = active;
+  const n = d.shape[0];
+  const sym = backend.makeOutput([n, n], 'float32');
+  const rowSums = backend.makeOutput([n], 'float32');
+  if (n > 0) {
+    onRowChunks(backend, native, 'euclid_grad_sym', n, n, [heapOffset(backend, d), heapOffset(backend, dy), n, heapOffset(backend, sym), heapOffset(backend, rowSums), 0, n]);
+  }
+  const engine = tf.engine();
+  return { sym: engine.makeTensorFromTensorInfo(sym) as tf.Tensor2D, rowSums: engine.makeTensorFromTensorInfo(rowSums) as tf.Tensor1D };
+}
+
+// ------------------------------------------------------------------------------- row mining
+
+/**
+ * The flat index of the first NaN or infinity of a float32 tensor, `-1` when every value is
+ * finite, or `null` off the wasm backend (the caller then reads the values). One SIMD pass on the
+ * backend's heap: nothing is copied to JavaScript.
+ *
+ * @param x - float32 tensor of any shape (borrowed).
+ * @throws {@link ContrastiveError} naming `x` when it is not a live float32 tensor.
+ * @category Backend
+ */
+export function firstNonFiniteNative(x: tf.Tensor): number | null {
+  const fn = 'firstNonFiniteNative';
+  if (!(x instanceof tf.Tensor) || x.isDisposed) bad('INVALID_ARGUMENT', 'x', fn, 'a live tf.Tensor', describeTensor(x));
+  if (x.dtype !== 'float32') bad('DTYPE_MISMATCH', 'x', fn, 'float32', describeTensor(x));
+  const active = activeNative();
+  if (active === null) return null;
+  if (x.size === 0) return -1;
+  return active.native.first_non_finite(heapOffset(active.backend, x), x.size);
+}
+
+/** What {@link pickRowsNative} picks in each row. @category Backend */
+export interface RowPickOptions {
+  /** `'positive'`: columns of the row's label (not the row's own when `selfPairs`); `'negative'`: the other labels. */
+  readonly side: 'positive' | 'negative';
+  /** Take the candidate of the largest or the smallest distance. */
+  readonly extreme: 'largest' | 'smallest';
+  /** The matrix compares a set with itself: column `i` is row `i`'s own and never its positive. */
+  readonly selfPairs: boolean;
+  /** The matrix holds similarities: distances are the negated values. */
+  readonly isSimilarity: boolean;
+  /** Only raw values in `[low, high]` (inclusive) are candidates. @defaultValue no bound */
+  readonly range?: readonly [number, number];
+  /**
+   * Per row, a distance the pick must be strictly below (`'largest'`) or above (`'smallest'`):
+   * the semi-hard condition. `[n]` values (float32 when they come from another pick).
+   */
+  readonly thresholds?: ArrayLike<number>;
+}
+
+/** The result of {@link pickRowsNative}: per row, the picked column (`-1`: no candidate) and its distance. @category Backend */
+export interface RowPicksNative {
+  readonly index: Int32Array;
+  readonly value: Float32Array;
+}
+
+/**
+ * One pick per row of an `[n, m]` distance or similarity matrix on the wasm backend's heap — the
+ * batch-hard / easy / semi-hard selections of Hermans et al. 2017 and Xuan et al. 2020 as
+ * pytorch-metric-learning's `BatchHardMiner` / `BatchEasyHardMiner` — without reading the matrix to
+ * JavaScript: only the `[n]` picks are copied. Ties keep the first column; NaN is never picked.
+ *
+ * @param matrix - `[n, m]` float32 (borrowed).
+ * @param labels - `[n]` int32 labels of the rows (borrowed).
+ * @param refLabels - `[m]` int32 labels of the columns (borrowed).
+ * @param options - side, extreme, self pairs, similarity, range and thresholds.
+ * @returns the picks, or `null` off the wasm backend (the caller then scans a host copy).
+ * @throws {@link ContrastiveError} naming the argument: `matrix` not a float32 matrix, labels not
+ *   int32 of `n` / `m` entries, a bad `side` / `extreme`, `range` not `[low, high]`, `thresholds`
+ *   not of `n` entries.
+ * @category Backend
+ */
+export function pickRowsNative(matrix: tf.Tensor2D, labels: tf.Tensor1D, refLabels: tf.Tensor1D, options: RowPickOptions): RowPicksNative | null {
+  const fn = 'pickRowsNative';
+  checkFloatMatrix(matrix, 'matrix', fn);
+  const [n, m] = matrix.shape;
+  checkVector(labels, 'int32', n, 'labels', fn);
+  checkVector(refLabels, 'int32', m, 'refLabels', fn);
+  if (options === null || typeof options !== 'object') bad('INVALID_ARGUMENT', 'options', fn, 'an object', String(options));
+  const { side, extreme, selfPairs, isSimilarity, range, thresholds } = options;
+  if (side !== 'positive' && side !== 'negative') bad('INVALID_ARGUMENT', 'options.side', fn, "'positive' or 'negative'", String(side));
+  if (extreme !== 'largest' && extreme !== 'smallest') bad('INVALID_ARGUMENT', 'options.extreme', fn, "'largest' or 'smallest'", String(extreme));
+  if (typeof selfPairs !== 'boolean') bad('INVALID_ARGUMENT', 'options.selfPairs', fn, 'a boolean', String(selfPairs));
+  if (typeof isSimilarity !== 'boolean') bad('INVALID_ARGUMENT', 'options.isSimilarity', fn, 'a boolean', String(isSimilarity));
+  if (selfPairs && n > m) bad('SHAPE_MISMATCH', 'matrix', fn, 'at least as many columns as rows with selfPairs', describeTensor(matrix));
+  if (range !== undefined && !(Array.isArray(range) && range.length === 2 && !Number.isNaN(range[0]) && !Number.isNaN(range[1]) && (range[0] as number) <= (range[1] as number))) {
+    bad('INVALID_ARGUMENT', 'options.range', fn, '[low, high] with low <= high', String(range));
+  }
+  if (thresholds !== undefined && (thresholds === null || typeof thresholds.length !== 'number' || thresholds.length !== n)) {
+    bad('INVALID_ARGUMENT', 'options.thresholds', fn, `${n} values`, String(thresholds?.length));
+  }
+  const active = activeNative();
+  if (active === null) return null;
+  const { backend, native } = active;
+  const index = backend.makeOutput([n], 'int32');
+  const value = backend.makeOutput([n], 'float32');
+  const thr = thresholds === undefined ? null : backend.makeOutput([n], 'float32');
+  try {
+    if (thr !== null) (backend.typedArrayFromHeap(thr) as Float32Array).set(thresholds as ArrayLike<number>);
+    if (n > 0) {
+      native.pick_rows(
+        heapOffset(backend, matrix), heapOffset(backend, labels), heapOffset(backend, refLabels), n, m, selfPairs ? 1 : 0,
+        side === 'positive' ? 0 : 1, extreme === 'largest' ? 1 : 0, isSimilarity ? 1 : 0,
+        range?.[0] ?? -Infinity, range?.[1] ?? Infinity, thr === null ? 0 : heapOffset(backend, thr),
+        heapOffset(backend, index), heapOffset(backend, value),
+      );
+    }
+    return { index: Int32Array.from(backend.typedArrayFromHeap(index) as Int32Array), value: Float32Array.from(backend.typedArrayFromHeap(value) as Float32Array) };
+  } finally {
+    backend.disposeData(index.dataId);
+    backend.disposeData(value.dataId);
+    if (thr !== null) backend.disposeData(thr.dataId);
+  }
+}
+
+// ------------------------------------------------------------------------- pair margin loss
+
+/** The pairs and margins of {@link pairMarginSumsNative}. @category Backend */
+export interface PairMarginOptions {
+  /** The matrix compares a set with itself: `(i, i)` is no pair. */
+  readonly selfPairs: boolean;
+  /** The matrix holds similarities: the margins flip sides. */
+  readonly isSimilarity: boolean;
+  /** A positive pair costs `relu(d - posMargin)` (similarity: `relu(posMargin - s)`). */
+  readonly posMargin: number;
+  /** A negative pair costs `relu(negMargin - d)` (similarity: `relu(s - negMargin)`). */
+  readonly negMargin: number;
+}
+
+/** Sums of {@link pairMarginSumsNative}. @category Backend */
+export interface PairMarginSums {
+  readonly positiveSum: number;
+  /** Positive pairs with a non-zero loss. */
+  readonly positiveCount: number;
+  readonly negativeSum: number;
+  /** Negative pairs with a non-zero loss. */
+  readonly negativeCount: number;
+}
+
+function checkPairMargin(fn: string, matrix: unknown, labels: unknown, refLabels: unknown, options: unknown): PairMarginOptions {
+  checkFloatMatrix(matrix, 'matrix', fn);
+  const [n, m] = matrix.shape;
+  checkVector(labels, 'int32', n, 'labels', fn);
+  checkVector(refLabels, 'int32', m, 'refLabels', fn);
+  if (options === null || typeof options !== 'object') bad('INVALID_ARGUMENT', 'options', fn, 'an object', String(options));
+  const o = options as PairMarginOptions;
+  if (typeof o.selfPairs !== 'boolean') bad('INVALID_ARGUMENT', 'options.selfPairs', fn, 'a boolean', String(o.selfPairs));
+  if (typeof o.isSimilarity !== 'boolean') bad('INVALID_ARGUMENT', 'options.isSimilarity', fn, 'a boolean', String(o.isSimilarity));
+  for (const key of ['posMargin', 'negMargin'] as const) {
+    if (typeof o[key] !== 'number' || !Number.isFinite(o[key])) bad('INVALID_ARGUMENT', `options.${key}`, fn, 'a finite number', String(o[key]));
+  }
+  return o;
+}
+
+/**
+ * The margin contrastive loss of Hadsell, Chopra & LeCun 2006 over every pair of an `[n, m]`
+ * distance (or similarity) matrix in one native pass on the wasm heap, as pytorch-metric-learning's
+ * `ContrastiveLoss` without mining: positive pairs (same label, `(i, i)` excluded with `selfPairs`)
+ * cost `relu(d - posMargin)`, negative pairs `relu(negMargin - d)`; each difference is rounded to
+ * float32 as the tensor ops round it, the sums are float64. With `AvgNonZeroReducer` the loss is
+ * `positiveSum / positiveCount + negativeSum / negativeCount` (a term with count 0 is 0).
+ *
+ * @param matrix - `[n, m]` float32 (borrowed).
+ * @param labels - `[n]` int32 (borrowed).
+ * @param refLabels - `[m]` int32 (borrowed).
+ * @param options - self pairs, similarity, margins.
+ * @returns the sums (all NaN when the matrix holds a NaN), or `null` off the wasm backend.
+ * @throws {@link ContrastiveError} naming the argument: `matrix` not a float32 matrix, labels not
+ *   int32 of `n` / `m` entries, a margin not finite, a flag not boolean.
+ * @category Backend
+ */
+export function pairMarginSumsNative(matrix: tf.Tensor2D, labels: tf.Tensor1D, refLabels: tf.Tensor1D, options: PairMarginOptions): PairMarginSums | null {
+  const o = checkPairMargin('pairMarginSumsNative', matrix, labels, refLabels, options);
+  const active = activeNative();
+  if (active === null) return null;
+  const { backend, native } = active;
+  const [n, m] = matrix.shape;
+  const out = backend.makeOutput([8], 'float32');
+  try {
+    const sums = new Float64Array(4);
+    if (n * m > 0) {
+      native.pair_margin_sums(heapOffset(backend, matrix), heapOffset(backend, labels), heapOffset(backend, refLabels), n, m, o.selfPairs ? 1 : 0,
+        o.isSimilarity ? 1 : 0, o.posMargin, o.negMargin, heapOffset(backend, out));
+      const view = backend.typedArrayFromHeap(out);
+      sums.set(new Float64Array(view.buffer, view.byteOffset, 4));
+    }
+    return { positiveSum: sums[0] as number, positiveCount: sums[1] as number, negativeSum: sums[2] as number, negativeCount: sums[3] as number };
+  } finally {
+    backend.disposeData(out.dataId);
+  }
+}
+
+/**
+ * `d(posScale · positiveSum + negScale · negativeSum) / d matrix` of {@link pairMarginSumsNative}:
+ * `±posScale` on the positive pairs with a non-zero loss, `±negScale` on such negative pairs (`+`
+ * for a distance's positives and a similarity's negatives), 0 elsewhere; `[n, m]`, or `null` off
+ * the wasm backend.
+ * @throws {@link ContrastiveError} as {@link pairMarginSumsNative}, and for scales that are not finite.
+ * @category Backend
+ */
+export function pairMarginGradNative(
+  matrix: tf.Tensor2D,
+  labels: tf.Tensor1D,
+  refLabels: tf.Tensor1D,
+  options: PairMarginOptions,
+  posScale: number,
+  negScale: number,
+): tf.Tensor2D | null {
+  const fn = 'pairMarginGradNative';
+  const o = checkPairMargin(fn, matrix, labels, refLabels, options);
+  if (typeof posScale !== 'number' || !Number.isFinite(posScale)) bad('INVALID_ARGUMENT', 'posScale', fn, 'a finite number', String(posScale));
+  if (typeof negScale !== 'number' || !Number.isFinite(negScale)) bad('INVALID_ARGUMENT', 'negScale', fn, 'a finite number', String(negScale));
+  const active = activeNative();
+  if (active === null) return null;
+  const { backend, native } = active;
+  const [n, m] = matrix.shape;
+  const out = backend.makeOutput([n, m], 'float32');
+  if (n * m > 0) {
+    native.pair_margin_grad(heapOffset(backend, matrix), heapOffset(backend, labels), heapOffset(backend, refLabels), n, m, o.selfPairs ? 1 : 0,
+      o.isSimilarity ? 1 : 0, o.posMargin, o.negMargin, posScale, negScale, heapOffset(backend, out));
+  }
+  return tf.engine().makeTensorFromTensorInfo(out) as tf.Tensor2D;
+}
+
+// ---------------------------------------------------------------------------------- matmul
+
+/**
+ * `out = a · b` (`transposedB`: `a · bᵀ`) for float32 `a` `[m, k]`, `b` `[k, n]` (or `[n, k]`) on the
+ * heap by the native 4 x 8 register-tiled kernel over packed panels of `b`, its rows split in two
+ * with the pool's worker when it runs (each element is summed in the same order either way, so
+ * the result does not depend on the thread count). `gram`: `b` is `a` and the product `a · aᵀ` is
+ * symmetric — only the tiles on and above the diagonal are computed, then mirrored. `alpha`
+ * multiplies each finished sum once (as a separate product would). `false` when the native
+ * kernels do not run.
+ * @internal
+ */
+export function gemmOnHeap(
+  backend: WasmBackendLike,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  m: number,
+  n: number,
+  k: number,
+  transposedB: boolean,
+  out: tf.TensorInfo,
+  gram = false,
+  alpha = 1,
+): boolean {
+  const native = nativeKernels(backend);
+  if (native === null) return false;
+  const packed = backend.makeOutput([Math.ceil(n / 8) * 8 * k], 'float32');
+  try {
+    native.gemm_pack(heapOffset(backend, b), k, n, transposedB ? 1 : 0, heapOffset(backend, packed));
+    const args = [heapOffset(backend, a), heapOffset(backend, packed), m, n, k, heapOffset(backend, out), 0, m, gram ? 1 : 0, alpha];
+    const memory = memoryOf(backend);
+    const pool = memory === undefined || m * n * k < 1 << 18 || m < 8 ? null : readyPool(memory);
+    const call = native.gemm_packed as (...values: number[]) => void;
+    if (pool === null) {
+      call(...args);
+    } else {
+      // Ranges of equal work (for a Gram matrix the upper triangle thins out row by row).
+      const work = gram ? (row: number): number => row * n - (row * row) / 2 : (row: number): number => row;
+      runChunked(pool, 'gemm_packed', args, 6, 7, rowBounds(m, POOL_CHUNKS, work), call);
+    }
+    if (gram) onRowChunks(backend, native, 'gemm_mirror', n, n, [heapOffset(backend, out), n, 0, n], 8);
+    return true;
+  } finally {
+    backend.disposeData(packed.dataId);
+  }
+}
+
+/**
+ * The Gram matrix `alpha · x · xᵀ` (`[n, n]`) of a float32 `[n, k]` tensor by {@link gemmOnHeap}'s
+ * symmetric path (half the products), or `null` off the wasm backend.
+ * @internal
+ */
+export function gramNative(x: tf.Tensor2D, alpha = 1): tf.Tensor2D | null {
+  const active = activeNative();
+  if (active === null) return null;
+  const { backend } = active;
+  const [n, k] = x.shape;
+  const out = backend.makeOutput([n, n], 'float32');
+  if (n * n > 0) gemmOnHeap(backend, x, x, n, n, k, true, out, true, alpha);
+  return tf.engine().makeTensorFromTensorInfo(out) as tf.Tensor2D;
+}
+
+/**
+ * `a · b` (`transposedB`: `a · bᵀ`) of float32 matrices by {@link gemmOnHeap}, or `null` off wasm.
+ * @internal
+ */
+export function matMulNative(a: tf.Tensor2D, b: tf.Tensor2D, transposedB: boolean): tf.Tensor2D | null {
+  const active = activeNative();
+  if (active === null) return null;
+  const { backend } = active;
+  const [m, k] = a.shape;
+  const n = transposedB ? b.shape[0] : b.shape[1];
+  const out = backend.makeOutput([m, n], 'float32');
+  if (m * n > 0) gemmOnHeap(backend, a, b, m, n, k, transposedB, out);
+  return tf.engine().makeTensorFromTensorInfo(out) as tf.Tensor2D;
+}
+
+// --------------------------------------------------------------------------- L2 normalization
+
+/**
+ * Row-wise `x / max(||x||, eps)` and the norms `[n, 1]` in one native pass per row, or `null` off
+ * the wasm backend. @internal
+ */
+export function l2NormalizeNative(x: tf.Tensor2D, eps: number): { y: tf.Tensor2D; norm: tf.Tensor2D } | null {
+  const active = activeNative();
+  if (active === null) return null;
+  const { backend, native } = active;
+  const [n, d] = x.shape;
+  const y = backend.makeOutput([n, d], 'float32');
+  const norm = backend.makeOutput([n, 1], 'float32');
+  if (n * d > 0) native.l2_normalize(heapOffset(backend, x), n, d, eps, heapOffset(backend, y), heapOffset(backend, norm));
+  else if (n > 0) backend.typedArrayFromHeap(norm).fill(0);
+  const engine = tf.engine();
+  return { y: engine.makeTensorFromTensorInfo(y) as tf.Tensor2D, norm: engine.makeTensorFromTensorInfo(norm) as tf.Tensor2D };
+}
+
+/** The gradient of {@link l2NormalizeNative} from its output `y`, the norms and `dy`, or `null` off wasm. @internal */
+export function l2NormalizeGradNative(y: tf.Tensor2D, norm: tf.Tensor2D, dy: tf.Tensor2D, eps: number): tf.Tensor2D | null {
+  const active = activeNative();
+  if (active === null) return null;
+  const { backend, native } = active;
+  const [n, d] = y.shape;
+  const dx = backend.makeOutput([n, d], 'float32');
+  if (n * d > 0) native.l2_normalize_grad(heapOffset(backend, y), heapOffset(backend, dy), heapOffset(backend, norm), n, d, eps, heapOffset(backend, dx));
+  return tf.engine().makeTensorFromTensorInfo(dx) as tf.Tensor2D;
+}
+
+// ------------------------------------------------------------------------------ Relu gradient
+
+/** The kernel {@link reluGradWasm} is registered under (wasm only). @internal */
+export const RELU_GRAD_KERNEL = 'ContrastiveReluGrad';
+
+/**
+ * `dy · step(x)` (Relu's gradient; step 1 above 0, 0 at or below, NaN for NaN) in one native pass:
+ * the same products as tfjs's Step, Cast and Multiply, bit for bit, without their two
+ * intermediates. Inputs `dy`, `x` of one shape, float32.
+ */
+export function reluGradWasm(args: WasmKernelArgs): tf.TensorInfo {
+  const backend = args.backend as WasmBackendLike;
+  const dy = kernelInput(args.inputs, 'dy', RELU_GRAD_KERNEL);
+  const x = kernelInput(args.inputs, 'x', RELU_GRAD_KERNEL);
+  const native = nativeKernels(backend);
+  const size = tf.util.sizeFromShape(x.shape);
+  const out = backend.makeOutput(x.shape, 'float32');
+  if (size === 0) return out;
+  if (native !== null) {
+    native.relu_grad(heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, out), size);
+    return out;
+  }
+  const xs = backend.typedArrayFromHeap(x);
+  const dys = backend.typedArrayFromHeap(dy);
+  const dst = backend.typedArrayFromHeap(out);
+  for (let i = 0; i < size; i++) {
+    const v = xs[i] as number;
+    dst[i] = (dys[i] as number) * (Number.isNaN(v) ? v : v > 0 ? 1 : 0);
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------- triplet margin loss
+
+/** The margin and swap of {@link tripletMarginNative}. @category Backend */
+export interface TripletMarginOptions {
+  /** Added to `d(a, p) - d(a, n)` before the hinge. */
+  readonly margin: number;
+  /** Use `min(d(a, n), d(p, n))` as the negative distance (Balntas et al. 2016's distance swap). */
+  readonly swap: boolean;
+}
+
+function checkTriplets(fn: string, u: unknown, anchor: unknown, positive: unknown, negative: unknown, options: unknown): TripletMarginOptions {
+  checkFloatMatrix(u, 'u', fn);
+  const n = u.shape[0];
+  const t = anchor instanceof tf.Tensor ? anchor.shape[0] ?? 0 : 0;
+  for (const [name, list] of [['anchor', anchor], ['positive', positive], ['negative', negative]] as const) {
+    checkVector(list, 'int32', t, name, fn);
+    const active = activeNative();
+    const view = active === null ? list.dataSync() : active.backend.typedArrayFromHeap(list);
+    for (let i = 0; i < view.length; i++) {
+      const at = view[i] as number;
+      if (at < 0 || at >= n) bad('INVALID_ARGUMENT', name, fn, `row indices in [0, ${n})`, `${at} at position ${i}`);
+    }
+  }
+  if (options === null || typeof options !== 'object') bad('INVALID_ARGUMENT', 'options', fn, 'an object', String(options));
+  const o = options as TripletMarginOptions;
+  if (typeof o.margin !== 'number' || !Number.isFinite(o.margin)) bad('INVALID_ARGUMENT', 'options.margin', fn, 'a finite number', String(o.margin));
+  if (typeof o.swap !== 'boolean') bad('INVALID_ARGUMENT', 'options.swap', fn, 'a boolean', String(o.swap));
+  return o;
+}
+
+/**
+ * The triplet margin loss of Schroff et al. 2015 (FaceNet) as pytorch-metric-learning's
+ * `TripletMarginLoss` on mined triplets, in one native pass on the wasm heap: for each triplet
+ * `relu((d(a, p) - d_neg) + margin)` with Euclidean row distances of `u` (`d_neg = d(a, n)`, or
+ * `min(d(a, n), d(p, n))` with `swap`). With `AvgNonZeroReducer` the loss is `sum / count`.
+ *
+ * @param u - `[n, d]` float32 rows (already normalised for PML's default `LpDistance`), borrowed.
+ * @param anchor - `[t]` int32 row indices; `positive`, `negative` likewise.
+ * @param options - margin and swap.
+ * @returns the sum of the triplet losses and how many are non-zero, or `null` off the wasm backend.
+ * @throws {@link ContrastiveError} naming the argument: `u` not a float32 matrix, an index vector not
+ *   int32 of the anchors' length or holding a row outside `[0, n)`, a margin not finite, `swap` not
+ *   a boolean.
+ * @category Backend
+ */
+export function tripletMarginNative(
+  u: tf.Tensor2D,
+  anchor: tf.Tensor1D,
+  positive: tf.Tensor1D,
+  negative: tf.Tensor1D,
+  options: TripletMarginOptions,
+): { sum: number; count: number } | null {
+  const o = checkTriplets('tripletMarginNative', u, anchor, positive, negative, options);
+  const active = activeNative();
+  if (active === null) return null;
+  const { backend, native } = active;
+  const out = backend.makeOutput([4], 'float32');
+  try {
+    native.triplet_margin(heapOffset(backend, u), u.shape[1], heapOffset(backend, anchor), heapOffset(backend, positive), heapOffset(backend, negative),
+      anchor.shape[0], o.margin, o.swap ? 1 : 0, heapOffset(backend, out), 0, 0);
+    const view = backend.typedArrayFromHeap(out);
+    const sums = new Float64Array(view.buffer, view.byteOffset, 2);
+    return { sum: sums[0] as number, count: sums[1] as number };
+  } finally {
+    backend.disposeData(out.dataId);
+  }
+}
+
+/**
+ * `d(scale · Σ_t loss_t) / d u` of {@link tripletMarginNative} (`[n, d]`; rows without an active
+ * triplet 0; a distance of 0 contributes 0, as `safeSqrt`'s gradient), or `null` off wasm.
+ * @throws {@link ContrastiveError} as {@link tripletMarginNative}, and for a `scale` that is not finite.
+ * @category Backend
+ */
+export function tripletMarginGradNative(
+  u: tf.Tensor2D,
+  anchor: tf.Tensor1D,
+  positive: tf.Tensor1D,
+  negative: tf.Tensor1D,
+  options: TripletMarginOptions,
+  scale: number,
+): tf.Tensor2D | null {
+  const fn = 'tripletMarginGradNative';
+  const o = checkTriplets(fn, u, anchor, positive, negative, options);
+  if (typeof scale !== 'number' || !Number.isFinite(scale)) bad('INVALID_ARGUMENT', 'scale', fn, 'a finite number', String(scale));
+  const active = activeNative();
+  if (active === null) return null;
+  const { backend, native } = active;
+  const du = backend.makeOutput(u.shape, 'float32');
+  backend.typedArrayFromHeap(du).fill(0);
+  native.triplet_margin(heapOffset(backend, u), u.shape[1], heapOffset(backend, anchor), heapOffset(backend, positive), heapOffset(backend, negative),
+    anchor.shape[0], o.margin, o.swap ? 1 : 0, 0, scale, heapOffset(backend, du));
+  return tf.engine().makeTensorFromTensorInfo(du) as tf.Tensor2D;
 }

@@ -3,6 +3,8 @@
  * published files): run the same computation on the wasm and the cpu backend and compare.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { expect } from 'vitest';
+import { originalKernel } from './wasm-heap.js';
 import { expectTensorClose, useTestBackend, type Tolerance } from '../testing/index.js';
 
 /** wasm vs cpu: both float32, different summation orders. @category Testing */
@@ -120,4 +122,54 @@ export function runOnWasm(
 ): tf.Tensor {
   const info = kernel({ inputs, backend: tf.backend(), attrs });
   return tf.engine().makeTensorFromTensorInfo(info);
+}
+
+/** Data of `fn()` on one backend (tidied). */
+export async function on(backend: 'wasm' | 'cpu', fn: () => tf.Tensor): Promise<{ shape: number[]; dtype: tf.DataType; data: number[] }> {
+  await tf.setBackend(backend);
+  try {
+    const result = tf.tidy(fn);
+    const out = { shape: result.shape, dtype: result.dtype, data: Array.from(result.dataSync() as ArrayLike<number>) };
+    result.dispose();
+    return out;
+  } finally {
+    await tf.setBackend('wasm');
+  }
+}
+
+/** The backend's own kernel (as shipped, before registerWasmKernels) on the same inputs. */
+export function shipped(kernelName: string, inputs: Record<string, tf.Tensor>, attrs: tf.NamedAttrMap = {}): number[] {
+  const kernel = originalKernel(kernelName);
+  if (kernel === undefined) throw new Error(`no ${kernelName}`);
+  const out = runOnWasm((args) => kernel(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo, inputs, attrs);
+  const data = Array.from(out.dataSync() as ArrayLike<number>);
+  out.dispose();
+  return data;
+}
+
+/** Every element equal (NaN equal to NaN, 0 equal to -0 only where `signedZero` is off). */
+export function expectSame(actual: readonly number[], expected: readonly number[], what: string): void {
+  expect(actual.length, what).toBe(expected.length);
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i] as number;
+    const b = expected[i] as number;
+    if (a === b || (Number.isNaN(a) && Number.isNaN(b))) continue;
+    throw new Error(`${what}: element ${i} is ${a}, expected ${b}`);
+  }
+}
+
+/** |a - b| <= 1e-5 max(1, |b|), and the same NaN and infinities. */
+export function expectWithin1e5(actual: readonly number[], expected: readonly number[], what: string): number {
+  expect(actual.length, what).toBe(expected.length);
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i] as number;
+    const b = expected[i] as number;
+    if (a === b || (Number.isNaN(a) && Number.isNaN(b))) continue;
+    if (!Number.isFinite(a) || !Number.isFinite(b)) throw new Error(`${what}: element ${i} is ${a}, expected ${b}`);
+    const error = Math.abs(a - b) / Math.max(1, Math.abs(b));
+    if (error > 1e-5) throw new Error(`${what}: element ${i} is ${a}, expected ${b} (error ${error})`);
+    worst = Math.max(worst, Math.abs(b) > 1e-30 ? Math.abs(a - b) / Math.abs(b) : 0);
+  }
+  return worst;
 }
