@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { assertNumber, lpDistance } from '@contrastive/core';
+import { assertNumber, lpDistance, pairMarginGradNative, pairMarginSumsNative } from '@contrastive/core';
 import type { Distance, Labels, LossInput, Loss, Tuples } from '@contrastive/core';
 import { assertDistanceOption, assertReducerOption, validateLossInput } from './internal/pairs.js';
 import { avgNonZeroReducer, connectedZero } from './reducers.js';
 import type { Reducer } from './reducers.js';
 import { assertOptionsObject } from './internal/options.js';
+import { nativeRowsOn } from './info-nce-engine.js';
 
 const NAME = 'contrastiveLoss';
 
@@ -277,6 +278,39 @@ export function contrastiveLoss(options: ContrastiveLossOptions = {}): Loss {
     return tf.relu(isPositive === distance.isSimilarity ? tf.sub(margin, values) : tf.sub(values, margin));
   };
 
+  /**
+   * The dense loss in one native pass over the matrix (wasm): the four sums of
+   * `pairMarginSumsNative`, and as gradient `pairMarginGradNative` scaled by `dy / count`. `null`
+   * off wasm, or when the matrix holds a NaN (the tensor path then propagates it).
+   */
+  const fusedPairMargin = (matrix: tf.Tensor2D, labels: Labels, refLabels: Labels | undefined): tf.Scalar | null => {
+    const options = { selfPairs: refLabels === undefined, isSimilarity: distance.isSimilarity, posMargin, negMargin };
+    const columns = (refLabels ?? labels) as tf.Tensor1D;
+    const sums = pairMarginSumsNative(matrix, labels as tf.Tensor1D, columns, options);
+    if (sums === null || Number.isNaN(sums.positiveSum) || Number.isNaN(sums.negativeSum)) return null;
+    const { positiveSum, positiveCount, negativeSum, negativeCount } = sums;
+    const value = (positiveCount > 0 ? positiveSum / positiveCount : 0) + (negativeCount > 0 ? negativeSum / negativeCount : 0);
+    const op = tf.customGrad(((x: tf.Tensor2D, save: tf.GradSaveFunc) => {
+      save([x]);
+      return {
+        value: tf.scalar(value),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const scale = dy.dataSync()[0] as number;
+          const grad = pairMarginGradNative(
+            saved[0] as tf.Tensor2D,
+            labels as tf.Tensor1D,
+            columns,
+            options,
+            positiveCount > 0 ? scale / positiveCount : 0,
+            negativeCount > 0 ? scale / negativeCount : 0,
+          );
+          return grad ?? tf.zerosLike(saved[0] as tf.Tensor);
+        },
+      };
+    }) as unknown as Parameters<typeof tf.customGrad>[0]);
+    return op(matrix) as tf.Scalar;
+  };
+
   return {
     name: NAME,
     compute(input: LossInput): tf.Scalar {
@@ -285,6 +319,8 @@ export function contrastiveLoss(options: ContrastiveLossOptions = {}): Loss {
       if (tuples === undefined && dense) {
         return tf.tidy(() => {
           const matrix = distance.pairwise(embeddings, ref?.embeddings);
+          const fused = nativeRowsOn() ? fusedPairMargin(matrix, labels, ref?.labels) : null;
+          if (fused !== null) return fused;
           const { same, different } = labelMasks(labels, ref?.labels);
           const positive = tf.reshape(tf.mul(pairLoss(matrix, true), same), [-1]) as tf.Tensor1D;
           const negative = tf.reshape(tf.mul(pairLoss(matrix, false), different), [-1]) as tf.Tensor1D;

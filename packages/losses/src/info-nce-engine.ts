@@ -88,7 +88,7 @@ import {
   assertReference,
   assertTuples,
 } from '@contrastive/core';
-import { addTransposeNative, infoNceRowGradsNative, infoNceRowsNative } from '@contrastive/core';
+import { addTransposeNative, gramMatrix, infoNceRowGradsNative, infoNceRowsNative } from '@contrastive/core';
 import type { Distance, Labels, LossInput, NativeRowLoss, Tuples } from '@contrastive/core';
 import { assertTupleIndices } from './internal/pairs.js';
 
@@ -203,6 +203,11 @@ export function nativeRowGrads(kind: NativeRowLoss, block: tf.Tensor2D, chunk: E
 }
 
 let nativeRowsEnabled = true;
+
+/** Whether the losses use the native row kernels (on the wasm backend). @internal */
+export function nativeRowsOn(): boolean {
+  return nativeRowsEnabled;
+}
 
 /** Turn the native row kernels off (tests compare both paths). Returns the previous setting. @internal */
 export function setNativeRows(enabled: boolean): boolean {
@@ -572,6 +577,12 @@ export function infoNceRowLosses(spec: InfoNceEngineSpec): tf.Tensor1D {
     const single = chunkRows >= n;
     const forward = (a: tf.Tensor2D, k: tf.Tensor2D, scale: number | tf.Scalar, context: Context): { value: tf.Tensor1D; block: tf.Tensor2D | null } => {
       // Scale the keys once ([d, m]) instead of every block; transpose once for the plain matMul.
+      if (single && selfCompare && typeof scale === 'number' && nativeRowsEnabled) {
+        // The batch against itself: the symmetric Gram matrix (half the products on wasm), scaled.
+        const block = gramMatrix(a, scale);
+        const chunk = makeChunk(spec, context, 0, n, n, m, selfCompare);
+        return { value: tf.tidy(() => checkRowOutput(spec, spec.rowLoss(block, chunk), n)), block };
+      }
       const keysT = tf.mul(tf.transpose(k), scale) as tf.Tensor2D;
       if (single) {
         const block = tf.matMul(a, keysT) as tf.Tensor2D;

@@ -1,10 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { viewLabels } from '@contrastive/core';
+import { cosineSimilarity, viewLabels } from '@contrastive/core';
 import { useTestBackend } from '@contrastive/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { setNativeRows } from './info-nce-engine.js';
 import { ntXentLoss } from './nt-xent.js';
 import { supConLoss } from './supcon-loss.js';
+import { contrastiveLoss } from './contrastive-loss.js';
+import { tripletMarginLoss } from './triplet-margin-loss.js';
 
 // The native row kernels of @contrastive/core (one pass per row, and (G + Gᵀ)·A for the
 // anchors' gradient) against the tensor-op path they replace on wasm: value and gradient within
@@ -92,5 +94,109 @@ describe('native rows run where they should', () => {
     const b = grad(false);
     expect(Array.from(a).some((v, i) => v !== b[i])).toBe(true);
     tf.dispose([x, labels]);
+  });
+});
+
+describe('contrastiveLoss: the native pair-margin pass equals the tensor-op path', () => {
+  type PairCase = { name: string; n: number; labels: 'views' | number; ref?: boolean; similarity?: boolean };
+  const PAIR_CASES: PairCase[] = [
+    { name: 'view pairs', n: 64, labels: 'views' },
+    { name: 'random labels, 5 classes', n: 45, labels: 5 },
+    { name: 'against a reference', n: 30, labels: 4, ref: true },
+    { name: 'cosine similarity, margins 0.8 / 0.3', n: 40, labels: 3, similarity: true },
+    { name: 'every row one class (no negative pairs)', n: 8, labels: 1 },
+  ];
+  it.each(PAIR_CASES)('$name', ({ n, labels: kind, ref, similarity }) => {
+    const x = tf.randomNormal([n, 16], 0, 1, 'float32', n + 1);
+    const labels = kind === 'views' ? viewLabels(n / 2) : randomLabels(n, kind, 5);
+    const refX = ref === true ? (tf.randomNormal([n + 5, 16], 0, 1, 'float32', 9) as tf.Tensor2D) : undefined;
+    const refLabels = ref === true ? randomLabels(n + 5, kind as number, 6) : undefined;
+    const loss = contrastiveLoss(similarity === true ? { distance: cosineSimilarity(), posMargin: 0.8, negMargin: 0.3 } : {});
+    const run = (native: boolean): { value: number; grad: Float32Array } => {
+      const previous = setNativeRows(native);
+      try {
+        return tf.tidy(() => {
+          const f = (e: tf.Tensor): tf.Scalar =>
+            loss.compute({ embeddings: e as tf.Tensor2D, labels, ...(refX === undefined || refLabels === undefined ? {} : { ref: { embeddings: refX, labels: refLabels } }) });
+          const { value, grad } = tf.valueAndGrad(f)(x);
+          return { value: value.dataSync()[0] as number, grad: grad.dataSync() as Float32Array };
+        }) as unknown as { value: number; grad: Float32Array };
+      } finally {
+        setNativeRows(previous);
+      }
+    };
+    const before = tf.memory().numTensors;
+    const fast = run(true);
+    const reference = run(false);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(Math.abs(fast.value - reference.value)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(reference.value)));
+    const scale = Math.max(1e-12, ...Array.from(reference.grad, Math.abs));
+    let worst = 0;
+    fast.grad.forEach((v, i) => {
+      worst = Math.max(worst, Math.abs(v - (reference.grad[i] as number)));
+    });
+    expect(worst / scale).toBeLessThanOrEqual(1e-5);
+    tf.dispose([x, labels, refX, refLabels]);
+  });
+});
+
+describe('tripletMarginLoss: row-wise distances of mined tuples equal the matrix path', () => {
+  /** Triplets (i, its other view, a view of another pair) for view labels. */
+  function viewTriplets(n: number): { anchor: tf.Tensor1D; positive: tf.Tensor1D; negative: tf.Tensor1D } {
+    const half = n / 2;
+    const anchor = Array.from({ length: n }, (_, i) => i);
+    const positive = anchor.map((i) => (i + half) % n);
+    const negative = anchor.map((i) => (i + 1 + ((i * 7) % (half - 1))) % n);
+    return { anchor: tf.tensor1d(anchor, 'int32'), positive: tf.tensor1d(positive, 'int32'), negative: tf.tensor1d(negative, 'int32') };
+  }
+  it.each([
+    { name: 'triplets', swap: false, pairs: false, ref: false },
+    { name: 'triplets with swap', swap: true, pairs: false, ref: false },
+    { name: 'pair tuples', swap: false, pairs: true, ref: false },
+    { name: 'against a reference, swap', swap: true, pairs: false, ref: true },
+  ])('$name', ({ swap, pairs, ref }) => {
+    const n = 48;
+    const x = tf.randomNormal([n, 16], 0, 1, 'float32', 21);
+    const refX = ref ? (tf.randomNormal([n, 16], 0, 1, 'float32', 22) as tf.Tensor2D) : undefined;
+    const labels = viewLabels(n / 2);
+    const t = viewTriplets(n);
+    const tuples = pairs
+      ? ({ kind: 'pairs', anchorPos: t.anchor, positive: t.positive, anchorNeg: t.anchor, negative: t.negative } as const)
+      : ({ kind: 'triplets', ...t } as const);
+    const run = (rowwise: boolean, native = true): { value: number; grad: Float32Array } => {
+      const previous = setNativeRows(native);
+      try {
+        return tf.tidy(() => {
+          const loss = tripletMarginLoss({ margin: 0.5, swap, rowwise });
+          const f = (e: tf.Tensor): tf.Scalar =>
+            loss.compute({ embeddings: e as tf.Tensor2D, labels, tuples, ...(refX === undefined ? {} : { ref: { embeddings: refX, labels } }) });
+          const { value, grad } = tf.valueAndGrad(f)(x);
+          return { value: value.dataSync()[0] as number, grad: grad.dataSync() as Float32Array };
+        }) as unknown as { value: number; grad: Float32Array };
+      } finally {
+        setNativeRows(previous);
+      }
+    };
+    const before = tf.memory().numTensors;
+    // fused native pass (wasm, no ref), the generic row-wise path, and PML's matrix path.
+    const fused = run(true);
+    const rows = run(true, false);
+    const reference = run(false);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(reference.value).toBeGreaterThan(0);
+    const scale = Math.max(1e-12, ...Array.from(reference.grad, Math.abs));
+    for (const fast of [fused, rows]) {
+      expect(Math.abs(fast.value - reference.value)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(reference.value)));
+      let worst = 0;
+      fast.grad.forEach((v, i) => {
+        worst = Math.max(worst, Math.abs(v - (reference.grad[i] as number)));
+      });
+      expect(worst / scale).toBeLessThanOrEqual(1e-5);
+    }
+    tf.dispose([x, refX, labels, t.anchor, t.positive, t.negative]);
+  });
+
+  it('rejects a rowwise option that is not a boolean', () => {
+    expect(() => tripletMarginLoss({ rowwise: 1 as never })).toThrow(/'rowwise'/);
   });
 });

@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ContrastiveError, assertNumber, assertOneOf, lpDistance } from '@contrastive/core';
+import { ContrastiveError, assertNumber, assertOneOf, l2Normalize, lpDistance, tripletMarginGradNative, tripletMarginNative } from '@contrastive/core';
 import type { Distance, LossInput, Loss, PairTuples, Tuples } from '@contrastive/core';
 import { gatherEntries, gatherRows, hostPositivePairs, indexTensor, labelMasks, readIndices } from './contrastive-loss.js';
 import { assertDistanceOption, assertReducerOption, validateLossInput } from './internal/pairs.js';
 import { avgNonZeroReducer, connectedZero } from './reducers.js';
 import type { Reducer } from './reducers.js';
 import { assertOptionsObject } from './internal/options.js';
+import { nativeRowsOn } from './info-nce-engine.js';
 
 const NAME = 'tripletMarginLoss';
 
@@ -190,6 +191,14 @@ export interface TripletMarginLossOptions {
    * @defaultValue `avgNonZeroReducer()` (PML: the mean over the triplets that violate the margin)
    */
   readonly reducer?: Reducer;
+  /**
+   * With tuples (mined triplets or pairs) fewer than the `[n, m]` matrix entries, measure each
+   * triplet's distances row-wise on gathered rows (`distance.paired`) instead of gathering them from
+   * the full matrix as PML does: the same values (up to float32 rounding; row-wise differences are
+   * the more exact) at O(t·d) cost — on wasm, with the default distance and reducer, in one native
+   * pass (`tripletMarginNative`). `false` keeps PML's matrix path. @defaultValue true
+   */
+  readonly rowwise?: boolean;
 }
 
 /**
@@ -282,6 +291,34 @@ export function tripletMarginLoss(options: TripletMarginLossOptions = {}): Loss 
   // dense [positive pairs, m] block with 0 for the columns that are not negatives: the reducer ignores
   // zeros, so the result equals reducing the compacted list, without gathering every triplet.
   const dense = options.reducer === undefined;
+  const rowwise = options.rowwise ?? true;
+  assertOneOf(rowwise, [true, false], 'rowwise', NAME);
+  // The default distance and reducer without the smooth hinge: the whole loss in one native pass.
+  const fused = rowwise && dense && options.distance === undefined && !smoothLoss;
+
+  /**
+   * Mined triplets of the batch with PML's defaults (normalised Euclidean distance, average over
+   * the non-zero losses) on wasm: the rows are normalised once, then `tripletMarginNative` gives the
+   * sum and count and `tripletMarginGradNative` the gradient. `null` off wasm.
+   */
+  const fusedTriplets = (embeddings: tf.Tensor2D, anchor: tf.Tensor1D, positive: tf.Tensor1D, negative: tf.Tensor1D): tf.Scalar | null => {
+    const u = l2Normalize(embeddings);
+    const sums = tripletMarginNative(u, anchor, positive, negative, { margin, swap });
+    if (sums === null) return null;
+    const { sum, count } = sums;
+    const op = tf.customGrad(((x: tf.Tensor2D, save: tf.GradSaveFunc) => {
+      save([x, anchor, positive, negative]);
+      return {
+        value: tf.scalar(count > 0 ? sum / count : 0),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [rows, a, p, ng] = saved as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
+          const scale = count > 0 ? (dy.dataSync()[0] as number) / count : 0;
+          return tripletMarginGradNative(rows, a, p, ng, { margin, swap }, scale) ?? tf.zerosLike(rows);
+        },
+      };
+    }) as unknown as Parameters<typeof tf.customGrad>[0]);
+    return op(u) as tf.Scalar;
+  };
 
   /** Per-triplet loss from d(a, p), d(a, n) and, with `swap`, d(p, n); shapes broadcast. */
   const tripletLosses = (anchorPositive: tf.Tensor, anchorNegative: tf.Tensor, positiveNegative?: tf.Tensor): tf.Tensor => {
@@ -336,6 +373,25 @@ export function tripletMarginLoss(options: TripletMarginLossOptions = {}): Loss 
         const { anchor, positive, negative } =
           fromLabels !== undefined ? hostTripletTensors(fromLabels) : tupleTriplets(tuples as Tuples, combinations);
         if (anchor.shape[0] === 0) return connectedZero(embeddings);
+        const t = anchor.shape[0];
+        if (fused && ref === undefined && t * (swap ? 3 : 2) < n * m && nativeRowsOn()) {
+          const value = fusedTriplets(embeddings, anchor, positive, negative);
+          if (value !== null) return value;
+        }
+        if (rowwise && t * (swap ? 3 : 2) < n * m) {
+          // Fewer triplets than matrix entries (mined tuples: t <= n): the distances of the triplets
+          // alone, row-wise on gathered rows — O(t·d) instead of the [n, m] matrix and its gradient.
+          const others = ref?.embeddings ?? embeddings;
+          const anchors = tf.gather(embeddings, anchor);
+          const positives = tf.gather(others, positive);
+          const negatives = tf.gather(others, negative);
+          const losses = tripletLosses(
+            distance.paired(anchors, positives),
+            distance.paired(anchors, negatives),
+            swap ? distance.paired(positives, negatives) : undefined,
+          );
+          return reducer.reduce({ losses: losses as tf.Tensor1D, anchors: anchor, numAnchors: n }, embeddings);
+        }
         const matrix = distance.pairwise(embeddings, ref?.embeddings);
         const positiveNegative = swap
           ? gatherEntries(ref === undefined ? matrix : distance.pairwise(ref.embeddings), positive, negative)
