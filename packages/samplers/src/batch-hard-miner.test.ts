@@ -594,3 +594,85 @@ describe('mined tuples feed the losses of @contrastive/losses', () => {
     disposeTuples(tuples);
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// native picks (wasm): the matrix stays on the heap; the same tuples as the host scan
+// ---------------------------------------------------------------------------------------------
+
+describe('batch-hard / easy-hard mining on the wasm heap', () => {
+  /** A distance whose matrix is fixed data (so both backends see identical values); reading it back throws when `sealed`. */
+  function fixedDistance(values: Float32Array, n: number, m: number, isSimilarity: boolean, sealed: boolean): Distance {
+    return {
+      name: 'fixed',
+      isSimilarity,
+      normalizes: false,
+      pairwise: () => {
+        const matrix = tf.tensor2d(values, [n, m]);
+        if (sealed) {
+          (matrix as unknown as { dataSync: () => never }).dataSync = () => {
+            throw new Error('the matrix was read to the host');
+          };
+        }
+        return matrix;
+      },
+      paired: (a) => tf.zeros([a.shape[0]]) as tf.Tensor1D,
+    };
+  }
+
+  it('picks exactly what the host scan picks (cpu) for every strategy, with ties, without reading the matrix', async () => {
+    await import('@tensorflow/tfjs-backend-cpu');
+    const backend = tf.getBackend();
+    if (backend !== 'wasm') return;
+    const rng = new Rng(17);
+    const n = 41;
+    const values = Float32Array.from({ length: n * n }, () => Math.round(rng.uniform() * 8) / 8); // many ties
+    const labels = randomLabels(rng, n, 5);
+    const strategies: [BatchEasyHardStrategy, BatchEasyHardStrategy][] = [
+      ['hard', 'hard'], ['easy', 'semihard'], ['semihard', 'hard'], ['easy', 'easy'], ['hard', 'all'], ['all', 'easy'],
+    ];
+    for (const isSimilarity of [false, true]) {
+      for (const [positiveStrategy, negativeStrategy] of strategies) {
+        const mine = (sealed: boolean): PlainPairs => {
+          const embeddings = tf.zeros([n, 3]) as tf.Tensor2D;
+          const labelTensor = tf.tensor1d(labels, 'int32');
+          const miner = batchEasyHardMiner({ positiveStrategy, negativeStrategy, distance: fixedDistance(values, n, n, isSimilarity, sealed) });
+          const t = miner.mine({ embeddings, labels: labelTensor });
+          const out = readPairs(t);
+          disposeTuples(t);
+          tf.dispose([embeddings, labelTensor]);
+          return out;
+        };
+        const native = mine(positiveStrategy !== 'all' || negativeStrategy !== 'all');
+        await tf.setBackend('cpu');
+        const host = mine(false);
+        await tf.setBackend(backend);
+        expect(native, `${positiveStrategy}/${negativeStrategy} similarity ${isSimilarity}`).toEqual(host);
+      }
+      const hard = (): PlainTriplets => {
+        const embeddings = tf.zeros([n, 3]) as tf.Tensor2D;
+        const labelTensor = tf.tensor1d(labels, 'int32');
+        const t = batchHardMiner({ distance: fixedDistance(values, n, n, isSimilarity, tf.getBackend() === 'wasm') }).mine({ embeddings, labels: labelTensor });
+        const out = readTriplets(t);
+        disposeTuples(t);
+        tf.dispose([embeddings, labelTensor]);
+        return out;
+      };
+      const native = hard();
+      await tf.setBackend('cpu');
+      const host = hard();
+      await tf.setBackend(backend);
+      expect(native).toEqual(host);
+    }
+  });
+
+  it('a non-finite distance is still reported (found on the heap)', () => {
+    if (tf.getBackend() !== 'wasm') return;
+    const values = new Float32Array(16).fill(0.5);
+    values[9] = Number.POSITIVE_INFINITY;
+    expectContrastiveError(
+      () => tf.tidy(() => { batchHardMiner({ distance: fixedDistance(values, 4, 4, false, false) }).mine({ embeddings: tf.zeros([4, 2]) as tf.Tensor2D, labels: tf.tensor1d([0, 0, 1, 1], 'int32') }); }),
+      'NON_FINITE',
+      /row 2, column 1/,
+    );
+  });
+});

@@ -1,7 +1,7 @@
-import { ContrastiveError, assertDistance, assertOneOf, lpDistance } from '@contrastive/core';
+import { ContrastiveError, assertDistance, assertOneOf, lpDistance, pickRowsNative } from '@contrastive/core';
 import type { Distance, Miner, MinerInput, PairTuples, TripletTuples } from '@contrastive/core';
-import { asDistance, hostMatrix, isNegative, isPositive, pairTuples, tripletTuples, validateMinerInput } from './internal/mining.js';
-import type { HostMatrix } from './internal/mining.js';
+import { asDistance, checkedMatrix, hostCopy, isNegative, isPositive, labelGrid, pairTuples, tripletTuples, validateMinerInput } from './internal/mining.js';
+import type { CheckedMinerInput, HostMatrix, LabelGrid } from './internal/mining.js';
 
 /**
  * How {@link batchEasyHardMiner} picks the positive or the negative of each anchor.
@@ -123,6 +123,54 @@ function pickPerRow(
   return { index, value, found };
 }
 
+/** The matrix the picks scan, with who is a positive of whom. */
+interface PickSource extends LabelGrid {
+  pick(side: 'positive' | 'negative', extreme: Extreme, range: readonly [number, number] | undefined, thresholds: Float64Array | undefined): RowPicks;
+}
+
+/**
+ * Run `mine` on the miner's matrix: on the wasm backend it stays on the heap and each pick is one
+ * native pass there (`pickRowsNative`: the same candidates, order and ties as `pickPerRow`; only
+ * `[n]` picks come back); elsewhere the matrix is read to the host and scanned by `pickPerRow`.
+ */
+function withPickSource<T>(distance: Distance, input: CheckedMinerInput, mine: (source: PickSource) => T): T {
+  const { matrix, checked } = checkedMatrix(distance, input, true);
+  try {
+    if (!checked) return mine(hostSource(hostCopy(matrix, distance, input)));
+    const grid = labelGrid(matrix, input.labels, input.ref);
+    const colLabels = input.ref?.labels ?? input.labels;
+    let host: PickSource | undefined;
+    return mine({
+      ...grid,
+      pick(side, extreme, range, thresholds) {
+        if (host === undefined) {
+          const picks = pickRowsNative(matrix, input.labels, colLabels, {
+            side,
+            extreme,
+            selfPairs: grid.self,
+            isSimilarity: distance.isSimilarity,
+            ...(range === undefined ? {} : { range }),
+            ...(thresholds === undefined ? {} : { thresholds }),
+          });
+          if (picks !== null) {
+            const found = Uint8Array.from(picks.index, (j) => (j >= 0 ? 1 : 0));
+            return { index: picks.index.map((j) => Math.max(j, 0)), value: Float64Array.from(picks.value), found };
+          }
+          host = hostSource(hostCopy(matrix, distance, input));
+        }
+        return host.pick(side, extreme, range, thresholds);
+      },
+    });
+  } finally {
+    matrix.dispose();
+  }
+}
+
+/** Picks by `pickPerRow` on a host copy of the matrix. */
+function hostSource(matrix: HostMatrix): PickSource {
+  return { ...matrix, pick: (side, extreme, range, thresholds) => pickPerRow(matrix, side, extreme, range, thresholds) };
+}
+
 /** The positive pick of a strategy: hard and semihard take the farthest, easy the closest. */
 function positiveExtreme(strategy: Exclude<BatchEasyHardStrategy, 'all'>): Extreme {
   return strategy === 'easy' ? 'smallest' : 'largest';
@@ -134,7 +182,7 @@ function negativeExtreme(strategy: Exclude<BatchEasyHardStrategy, 'all'>): Extre
 }
 
 /** Every positive (or negative) pair of `matrix`, row-major, as PML's `get_all_pairs_indices`. */
-function allPairs(matrix: HostMatrix, side: 'positive' | 'negative'): { anchor: number[]; other: number[] } {
+function allPairs(matrix: LabelGrid, side: 'positive' | 'negative'): { anchor: number[]; other: number[] } {
   const anchor: number[] = [];
   const other: number[] = [];
   for (let i = 0; i < matrix.n; i++) {
@@ -170,7 +218,7 @@ interface EasyHardConfig {
 
 /** PML's `BatchEasyHardMiner.mine` on a host matrix, as host index lists (a1, p, a2, n). */
 function mineEasyHard(
-  matrix: HostMatrix,
+  matrix: PickSource,
   config: EasyHardConfig,
 ): { anchorPos: number[]; positive: number[]; anchorNeg: number[]; negative: number[] } {
   const { positiveStrategy, negativeStrategy, positiveRange, negativeRange } = config;
@@ -178,18 +226,18 @@ function mineEasyHard(
   let negatives: RowPicks | undefined;
   if (positiveStrategy === 'semihard' && negativeStrategy !== 'all') {
     // The negative first; then the farthest positive still closer than it.
-    negatives = pickPerRow(matrix, 'negative', negativeExtreme(negativeStrategy), negativeRange, undefined);
-    positives = pickPerRow(matrix, 'positive', 'largest', positiveRange, negatives.value);
+    negatives = matrix.pick('negative', negativeExtreme(negativeStrategy), negativeRange, undefined);
+    positives = matrix.pick('positive', 'largest', positiveRange, negatives.value);
   } else if (negativeStrategy === 'semihard' && positiveStrategy !== 'all') {
     // The positive first; then the closest negative still farther than it.
-    positives = pickPerRow(matrix, 'positive', positiveExtreme(positiveStrategy), positiveRange, undefined);
-    negatives = pickPerRow(matrix, 'negative', 'smallest', negativeRange, positives.value);
+    positives = matrix.pick('positive', positiveExtreme(positiveStrategy), positiveRange, undefined);
+    negatives = matrix.pick('negative', 'smallest', negativeRange, positives.value);
   } else {
     if (positiveStrategy !== 'all' && positiveStrategy !== 'semihard') {
-      positives = pickPerRow(matrix, 'positive', positiveExtreme(positiveStrategy), positiveRange, undefined);
+      positives = matrix.pick('positive', positiveExtreme(positiveStrategy), positiveRange, undefined);
     }
     if (negativeStrategy !== 'all' && negativeStrategy !== 'semihard') {
-      negatives = pickPerRow(matrix, 'negative', negativeExtreme(negativeStrategy), negativeRange, undefined);
+      negatives = matrix.pick('negative', negativeExtreme(negativeStrategy), negativeRange, undefined);
     }
   }
   if (positives !== undefined && negatives !== undefined) {
@@ -291,8 +339,7 @@ export function batchHardMiner(options: BatchHardMinerOptions = {}): Miner {
   return {
     name: HARD_NAME,
     mine(input: MinerInput): TripletTuples {
-      const matrix = hostMatrix(distance, validateMinerInput(input, HARD_NAME));
-      const { anchorPos, positive, negative } = mineEasyHard(matrix, config);
+      const { anchorPos, positive, negative } = withPickSource(distance, validateMinerInput(input, HARD_NAME), (source) => mineEasyHard(source, config));
       return tripletTuples(anchorPos, positive, negative);
     },
   };
@@ -385,8 +432,9 @@ export function batchEasyHardMiner(options: BatchEasyHardMinerOptions = {}): Min
   return {
     name: EASY_HARD_NAME,
     mine(input: MinerInput): PairTuples {
-      const matrix = hostMatrix(distance, validateMinerInput(input, EASY_HARD_NAME));
-      const { anchorPos, positive, anchorNeg, negative } = mineEasyHard(matrix, config);
+      const { anchorPos, positive, anchorNeg, negative } = withPickSource(distance, validateMinerInput(input, EASY_HARD_NAME), (source) =>
+        mineEasyHard(source, config),
+      );
       return pairTuples(anchorPos, positive, anchorNeg, negative);
     },
   };

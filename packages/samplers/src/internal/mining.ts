@@ -6,7 +6,7 @@
  * tensors. Not exported from the package.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ContrastiveError, assertEmbeddings, assertLabels, assertReference } from '@contrastive/core';
+import { ContrastiveError, assertEmbeddings, assertLabels, assertReference, firstNonFiniteNative } from '@contrastive/core';
 import type { Distance, Embeddings, Labels, MinerInput, PairTuples, Reference, TripletTuples } from '@contrastive/core';
 
 /** @internal A validated miner input, with the name of the function that validated it (for messages). */
@@ -38,17 +38,21 @@ export function validateMinerInput(input: unknown, fn: string): CheckedMinerInpu
  * refLabel[j]`, excluding `j === i` when there is no reference (PML's `get_all_pairs_indices`);
  * negatives are the other columns.
  */
-export interface HostMatrix {
+export interface HostMatrix extends LabelGrid {
   /** Row-major `[n, m]` distances or similarities. */
   readonly values: Float32Array;
+  /** True when larger values mean closer (the distance is a similarity). */
+  readonly isSimilarity: boolean;
+}
+
+/** @internal Who is a positive or a negative of whom in an `[n, m]` batch-vs-reference matrix. */
+export interface LabelGrid {
   readonly n: number;
   readonly m: number;
   readonly labels: Int32Array;
   readonly refLabels: Int32Array;
   /** True when the batch is compared with itself (diagonal excluded from the positives). */
   readonly self: boolean;
-  /** True when larger values mean closer (the distance is a similarity). */
-  readonly isSimilarity: boolean;
 }
 
 /**
@@ -79,44 +83,73 @@ export function assertFinite(tensor: tf.Tensor, argument: string, fn: string): v
  *   Infinity in them, or `embeddings` when the distances overflow float32.
  */
 export function hostMatrix(distance: Distance, input: CheckedMinerInput): HostMatrix {
-  const { embeddings, labels, ref, fn } = input;
-  assertFinite(embeddings, 'embeddings', fn);
-  if (ref !== undefined) assertFinite(ref.embeddings, 'ref.embeddings', fn);
-  const matrix = ref === undefined ? distance.pairwise(embeddings) : distance.pairwise(embeddings, ref.embeddings);
+  const { matrix } = checkedMatrix(distance, input, false);
   try {
-    // dataSync hands over a host array the miners only read: no further copy is needed.
-    const values = matrix.dataSync() as Float32Array;
-    const m = matrix.shape[1];
-    for (let k = 0; k < values.length; k++) {
-      if (!Number.isFinite(values[k] as number)) {
-        throw new ContrastiveError(
-          'NON_FINITE',
-          `Argument 'embeddings' passed to '${fn}' gives a distance of ${values[k]} at row ${Math.floor(k / m)}, column ${k % m}: the values overflow float32, scale the embeddings down`,
-        );
-      }
-    }
-    const batchLabels = labels.dataSync() as Int32Array;
-    return {
-      values,
-      n: matrix.shape[0],
-      m: matrix.shape[1],
-      labels: batchLabels,
-      refLabels: ref === undefined ? batchLabels : (ref.labels.dataSync() as Int32Array),
-      self: ref === undefined,
-      isSimilarity: distance.isSimilarity,
-    };
+    return hostCopy(matrix, distance, input);
   } finally {
     matrix.dispose();
   }
 }
 
+function nonFiniteDistance(fn: string, value: number, k: number, m: number): ContrastiveError {
+  return new ContrastiveError(
+    'NON_FINITE',
+    `Argument 'embeddings' passed to '${fn}' gives a distance of ${value} at row ${Math.floor(k / m)}, column ${k % m}: the values overflow float32, scale the embeddings down`,
+  );
+}
+
+/**
+ * @internal `distance.pairwise(embeddings, ref?.embeddings)` (owned by the caller) after checking
+ * the embeddings are finite; with `deviceCheck`, on the wasm backend, the matrix too, on its heap
+ * (`checked: true`); otherwise `hostCopy` checks it while reading.
+ * @throws `ContrastiveError` `NON_FINITE` as {@link hostMatrix}.
+ */
+export function checkedMatrix(distance: Distance, input: CheckedMinerInput, deviceCheck: boolean): { matrix: tf.Tensor2D; checked: boolean } {
+  const { embeddings, ref, fn } = input;
+  assertFinite(embeddings, 'embeddings', fn);
+  if (ref !== undefined) assertFinite(ref.embeddings, 'ref.embeddings', fn);
+  const matrix = ref === undefined ? distance.pairwise(embeddings) : distance.pairwise(embeddings, ref.embeddings);
+  if (!deviceCheck) return { matrix, checked: false };
+  const k = firstNonFiniteNative(matrix);
+  if (k !== null && k >= 0) {
+    const value = tf.tidy(() => tf.slice(tf.reshape(matrix, [-1]), k, 1).dataSync()[0] as number);
+    matrix.dispose();
+    throw nonFiniteDistance(fn, value, k, matrix.shape[1]);
+  }
+  return { matrix, checked: k !== null };
+}
+
+/** @internal The host copy of a {@link checkedMatrix}: its values (checked finite) and the labels. */
+export function hostCopy(matrix: tf.Tensor2D, distance: Distance, input: CheckedMinerInput): HostMatrix {
+  const { labels, ref, fn } = input;
+  // dataSync hands over a host array the miners only read: no further copy is needed.
+  const values = matrix.dataSync() as Float32Array;
+  const m = matrix.shape[1];
+  for (let k = 0; k < values.length; k++) {
+    if (!Number.isFinite(values[k] as number)) throw nonFiniteDistance(fn, values[k] as number, k, m);
+  }
+  return { values, isSimilarity: distance.isSimilarity, ...labelGrid(matrix, labels, ref) };
+}
+
+/** @internal The host labels of an `[n, m]` batch-vs-reference matrix. */
+export function labelGrid(matrix: tf.Tensor2D, labels: Labels, ref: Reference | undefined): LabelGrid {
+  const batchLabels = labels.dataSync() as Int32Array;
+  return {
+    n: matrix.shape[0],
+    m: matrix.shape[1],
+    labels: batchLabels,
+    refLabels: ref === undefined ? batchLabels : (ref.labels.dataSync() as Int32Array),
+    self: ref === undefined,
+  };
+}
+
 /** @internal True when `(i, j)` is a positive pair of `matrix`. */
-export function isPositive(matrix: HostMatrix, i: number, j: number): boolean {
+export function isPositive(matrix: LabelGrid, i: number, j: number): boolean {
   return matrix.labels[i] === matrix.refLabels[j] && !(matrix.self && i === j);
 }
 
 /** @internal True when `(i, j)` is a negative pair of `matrix`. */
-export function isNegative(matrix: HostMatrix, i: number, j: number): boolean {
+export function isNegative(matrix: LabelGrid, i: number, j: number): boolean {
   return matrix.labels[i] !== matrix.refLabels[j];
 }
 
