@@ -93,6 +93,17 @@ describe('gaussianNoise', () => {
     images.dispose();
   });
 
+  it('apply reuses its buffers across calls of different sizes without carrying draws over (bit-equal to sample + applyGaussianNoise)', () => {
+    const augmentation = gaussianNoise({ probability: 0.5, std: 0.1 });
+    for (const [n, seed] of [[16, 1], [5, 2], [16, 3], [9, 4]] as const) {
+      const images = tf.randomUniform([n, 7, 7, 2], 0, 1, 'float32', seed) as tf.Tensor4D;
+      const expected = applyGaussianNoise(images, augmentation.sample([n, 7, 7, 2], new Rng(seed)), { std: 0.1 });
+      const got = augmentation.apply(images, new Rng(seed));
+      expectTensorClose(got, expected, { atol: 0, rtol: 0 });
+      tf.dispose([images, expected, got]);
+    }
+  });
+
   it('rejects bad options', () => {
     expect(() => gaussianNoise({ probability: -0.2 })).toThrow(/'probability' passed to 'gaussianNoise' must be a finite number >= 0 and <= 1, got -0\.2/);
     expect(() => gaussianNoise({ std: Number.NaN })).toThrow(/'std' passed to 'gaussianNoise' must be a finite number >= 0, got NaN/);

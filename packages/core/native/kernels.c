@@ -459,6 +459,21 @@ EXPORT(conv2d_backprop_filter) void conv2d_backprop_filter(const float* x, const
   }
 }
 
+// conv2d_backprop_filter over the batch cut into `chunks` fixed groups of images (group c: images
+// [c * batch / chunks, (c + 1) * batch / chunks)), each summed into its own float64 accumulators
+// acc + c * size; groups [chunkStart, chunkEnd) here. The caller adds the groups in order, so the
+// sums do not depend on which thread ran which group.
+EXPORT(conv2d_bpf_groups) void conv2d_bpf_groups(const float* x, const float* dy, double* acc, int32_t size, int32_t batch, int32_t chunks,
+                                                 int32_t inH, int32_t inW, int32_t inC, int32_t outH, int32_t outW, int32_t outC, int32_t fh,
+                                                 int32_t fw, int32_t sh, int32_t sw, int32_t pt, int32_t pl, int32_t chunkStart, int32_t chunkEnd) {
+  for (int32_t c = chunkStart; c < chunkEnd; c++) {
+    const int32_t first = (int32_t)((int64_t)c * batch / chunks), last = (int32_t)((int64_t)(c + 1) * batch / chunks);
+    if (last > first && outH * outW > 0) {
+      conv2d_backprop_filter(x, dy, acc + (int64_t)c * size, first, last - first, inH, inW, inC, outH, outW, outC, fh, fw, sh, sw, pt, pl);
+    }
+  }
+}
+
 // dW (float32) = acc (float64), rounded.
 EXPORT(round_f64_to_f32) void round_f64_to_f32(const double* acc, float* out, int32_t n) {
   for (int32_t i = 0; i < n; i++) out[i] = (float)acc[i];

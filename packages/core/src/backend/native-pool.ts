@@ -1,17 +1,19 @@
 /**
  * A second thread for the native kernels (native/kernels.c) when the wasm backend's memory is
  * shared (its threaded build: `selectBackend({ wasmThreads: 2 })`): one worker instantiates the
- * kernels module on the same memory and waits on an `Atomics` word; a kernel call hands it half of
- * the work and does the other half itself, synchronously (tfjs kernels are synchronous), then
- * waits for the worker's half. Node.js's main thread may `Atomics.wait`; a browser's main thread may
- * not, so there it spins on `Atomics.load` (the halves take milliseconds).
+ * kernels module on the same memory and waits on an `Atomics` word. A kernel call cuts its work
+ * into fixed chunks (row ranges, or groups of images); the calling thread and the worker each take
+ * the next unclaimed chunk until none is left, synchronously (tfjs kernels are synchronous), and the
+ * call returns when the worker's last chunk is done. Node.js's main thread may `Atomics.wait`; a
+ * browser's main thread may not, so there it spins on `Atomics.load` (chunks take milliseconds).
  *
- * The work split does not depend on whether the worker runs: without it the calling thread does both
- * halves in turn, so results are bit-identical with one thread or two.
+ * The chunks do not depend on whether the worker runs or how fast: without it the calling thread
+ * takes them all, so results are bit-identical with one thread or two.
  */
 
 // Control block (Int32Array over a SharedArrayBuffer): [SEQ] is bumped per task, [FN] the
-// function's index, [ARGC] and [ARGS..] its arguments, [FAILED] and [DONE] the worker's answer.
+// function's index, [ARGC] and [ARGS..] its arguments, the chunk fields below, [FAILED] and
+// [DONE] the worker's answer.
 const SEQ = 0;
 const FN = 1;
 const ARGC = 2;
@@ -19,7 +21,7 @@ const ARGS = 3;
 const MAX_ARGS = 40;
 const FAILED = 62;
 const DONE = 63;
-/** Chunked calls: the number of chunks (0: one plain call), the next unclaimed chunk, where the row range goes in the arguments, the chunk bounds. */
+/** Chunked calls: the number of chunks, the next unclaimed chunk, where the row range goes in the arguments, the chunk bounds. */
 const CHUNKS = 44;
 const NEXT = 45;
 const START_AT = 46;
@@ -53,8 +55,7 @@ function start({ module, memory, control, names }) {
     try {
       const fn = fns[ctrl[${FN}]];
       const chunks = ctrl[${CHUNKS}];
-      if (chunks === 0) fn(...args);
-      for (let c = chunks === 0 ? 0 : Atomics.add(ctrl, ${NEXT}, 1); c < chunks; c = Atomics.add(ctrl, ${NEXT}, 1)) {
+      for (let c = Atomics.add(ctrl, ${NEXT}, 1); c < chunks; c = Atomics.add(ctrl, ${NEXT}, 1)) {
         args[ctrl[${START_AT}]] = ctrl[${BOUNDS} + c];
         args[ctrl[${END_AT}]] = ctrl[${BOUNDS} + c + 1];
         fn(...args);
@@ -159,25 +160,6 @@ export function startNativePool(memory: WebAssembly.Memory, module: WebAssembly.
 export function readyPool(memory: WebAssembly.Memory): Pool | null {
   const pool = pools.get(memory);
   return pool !== undefined && pool !== null && !(pool instanceof Promise) && !pool.dead ? pool : null;
-}
-
-/**
- * Run `fn(...workerArgs)` on the pool's worker while the calling thread runs `local()`, and return
- * when both are done. Throws if the worker's call trapped.
- *
- * @internal
- */
-export function runOnPool(pool: Pool, fn: string, workerArgs: readonly number[], local: () => void): void {
-  const index = pool.names.indexOf(fn);
-  if (index < 0 || workerArgs.length > MAX_ARGS) throw new Error(`native pool: cannot run ${fn} with ${workerArgs.length} arguments`);
-  const c = pool.control;
-  c[FN] = index;
-  c[CHUNKS] = 0;
-  c[ARGC] = workerArgs.length;
-  workerArgs.forEach((value, i) => {
-    c[ARGS + i] = value;
-  });
-  handOff(pool, fn, local);
 }
 
 /**

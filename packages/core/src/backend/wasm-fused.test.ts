@@ -410,3 +410,22 @@ describe("Relu's gradient: one native pass", () => {
     tf.dispose([x, dy, ours, reference]);
   });
 });
+
+describe('Slice: block copies on the heap equal the shipped kernel', () => {
+  it.each([
+    { shape: [512, 28, 28, 1], begin: [256, 0, 0, 0], size: [256, 28, 28, 1] },
+    { shape: [7, 9], begin: [2, 3], size: [4, 5] },
+    { shape: [3, 4, 5, 6], begin: [1, 0, 2, 1], size: [2, -1, 3, 4] },
+    { shape: [10], begin: [3], size: [0] },
+    { shape: [2, 3, 4], begin: [0, 1, 0], size: [2, 2, 4] },
+  ])('$shape from $begin size $size (float32 and int32)', ({ shape, begin, size }) => {
+    const x = tensor(shape, 51);
+    const xi = tf.cast(tf.mul(x, 1000), 'int32');
+    for (const input of [x, xi]) {
+      const ours = tf.slice(input, begin, size);
+      expectSame(Array.from(ours.dataSync()), shipped('Slice', { x: input }, { begin, size }), `${input.dtype}`);
+      ours.dispose();
+    }
+    tf.dispose([x, xi]);
+  });
+});

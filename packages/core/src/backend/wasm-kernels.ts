@@ -19,6 +19,7 @@ import {
   identityShared,
   reluGradWasm,
   selectNative,
+  sliceWasm,
   tileWasm,
   transposeNative,
   unaryNative,
@@ -65,6 +66,7 @@ const SPECS: readonly KernelSpec[] = [
   { kind: 'override', kernelName: tf.Tile, kernelFunc: () => (args) => tileWasm(args) },
   { kind: 'override', kernelName: tf.Transpose, kernelFunc: (original) => (args) => transposeNative(args, original) },
   { kind: 'override', kernelName: tf.GatherV2, kernelFunc: (original) => (args) => gatherNative(args, original) },
+  { kind: 'override', kernelName: tf.Slice, kernelFunc: (original) => (args) => sliceWasm(args, original) },
   { kind: 'override', kernelName: tf.Unique, kernelFunc: (original) => (args) => uniqueWasm(args, original) },
   { kind: 'missing', kernelName: RELU_GRAD_KERNEL, kernelFunc: () => (args) => reluGradWasm(args) },
   // The engine clones every tensor it saves for the backward pass; tfjs-wasm's Identity copies

@@ -2,10 +2,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { KERNELS_WASM_BASE64, KERNELS_WASM_SHARED_BASE64 } from './kernels-wasm.js';
 import { ContrastiveError } from '../errors.js';
 import { kernelInput, type WasmBackendLike, type WasmKernelArgs } from './wasm-heap.js';
-import { readyPool, runChunked, runOnPool, startNativePool } from './native-pool.js';
+import { readyPool, runChunked, startNativePool } from './native-pool.js';
+
+/** Image groups of the native filter gradient (fixed, so the sums do not depend on the threads). */
+const BPF_GROUPS = 8;
 
 /** The kernels that split their work with the pool's worker. */
-const POOL_FUNCTIONS = ['conv2d_backprop_filter', 'info_nce_rows', 'info_nce_row_grads', 'gemm_packed', 'gemm_mirror', 'add_transpose', 'euclid_grad_sym'] as const;
+const POOL_FUNCTIONS = ['conv2d_bpf_groups', 'info_nce_rows', 'info_nce_row_grads', 'gemm_packed', 'gemm_mirror', 'add_transpose', 'euclid_grad_sym'] as const;
 
 /** The exports of native/kernels.c (byte offsets into the tfjs heap; sizes in elements). */
 interface NativeExports {
@@ -19,6 +22,7 @@ interface NativeExports {
   max_pool_grad_2x2(x: number, dy: number, dx: number, rows: number, outWidth: number, channels: number): void;
   conv2d_backprop_filter(x: number, dy: number, acc: number, first: number, count: number, inH: number, inW: number, inC: number, outH: number, outW: number, outC: number, fh: number, fw: number, sh: number, sw: number, pt: number, pl: number): void;
   round_f64_to_f32(acc: number, out: number, n: number): void;
+  conv2d_bpf_groups(x: number, dy: number, acc: number, size: number, batch: number, chunks: number, inH: number, inW: number, inC: number, outH: number, outW: number, outC: number, fh: number, fw: number, sh: number, sw: number, pt: number, pl: number, chunkStart: number, chunkEnd: number): void;
   info_nce_rows(kind: number, s: number, rows: number, cols: number, n: number, m: number, selfStart: number, out: number, lseOut: number, rowStart: number, rowEnd: number): void;
   add_transpose(g: number, out: number, n: number, rowStart: number, rowEnd: number): void;
   transpose32(src: number, batch: number, rows: number, cols: number, dst: number): void;
@@ -403,6 +407,52 @@ export function transposeOnHeap(backend: WasmBackendLike, src: number, rows: num
   return true;
 }
 
+// ------------------------------------------------------------------------------------- Slice
+
+/**
+ * `Slice` of a numeric tensor by block copies within the heap. The backend's kernel first reads the
+ * whole input into a fresh JavaScript array (`readSync`): for a batch of 512 images that is 1.6 MB
+ * of new pages, ~6 ms on this VM, per slice. Strings go to the backend's kernel.
+ */
+export function sliceWasm(args: WasmKernelArgs, original: tf.KernelFunc): tf.TensorInfo | tf.TensorInfo[] {
+  const backend = args.backend as WasmBackendLike;
+  const x = kernelInput(args.inputs, 'x', 'Slice');
+  if (x.dtype === 'string') return original(args as Parameters<tf.KernelFunc>[0]);
+  const { begin, size } = args.attrs as unknown as tf.SliceAttrs;
+  const [start, extent] = tf.slice_util.parseSliceParams(x as unknown as tf.Tensor, begin, size) as [number[], number[]];
+  const out = backend.makeOutput(extent, x.dtype);
+  const count = tf.util.sizeFromShape(extent);
+  if (count === 0) return out;
+  const src = backend.typedArrayFromHeap(x);
+  const dst = backend.typedArrayFromHeap(out);
+  const strides = tf.util.computeStrides(x.shape);
+  const rank = x.shape.length;
+  if (rank === 0) {
+    dst[0] = src[0] as number;
+    return out;
+  }
+  if (tf.slice_util.isSliceContinous(x.shape, start, extent)) {
+    const offset = tf.slice_util.computeFlatOffset(start, strides);
+    dst.set(src.subarray(offset, offset + count));
+    return out;
+  }
+  // Copy runs along the last axis: recurse over the leading axes.
+  const row = extent[rank - 1] as number;
+  let at = 0;
+  const copy = (axis: number, offset: number): void => {
+    if (axis === rank - 1) {
+      const from = offset + (start[axis] as number);
+      dst.set(src.subarray(from, from + row), at);
+      at += row;
+      return;
+    }
+    const stride = strides[axis] as number;
+    for (let i = 0; i < (extent[axis] as number); i++) copy(axis + 1, offset + ((start[axis] as number) + i) * stride);
+  };
+  copy(0, 0);
+  return out;
+}
+
 // ---------------------------------------------------------------------------------- GatherV2
 
 /**
@@ -492,8 +542,9 @@ export function maxPoolGrad2x2Native(
 
 /**
  * The filter gradient of an NHWC convolution (dilation 1) by the native module: register tiles of
- * input x output channels accumulate each image in float32, the images are summed in float64 (two
- * halves of the batch, on two threads when the pool runs) and rounded once. `null` when the native
+ * input x output channels accumulate each image in float32, the images are summed in float64 (in
+ * up to 8 fixed groups of the batch, shared with the pool's worker when it runs, then added in
+ * order) and rounded once. `null` when the native
  * module is not available.
  *
  * @param info - the convolution's geometry (`tf.backend_util.computeConv2DInfo`).
@@ -511,47 +562,25 @@ export function conv2DBackpropFilterNative(
   const size = filterHeight * filterWidth * inChannels * outChannels;
   const out = backend.makeOutput([filterHeight, filterWidth, inChannels, outChannels], 'float32');
   if (size === 0) return out;
-  // The images in two fixed halves, each summed into its own float64 accumulators (a scratch
-  // buffer of the heap, 2 float32 cells per double): the halves run on two threads when the pool
-  // is ready, one after the other otherwise — the same sums either way.
-  const scratch = backend.makeOutput([4 * size], 'float32');
+  // The images in fixed groups, each summed into its own float64 accumulators (a scratch buffer of
+  // the heap, 2 float32 cells per double), the groups then added in order: the pool's worker and
+  // this thread take groups on demand (a late worker takes fewer), the sums are the same either way.
+  const groups = Math.min(BPF_GROUPS, batchSize);
+  const scratch = backend.makeOutput([2 * groups * size], 'float32');
   try {
     const cells = backend.typedArrayFromHeap(scratch);
-    const acc = new Float64Array(cells.buffer, cells.byteOffset, 2 * size);
+    const acc = new Float64Array(cells.buffer, cells.byteOffset, groups * size);
     acc.fill(0);
-    const half = Math.ceil(batchSize / 2);
-    const args = (part: number): number[] => [
-      heapOffset(backend, x),
-      heapOffset(backend, dy),
-      cells.byteOffset + part * 8 * size,
-      part === 0 ? 0 : half,
-      part === 0 ? half : batchSize - half,
-      inHeight,
-      inWidth,
-      inChannels,
-      outHeight,
-      outWidth,
-      outChannels,
-      filterHeight,
-      filterWidth,
-      info.strideHeight,
-      info.strideWidth,
-      info.padInfo.top,
-      info.padInfo.left,
+    const args = [
+      heapOffset(backend, x), heapOffset(backend, dy), cells.byteOffset, size, batchSize, groups, inHeight, inWidth, inChannels, outHeight, outWidth,
+      outChannels, filterHeight, filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, 0, groups,
     ];
-    const run = (part: number): void => {
-      const values = args(part);
-      if ((values[4] as number) > 0 && outHeight * outWidth > 0) (native.conv2d_backprop_filter as (...v: number[]) => void)(...values);
-    };
+    const call = native.conv2d_bpf_groups as (...v: number[]) => void;
     const memory = memoryOf(backend);
     const pool = memory === undefined ? null : readyPool(memory);
-    if (pool !== null && batchSize > 1) {
-      runOnPool(pool, 'conv2d_backprop_filter', args(1), () => run(0));
-    } else {
-      run(0);
-      run(1);
-    }
-    for (let i = 0; i < size; i++) acc[i] = (acc[i] as number) + (acc[size + i] as number);
+    if (pool !== null && groups > 1) runChunked(pool, 'conv2d_bpf_groups', args, 18, 19, Array.from({ length: groups + 1 }, (_, c) => c), call);
+    else call(...args);
+    for (let g = 1; g < groups; g++) for (let i = 0; i < size; i++) acc[i] = (acc[i] as number) + (acc[g * size + i] as number);
     native.round_f64_to_f32(cells.byteOffset, heapOffset(backend, out), size);
   } finally {
     backend.disposeData(scratch.dataId);
