@@ -1290,3 +1290,61 @@ EXPORT(triplet_margin) void triplet_margin(const float* u, int32_t d, const int3
     sums[1] = (double)count;
   }
 }
+
+// ---------------------------------------------- contrastive loss on the Euclidean self-distances
+
+// The Euclidean matrix of rows x [n, d] with themselves from their Gram matrix g and squared norms
+// sq (d_ij = sqrt(relu((sq_i + sq_j) - 2 g_ij)), the diagonal times 0, as euclid_finish), written
+// to dist, together with pair_margin_sums over it (self pairs, a distance) in the same pass.
+EXPORT(contrastive_self_forward) void contrastive_self_forward(const float* g, const float* sq, const int32_t* labels, int32_t n, float posMargin,
+                                                               float negMargin, float* dist, double* sums) {
+  euclid_finish(g, sq, sq, n, n, 1, dist);
+  pair_margin_sums(dist, labels, labels, n, n, 1, 0, posMargin, negMargin, sums);
+}
+
+// The backward pass of contrastive_self_forward's loss posScale · Σpos + negScale · Σneg with
+// respect to the pre-root values, symmetrised: out_ij = 2 h_ij, h_ij = (+posScale on an active
+// positive pair, -negScale on an active negative pair) / (2 d_ij) where d_ij > 0, else 0 — for a
+// symmetric dist and labels h_ij = h_ji, so this is dS + dSᵀ — and rowSums_i = Σ_j out_ij (float32
+// lanes in column order, then their sum). Rows [rowStart, rowEnd).
+EXPORT(contrastive_self_backward) void contrastive_self_backward(const float* dist, const int32_t* labels, int32_t n, float posMargin, float negMargin,
+                                                                 float posScale, float negScale, float* out, float* rowSums, int32_t rowStart,
+                                                                 int32_t rowEnd) {
+  const v128_t zero = f4(0.0f), pm = f4(posMargin), nm = f4(negMargin), lane = wasm_i32x4_make(0, 1, 2, 3);
+  const v128_t vpg = f4(posScale), vng = f4(-negScale), two = f4(2.0f), one = f4(1.0f);
+  for (int32_t i = rowStart; i < rowEnd; i++) {
+    const float* row = dist + (int64_t)i * n;
+    float* o = out + (int64_t)i * n;
+    const v128_t vl = i4(labels[i]), self = i4(i);
+    v128_t acc = zero;
+    int32_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const v128_t d = wasm_v128_load(row + j);
+      const v128_t same = wasm_i32x4_eq(wasm_v128_load(labels + j), vl);
+      const v128_t pos = wasm_v128_andnot(same, wasm_i32x4_eq(wasm_i32x4_add(i4(j), lane), self));
+      const v128_t pOn = wasm_v128_and(pos, wasm_f32x4_gt(wasm_f32x4_sub(d, pm), zero));
+      const v128_t nOn = wasm_v128_andnot(wasm_f32x4_gt(wasm_f32x4_sub(nm, d), zero), same);
+      const v128_t dy = wasm_v128_or(wasm_v128_and(vpg, pOn), wasm_v128_and(vng, nOn));
+      const v128_t positive = wasm_f32x4_gt(d, zero);
+      const v128_t safe = wasm_v128_bitselect(d, one, positive);
+      const v128_t h = wasm_v128_and(wasm_f32x4_div(dy, wasm_f32x4_mul(safe, two)), positive);
+      const v128_t v = wasm_f32x4_add(h, h);
+      wasm_v128_store(o + j, v);
+      acc = wasm_f32x4_add(acc, v);
+    }
+    float tail = 0.0f;
+    for (; j < n; j++) {
+      const float d = row[j];
+      float dy = 0.0f;
+      if (labels[j] == labels[i]) {
+        if (j != i && d - posMargin > 0.0f) dy = posScale;
+      } else if (negMargin - d > 0.0f) {
+        dy = -negScale;
+      }
+      const float h = d > 0.0f ? dy / (d * 2.0f) : 0.0f;
+      o[j] = h + h;
+      tail += h + h;
+    }
+    rowSums[i] = hsum4(acc) + tail;
+  }
+}

@@ -38,6 +38,7 @@ import {
   infoNceRowsNative,
   infoNceRowGradsNative,
   addTransposeNative,
+  contrastiveSelfLossNative,
   firstNonFiniteNative,
   gramMatrix,
   pairMarginGradNative,
@@ -409,6 +410,8 @@ const coverage: Record<keyof typeof api, ExportCoverage> = {
     },
     { what: 'wasmThreads 0', run: () => selectBackend({ preference: 'cpu', wasmThreads: 0, log: false }), code: 'INVALID_ARGUMENT', argument: 'wasmThreads' },
     { what: 'fractional wasmThreads', run: () => selectBackend({ preference: 'cpu', wasmThreads: 1.5, log: false }), code: 'INVALID_ARGUMENT', argument: 'wasmThreads' },
+    { what: 'xnnpackThreads above wasmThreads', run: () => selectBackend({ preference: 'cpu', wasmThreads: 2, xnnpackThreads: 3, log: false }), code: 'INVALID_ARGUMENT', argument: 'xnnpackThreads' },
+    { what: 'xnnpackThreads without wasmThreads', run: () => selectBackend({ preference: 'cpu', xnnpackThreads: 1, log: false }), code: 'INVALID_ARGUMENT', argument: 'xnnpackThreads' },
     { what: 'log neither false nor a function', run: () => selectBackend({ preference: 'cpu', log: 'yes' as never }), code: 'INVALID_ARGUMENT', argument: 'log' },
     { what: 'options null', run: () => selectBackend(null as never), code: 'INVALID_ARGUMENT', argument: 'options' },
   ],
@@ -454,6 +457,11 @@ const coverage: Record<keyof typeof api, ExportCoverage> = {
   pairMarginGradNative: [
     { what: 'an infinite scale', run: () => tf.tidy(() => { pairMarginGradNative(tf.zeros([2, 2]), tf.zeros([2], 'int32'), tf.zeros([2], 'int32'), { selfPairs: true, isSimilarity: false, posMargin: 0, negMargin: 1 }, 1, Infinity); }), code: 'INVALID_ARGUMENT', argument: 'negScale' },
     { what: 'float labels', run: () => tf.tidy(() => { pairMarginGradNative(tf.zeros([2, 2]), tf.zeros([2]), tf.zeros([2], 'int32'), { selfPairs: true, isSimilarity: false, posMargin: 0, negMargin: 1 }, 1, 1); }), code: 'DTYPE_MISMATCH', argument: 'labels' },
+  ],
+  contrastiveSelfLossNative: [
+    { what: 'a 1-D x', run: () => tf.tidy(() => { contrastiveSelfLossNative(tf.zeros([3]) as never, tf.zeros([3], 'int32'), { posMargin: 0, negMargin: 1 }); }), code: 'SHAPE_MISMATCH', argument: 'x' },
+    { what: 'too many labels', run: () => tf.tidy(() => { contrastiveSelfLossNative(tf.zeros([3, 2]), tf.zeros([4], 'int32'), { posMargin: 0, negMargin: 1 }); }), code: 'SHAPE_MISMATCH', argument: 'labels' },
+    { what: 'an infinite margin', run: () => tf.tidy(() => { contrastiveSelfLossNative(tf.zeros([3, 2]), tf.zeros([3], 'int32'), { posMargin: Infinity, negMargin: 1 }); }), code: 'INVALID_ARGUMENT', argument: 'options.posMargin' },
   ],
   tripletMarginNative: [
     { what: 'an index out of range', run: () => tf.tidy(() => { tripletMarginNative(tf.zeros([3, 2]), tf.tensor1d([0], 'int32'), tf.tensor1d([3], 'int32'), tf.tensor1d([1], 'int32'), { margin: 0.2, swap: false }); }), code: 'INVALID_ARGUMENT', argument: 'positive' },

@@ -19,14 +19,14 @@ interface ChildResult {
   nativeValues: number[];
 }
 
-function child(threads: number, nodeFlags: readonly string[] = []): ChildResult {
+function child(threads: number, nodeFlags: readonly string[] = [], xnnpackThreads?: number): ChildResult {
   const source = `
     import * as tf from '@tensorflow/tfjs-core';
     import '@tensorflow/tfjs-layers';
     import * as wasm from '@tensorflow/tfjs-backend-wasm';
     import { selectBackend } from '${distIndex}';
     import { nativeKernelsReady } from '${distNative}';
-    await selectBackend({ preference: 'wasm', log: false, ${threads > 1 ? `wasmThreads: ${threads}` : ''} });
+    await selectBackend({ preference: 'wasm', log: false, ${threads > 1 ? `wasmThreads: ${threads},` : ''} ${xnnpackThreads === undefined ? '' : `xnnpackThreads: ${xnnpackThreads}`} });
     const a = tf.randomNormal([256, 300], 0, 1, 'float32', 1);
     const b = tf.randomNormal([300, 200], 0, 1, 'float32', 2);
     const x = tf.randomNormal([4, 28, 28, 3], 0, 1, 'float32', 3);
@@ -93,6 +93,15 @@ describe('selectBackend({ wasmThreads }) in Node.js', () => {
     // Row-chunked kernels (matMul, Gram, InfoNCE rows and their gradients, G + Gᵀ): bit-identical too.
     expect(two.nativeValues.length).toBe(300 * 300 + 333 * 301 + 300 + 300 * 300 + 300 + 300 * 300 + 300 * 300 + 300 * 64);
     expect(two.nativeValues).toEqual(one.nativeValues);
+  }, 120_000);
+
+  it('with xnnpackThreads 1: XNNPACK on one thread, the toolkit kernels still on two, the same results', () => {
+    const one = child(1);
+    const split = child(2, [], 1);
+    expect(split.threads).toBe(1);
+    expect(split.pooled).toBe(true);
+    expect(split.nativeValues).toEqual(one.nativeValues);
+    expect(split.filterGrads).toEqual(one.filterGrads);
   }, 120_000);
 
   it('starts its workers when Node runs with V8 heap flags (which a worker may not inherit)', () => {

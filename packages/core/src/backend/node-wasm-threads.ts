@@ -16,12 +16,13 @@ import { WORKER_REFUSED_FLAG } from './native-pool.js';
  *    hyper-threads per core), which Emscripten reads from `os.cpus()` in Node: report `2 · threads`
  *    processors while the module instantiates.
  *
- * @param threads - XNNPACK threads wanted (>= 2).
+ * @param threads - threads wanted (>= 2): the threaded build is loaded and its pthread pool sized for them.
  * @param setThreadsCount - the wasm package's `setThreadsCount`.
+ * @param xnnpackThreads - how many of them XNNPACK's pool uses. @defaultValue `threads`
  * @returns a function that restores `os.cpus` and `worker_threads.Worker`; call it once the backend is ready.
  * @internal
  */
-export async function prepareNodeWasmThreads(threads: number, setThreadsCount: (count: number) => void): Promise<() => void> {
+export async function prepareNodeWasmThreads(threads: number, setThreadsCount: (count: number) => void, xnnpackThreads = threads): Promise<() => void> {
   const { createRequire } = (await import(/* @vite-ignore */ 'node:module')) as typeof import('node:module');
   const require = createRequire(import.meta.url);
   const path = require('node:path') as typeof import('node:path');
@@ -69,7 +70,7 @@ export async function prepareNodeWasmThreads(threads: number, setThreadsCount: (
     return Array.from({ length: Math.max(list.length, 2 * threads) }, (_, i) => list[i % list.length] as import('node:os').CpuInfo);
   };
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
-  setThreadsCount(threads);
+  setThreadsCount(xnnpackThreads);
   return () => {
     workerThreads.Worker = OriginalWorker;
     os.cpus = originalCpus;

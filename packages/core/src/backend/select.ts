@@ -32,6 +32,17 @@ export interface SelectBackendOptions {
    * @defaultValue the platform's choice: 1 in Node.js, `navigator.hardwareConcurrency / 2` (at most 4) in a browser
    */
   readonly wasmThreads?: number;
+  /**
+   * How many of the `wasmThreads` XNNPACK's pool uses (the threaded build's convolutions and
+   * element-wise ops); the toolkit's native kernels (matMul, Gram matrices, InfoNCE rows, the conv
+   * filter gradient) share their work with one worker of their own whenever `wasmThreads >= 2`.
+   * XNNPACK's workers spin for a few milliseconds after each operation, taking the core the
+   * toolkit's worker needs: with `1` the loss-heavy steps run faster and steadier (this machine,
+   * 2 cores: SupCon at N = 1,024 14 → 11 ms, the MLP step 22 → 16 ms), convolution-heavy ones
+   * slower (the reference CNN step 267 → 530 ms). Needs `wasmThreads`.
+   * @defaultValue `wasmThreads`
+   */
+  readonly xnnpackThreads?: number;
 }
 
 /** What {@link selectBackend} chose and why. @category Backend */
@@ -71,10 +82,11 @@ async function tryBackend(name: BackendName, options: SelectBackendOptions): Pro
     const loaded = (await import(/* @vite-ignore */ specifier)) as Record<string, unknown>;
     if (name === 'wasm' && options.wasmThreads !== undefined) {
       const setThreadsCount = loaded['setThreadsCount'] as ((count: number) => void) | undefined;
+      const xnnpack = options.xnnpackThreads ?? options.wasmThreads;
       if (IS_NODE && options.wasmThreads >= 2 && setThreadsCount !== undefined) {
-        restore = await prepareNodeWasmThreads(options.wasmThreads, setThreadsCount);
+        restore = await prepareNodeWasmThreads(options.wasmThreads, setThreadsCount, xnnpack);
       } else {
-        setThreadsCount?.(options.wasmThreads);
+        setThreadsCount?.(xnnpack);
       }
     }
   }
@@ -136,6 +148,15 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
   }
   if (options.wasmThreads !== undefined && (!Number.isInteger(options.wasmThreads) || options.wasmThreads < 1)) {
     throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'wasmThreads' passed to 'selectBackend' must be an integer >= 1, got ${String(options.wasmThreads)}`);
+  }
+  if (options.xnnpackThreads !== undefined) {
+    const limit = options.wasmThreads;
+    if (limit === undefined || !Number.isInteger(options.xnnpackThreads) || options.xnnpackThreads < 1 || options.xnnpackThreads > limit) {
+      throw new ContrastiveError(
+        'INVALID_ARGUMENT',
+        `Argument 'xnnpackThreads' passed to 'selectBackend' must be an integer in [1, wasmThreads] (wasmThreads ${String(limit)}), got ${String(options.xnnpackThreads)}`,
+      );
+    }
   }
   const skipped: { name: BackendName; reason: string }[] = [];
   for (const name of order) {

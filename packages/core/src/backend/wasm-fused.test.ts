@@ -5,6 +5,7 @@ import { lpDistance } from '../distances.js';
 import { gramMatrix, l2Normalize, setNativeL2Normalize } from '../math.js';
 import {
   collapsePermutation,
+  contrastiveSelfLossNative,
   firstNonFiniteNative,
   nativeKernels,
   pairMarginGradNative,
@@ -427,5 +428,43 @@ describe('Slice: block copies on the heap equal the shipped kernel', () => {
       ours.dispose();
     }
     tf.dispose([x, xi]);
+  });
+});
+
+describe('contrastiveSelfLossNative: the whole loss equals the tensor path', () => {
+  /** PML's ContrastiveLoss with AvgNonZeroReducer over lpDistance({ normalize: false, native: false }), as tensor ops. */
+  function reference(x: tf.Tensor2D, labels: number[], posMargin: number, negMargin: number): tf.Scalar {
+    const n = x.shape[0];
+    const d = lpDistance({ normalize: false, native: false }).pairwise(x);
+    const same = tf.tensor2d(labels.flatMap((a, i) => labels.map((b, j) => (a === b && i !== j ? 1 : 0))), [n, n]);
+    const different = tf.tensor2d(labels.flatMap((a) => labels.map((b) => (a !== b ? 1 : 0))), [n, n]);
+    // The non-zero count is a constant of the step (read back; Greater has no gradient).
+    const term = (losses: tf.Tensor): tf.Tensor => tf.div(tf.sum(losses), Math.max(1, Array.from(losses.dataSync()).filter((v) => v > 0).length));
+    return tf.add(term(tf.mul(tf.relu(tf.sub(d, posMargin)), same)), term(tf.mul(tf.relu(tf.sub(negMargin, d)), different))) as tf.Scalar;
+  }
+
+  it.each([
+    { n: 64, classes: 32, posMargin: 0, negMargin: 1, normalize: true },
+    { n: 45, classes: 5, posMargin: 0.2, negMargin: 0.9, normalize: true },
+    { n: 30, classes: 3, posMargin: 0.5, negMargin: 4, normalize: false },
+    { n: 8, classes: 1, posMargin: 0, negMargin: 1, normalize: true },
+  ])('n $n, $classes classes, margins $posMargin / $negMargin: value and gradient within 1e-5, no leak', ({ n, classes, posMargin, negMargin, normalize }) => {
+    const raw = tensor([n, 16], n + classes) as tf.Tensor2D;
+    const labels = Array.from({ length: n }, (_, i) => i % classes);
+    const ids = ints(labels);
+    const rows = (e: tf.Tensor): tf.Tensor2D => (normalize ? l2Normalize(e as tf.Tensor2D) : (e as tf.Tensor2D));
+    const before = tf.memory().numTensors;
+    const ours = tf.tidy(() => {
+      const { value, grad } = tf.valueAndGrad((e: tf.Tensor) => contrastiveSelfLossNative(rows(e), ids, { posMargin, negMargin }) as tf.Scalar)(raw);
+      return [value.dataSync()[0] as number, Array.from(grad.dataSync())] as const;
+    }) as unknown as readonly [number, number[]];
+    const expected = tf.tidy(() => {
+      const { value, grad } = tf.valueAndGrad((e: tf.Tensor) => reference(rows(e), labels, posMargin, negMargin))(raw);
+      return [value.dataSync()[0] as number, Array.from(grad.dataSync())] as const;
+    }) as unknown as readonly [number, number[]];
+    expect(tf.memory().numTensors).toBe(before);
+    expect(Math.abs(ours[0] - expected[0])).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(expected[0])));
+    expectScaled(ours[1], expected[1], 'gradient');
+    tf.dispose([raw, ids]);
   });
 });

@@ -8,7 +8,7 @@ import { readyPool, runChunked, startNativePool } from './native-pool.js';
 const BPF_GROUPS = 8;
 
 /** The kernels that split their work with the pool's worker. */
-const POOL_FUNCTIONS = ['conv2d_bpf_groups', 'info_nce_rows', 'info_nce_row_grads', 'gemm_packed', 'gemm_mirror', 'add_transpose', 'euclid_grad_sym'] as const;
+const POOL_FUNCTIONS = ['conv2d_bpf_groups', 'info_nce_rows', 'info_nce_row_grads', 'gemm_packed', 'gemm_mirror', 'add_transpose', 'euclid_grad_sym', 'contrastive_self_backward'] as const;
 
 /** The exports of native/kernels.c (byte offsets into the tfjs heap; sizes in elements). */
 interface NativeExports {
@@ -33,6 +33,8 @@ interface NativeExports {
   l2_normalize(x: number, n: number, d: number, eps: number, y: number, norm: number): void;
   l2_normalize_grad(y: number, dy: number, norm: number, n: number, d: number, eps: number, dx: number): void;
   relu_grad(x: number, dy: number, dx: number, n: number): void;
+  contrastive_self_forward(g: number, sq: number, labels: number, n: number, posMargin: number, negMargin: number, dist: number, sums: number): void;
+  contrastive_self_backward(dist: number, labels: number, n: number, posMargin: number, negMargin: number, posScale: number, negScale: number, out: number, rowSums: number, rowStart: number, rowEnd: number): void;
   triplet_margin(u: number, d: number, anchor: number, positive: number, negative: number, t: number, margin: number, swap: number, sums: number, scale: number, du: number): void;
   pair_margin_sums(v: number, labels: number, refLabels: number, n: number, m: number, selfPairs: number, isSim: number, posMargin: number, negMargin: number, out: number): void;
   pair_margin_grad(v: number, labels: number, refLabels: number, n: number, m: number, selfPairs: number, isSim: number, posMargin: number, negMargin: number, posScale: number, negScale: number, out: number): void;
@@ -640,7 +642,7 @@ const POOL_CHUNKS = 16;
 function onRowChunks(
   backend: WasmBackendLike,
   native: NativeExports,
-  fn: 'info_nce_rows' | 'info_nce_row_grads' | 'add_transpose' | 'gemm_mirror' | 'euclid_grad_sym',
+  fn: 'info_nce_rows' | 'info_nce_row_grads' | 'add_transpose' | 'gemm_mirror' | 'euclid_grad_sym' | 'contrastive_self_backward',
   n: number,
   m: number,
   args: number[],
@@ -1325,4 +1327,96 @@ export function tripletMarginGradNative(
   native.triplet_margin(heapOffset(backend, u), u.shape[1], heapOffset(backend, anchor), heapOffset(backend, positive), heapOffset(backend, negative),
     anchor.shape[0], o.margin, o.swap ? 1 : 0, 0, scale, heapOffset(backend, du));
   return tf.engine().makeTensorFromTensorInfo(du) as tf.Tensor2D;
+}
+
+// ------------------------------------------------ contrastive loss on the Euclidean self-distances
+
+/** The margins of {@link contrastiveSelfLossNative}. @category Backend */
+export interface ContrastiveSelfOptions {
+  /** A positive pair costs `relu(d - posMargin)`. */
+  readonly posMargin: number;
+  /** A negative pair costs `relu(negMargin - d)`. */
+  readonly negMargin: number;
+}
+
+/**
+ * The margin contrastive loss of Hadsell, Chopra & LeCun 2006 over every pair of a batch with
+ * itself under the Euclidean distance of its rows, as pytorch-metric-learning's `ContrastiveLoss`
+ * with `LpDistance` (give it L2-normalised rows for PML's default) and `AvgNonZeroReducer`:
+ * `Σ relu(d - posMargin) / #non-zero + Σ relu(negMargin - d) / #non-zero` over the ordered pairs
+ * `(i, j)`, `i ≠ j`, same label / different label. On the wasm backend in three native passes —
+ * the symmetric Gram matrix, the distances and sums together, and one backward pass for the
+ * symmetric gradient of the pre-root values and its row sums (the distance matrix being exactly
+ * symmetric, `dS + dSᵀ = 2 dS`) — plus one product; with an explicit gradient
+ * `2 (x ⊙ rowSums - S·x)`. Equal to `contrastiveLoss` over `lpDistance({ normalize: false })`
+ * within float32 rounding.
+ *
+ * @param x - `[n, d]` float32 rows (borrowed).
+ * @param labels - `[n]` int32 (borrowed).
+ * @param options - the two margins.
+ * @returns a float32 scalar connected to `x`, or `null` off the wasm backend or when a distance
+ *   is NaN (the caller's tensor path then propagates it).
+ * @throws {@link ContrastiveError} naming the argument: `x` not a float32 matrix, `labels` not int32
+ *   of `n` entries, a margin not finite.
+ * @category Backend
+ */
+export function contrastiveSelfLossNative(x: tf.Tensor2D, labels: tf.Tensor1D, options: ContrastiveSelfOptions): tf.Scalar | null {
+  const fn = 'contrastiveSelfLossNative';
+  checkFloatMatrix(x, 'x', fn);
+  const n = x.shape[0];
+  checkVector(labels, 'int32', n, 'labels', fn);
+  if (options === null || typeof options !== 'object') bad('INVALID_ARGUMENT', 'options', fn, 'an object', String(options));
+  const { posMargin, negMargin } = options;
+  for (const [key, value] of [['posMargin', posMargin], ['negMargin', negMargin]] as const) {
+    if (typeof value !== 'number' || !Number.isFinite(value)) bad('INVALID_ARGUMENT', `options.${key}`, fn, 'a finite number', String(value));
+  }
+  const active = activeNative();
+  if (active === null || n === 0) return null;
+  const { backend, native } = active;
+  const sums = new Float64Array(4);
+  const dist = tf.tidy(() => {
+    const gram = gramNative(x) as tf.Tensor2D;
+    const sq = tf.sum(tf.square(x), 1);
+    const out = backend.makeOutput([n, n], 'float32');
+    const cells = backend.makeOutput([8], 'float32');
+    try {
+      native.contrastive_self_forward(heapOffset(backend, gram), heapOffset(backend, sq), heapOffset(backend, labels), n, posMargin, negMargin,
+        heapOffset(backend, out), heapOffset(backend, cells));
+      const view = backend.typedArrayFromHeap(cells);
+      sums.set(new Float64Array(view.buffer, view.byteOffset, 4));
+    } finally {
+      backend.disposeData(cells.dataId);
+    }
+    return tf.engine().makeTensorFromTensorInfo(out) as tf.Tensor2D;
+  });
+  const [positiveSum, positiveCount, negativeSum, negativeCount] = sums as unknown as [number, number, number, number];
+  if (Number.isNaN(positiveSum) || Number.isNaN(negativeSum)) {
+    dist.dispose();
+    return null;
+  }
+  const value = (positiveCount > 0 ? positiveSum / positiveCount : 0) + (negativeCount > 0 ? negativeSum / negativeCount : 0);
+  const op = tf.customGrad(((input: tf.Tensor2D, save: tf.GradSaveFunc) => {
+    save([input, dist, labels]);
+    return {
+      value: tf.scalar(value),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [rows, d, ids] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
+        const scale = dy.dataSync()[0] as number;
+        const sym = backend.makeOutput([n, n], 'float32');
+        const rowSums = backend.makeOutput([n], 'float32');
+        onRowChunks(backend, native, 'contrastive_self_backward', n, n, [
+          heapOffset(backend, d), heapOffset(backend, ids), n, posMargin, negMargin,
+          positiveCount > 0 ? scale / positiveCount : 0, negativeCount > 0 ? scale / negativeCount : 0,
+          heapOffset(backend, sym), heapOffset(backend, rowSums), 0, n,
+        ]);
+        const engine = tf.engine();
+        const s = engine.makeTensorFromTensorInfo(sym) as tf.Tensor2D;
+        const r = engine.makeTensorFromTensorInfo(rowSums) as tf.Tensor1D;
+        return tf.mul(tf.sub(tf.mul(rows, tf.reshape(r, [-1, 1])), tf.matMul(s, rows)), 2);
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  const out = op(x) as tf.Scalar;
+  dist.dispose();
+  return out;
 }
