@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { assertNumber, lpDistance, pairMarginGradNative, pairMarginSumsNative } from '@contrastive/core';
+import { assertNumber, contrastiveSelfLossNative, l2Normalize, lpDistance, pairMarginGradNative, pairMarginSumsNative } from '@contrastive/core';
 import type { Distance, Labels, LossInput, Loss, Tuples } from '@contrastive/core';
 import { assertDistanceOption, assertReducerOption, validateLossInput } from './internal/pairs.js';
 import { avgNonZeroReducer, connectedZero } from './reducers.js';
@@ -271,6 +271,7 @@ export function contrastiveLoss(options: ContrastiveLossOptions = {}): Loss {
   // matrix, with 0 for the pairs that are not positive (or not negative): the reducer ignores zeros,
   // so the result equals reducing the compacted list, without gathering n·m entries.
   const dense = options.reducer === undefined;
+  const defaultDistance = options.distance === undefined;
 
   // PML's distance.margin(x, y): x - y for a distance, y - x for a similarity.
   const pairLoss = (values: tf.Tensor, isPositive: boolean): tf.Tensor => {
@@ -318,6 +319,11 @@ export function contrastiveLoss(options: ContrastiveLossOptions = {}): Loss {
       const n = embeddings.shape[0];
       if (tuples === undefined && dense) {
         return tf.tidy(() => {
+          if (defaultDistance && ref === undefined && nativeRowsOn()) {
+            // PML's defaults on the batch itself: the whole loss on the normalised rows natively.
+            const whole = contrastiveSelfLossNative(l2Normalize(embeddings), labels as tf.Tensor1D, { posMargin, negMargin });
+            if (whole !== null) return whole;
+          }
           const matrix = distance.pairwise(embeddings, ref?.embeddings);
           const fused = nativeRowsOn() ? fusedPairMargin(matrix, labels, ref?.labels) : null;
           if (fused !== null) return fused;
