@@ -400,16 +400,31 @@ const TORCH = {
   epochMnist: { torch: 4350, pml: null },
 };
 
-/** bench/training.mjs in a child process (its own wasm backend with 2 XNNPACK threads). */
+/** The loss rows and the MLP step run with XNNPACK on one thread (see selectBackend's xnnpackThreads). */
+const ONE_XNNPACK_THREAD = ['ntXent256', 'ntXent1024', 'supCon1024', 'tripletBatchHard1024', 'contrastive1024', 'clip1024', 'hcl1024', 'mlpStep512'];
+/** The convolution-bound rows keep XNNPACK's two threads. */
+const TWO_XNNPACK_THREADS = ['cnnStep256', 'matMul', 'epochFashion', 'epochMnist'];
+
+/**
+ * bench/training.mjs in two child processes, each with its own wasm backend on 2 threads: the
+ * loss rows and the MLP step with `xnnpackThreads: 1` (XNNPACK's spinning worker would take the
+ * core the toolkit's kernel worker needs), the CNN step, matMul and the recipe epochs with
+ * XNNPACK on both (the convolutions are XNNPACK's). Each row records its `xnnpackThreads`.
+ */
 function torchTableBench(extra) {
   const script = fileURLToPath(new URL('./training.mjs', import.meta.url));
-  const child = spawnSync(process.execPath, [script, '--threads', '2', '--reps', String(Math.max(10, REPS)), ...extra], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  if (child.status !== 0) throw new Error(`bench/training.mjs failed with status ${child.status}`);
-  const lines = child.stdout.trim().split('\n');
-  const table = JSON.parse(lines[lines.length - 1]);
+  const run = (more) => {
+    const child = spawnSync(process.execPath, [script, '--threads', '2', '--reps', String(Math.max(10, REPS)), ...extra, ...more], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    if (child.status !== 0) throw new Error(`bench/training.mjs failed with status ${child.status}`);
+    const lines = child.stdout.trim().split('\n');
+    return JSON.parse(lines[lines.length - 1]);
+  };
+  const losses = run(['--xnnpack-threads', '1', '--only', ONE_XNNPACK_THREAD.join(',')]);
+  const convs = run(['--xnnpack-threads', '2', '--only', TWO_XNNPACK_THREADS.join(',')]);
+  const table = { ...convs, rows: { ...losses.rows, ...convs.rows } };
   for (const [key, row] of Object.entries(table.rows)) {
     const ref = TORCH[key];
     if (ref === undefined || typeof row.ms !== 'number') continue;
@@ -422,14 +437,16 @@ function torchTableBench(extra) {
 
 function printTorchTable(table) {
   console.log(`\nissue 8 table: ${table.backend}${table.threads ? ` (${table.threads} threads)` : ''}, ${table.method}`);
-  console.log(`${'workload'.padEnd(74)} ${'ours'.padStart(9)} ${'torch'.padStart(8)} ${'PML'.padStart(7)} ${'x torch'.padStart(8)}`);
+  console.log(`${'workload'.padEnd(74)} ${'ours'.padStart(9)} ${'torch'.padStart(8)} ${'PML'.padStart(7)} ${'x torch'.padStart(8)} ${'xnnpack'.padStart(8)}`);
   for (const row of Object.values(table.rows)) {
     if (row.gflops !== undefined || row['1024x1024x1024'] !== undefined) continue;
     const ours = typeof row.ms === 'number' ? row.ms.toFixed(1) : String(row);
-    console.log(`${row.what.padEnd(74)} ${ours.padStart(9)} ${String(row.torch ?? '-').padStart(8)} ${String(row.pml ?? '-').padStart(7)} ${String(row.vsTorch ?? '-').padStart(8)}`);
+    console.log(
+      `${row.what.padEnd(74)} ${ours.padStart(9)} ${String(row.torch ?? '-').padStart(8)} ${String(row.pml ?? '-').padStart(7)} ${String(row.vsTorch ?? '-').padStart(8)} ${String(row.xnnpackThreads ?? '-').padStart(8)}`,
+    );
   }
   const mm = table.rows.matMul;
-  if (mm !== undefined) console.log(`matMul: ${Object.entries(mm).filter(([k]) => k !== 'what').map(([k, v]) => `${k} ${v.ms} ms = ${v.gflops} GFLOP/s`).join('; ')}`);
+  if (mm !== undefined) console.log(`matMul: ${Object.entries(mm).filter(([k]) => k !== 'what' && k !== 'xnnpackThreads').map(([k, v]) => `${k} ${v.ms} ms = ${v.gflops} GFLOP/s`).join('; ')}`);
 }
 
 if (tableOnly) {

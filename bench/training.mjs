@@ -5,9 +5,9 @@
  * threads and the toolkit's kernels). Prints one JSON line (bench/run.mjs merges it into
  * bench/results.json as `torchTable`).
  *
- *   node bench/training.mjs [--threads 2] [--reps 10] [--epochs 11] [--skip-epochs] [--only a,b]
+ *   node bench/training.mjs [--threads 2] [--xnnpack-threads 1] [--reps 10] [--epochs 11] [--skip-epochs] [--only a,b]
  *
- * Every figure is the median wall time (ms) of `--reps` runs after 3 warm-up runs; losses are
+ * Every figure is the median wall time (ms) of `--reps` runs after at least 3 warm-up runs and 1.5 s; losses are
  * forward + backward (`tf.valueAndGrad` w.r.t. the embeddings, the gradient read back), steps are
  * one Adam step (`optimizer.minimize`, the loss read back). Epochs run the `contrastive` CLI's
  * `simclr` recipe (RECIPE.md: CNN, batch 256, the recipe's augmentation) for `--epochs` epochs and
@@ -36,7 +36,13 @@ const EPOCHS = Number(flag('--epochs', '11'));
 const ONLY = flag('--only', '')?.split(',').filter(Boolean) ?? [];
 const WARMUP = 3;
 
-const selection = await core.selectBackend({ log: false, ...(THREADS > 1 ? { wasmThreads: THREADS } : {}) });
+const XNNPACK = flag('--xnnpack-threads', undefined) === undefined ? undefined : Number(flag('--xnnpack-threads', undefined));
+
+const selection = await core.selectBackend({
+  log: false,
+  ...(THREADS > 1 ? { wasmThreads: THREADS } : {}),
+  ...(XNNPACK !== undefined && THREADS > 1 ? { xnnpackThreads: XNNPACK } : {}),
+});
 
 function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -46,7 +52,11 @@ function median(values) {
 const round = (ms) => Math.round(ms * 10) / 10;
 
 function time(run) {
-  for (let i = 0; i < WARMUP; i++) run();
+  // At least WARMUP runs and at least 1.5 s: V8 compiles WebAssembly (tfjs's and the toolkit's
+  // kernels) to optimised code in the background during the first seconds of use, so the first
+  // rows of a process would otherwise time the baseline tier.
+  const warmUntil = performance.now() + 1500;
+  for (let i = 0; i < WARMUP || performance.now() < warmUntil; i++) run();
   const times = [];
   for (let i = 0; i < REPS; i++) {
     const start = performance.now();
@@ -65,8 +75,11 @@ function lossRow({ loss, n, labels, ref, miner }) {
       const tuples = miner?.mine({ embeddings: x, labels });
       const input = (e) => ({ embeddings: e, ...(labels === undefined ? {} : { labels }), ...(tuples === undefined ? {} : { tuples }), ...(refX === undefined ? {} : { ref: { embeddings: refX, labels } }) });
       const { value, grad } = tf.valueAndGrad((e) => loss.compute(input(e)))(x);
-      grad.dataSync();
-      tf.dispose([value, grad]);
+      // Wait for the gradient without copying it out (as torch's backward leaves it in place): a
+      // dataSync of the [n, 128] gradient is a fresh host array, ~5 ms of page faults at n = 1024 here.
+      const done = tf.sum(grad);
+      done.dataSync();
+      tf.dispose([value, grad, done]);
       if (tuples !== undefined) tf.dispose(Object.values(tuples).filter((t) => t instanceof tf.Tensor));
     });
   } finally {
@@ -158,7 +171,7 @@ for (const [key, row] of Object.entries(ROWS)) {
     if (args.includes('--skip-epochs')) continue;
     rows[key] = { what: row.what, ...epochRow(row.epoch) };
   } else {
-    rows[key] = { what: row.what, ...row.run() };
+    rows[key] = { what: row.what, ...row.run(), ...(XNNPACK === undefined ? {} : { xnnpackThreads: XNNPACK }) };
   }
   console.error(`[training] ${key}: ${JSON.stringify(rows[key])}`);
 }
@@ -171,7 +184,7 @@ console.log(
     tfjs: tf.version_core,
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? 'unknown', loadavg: os.loadavg().map((v) => Math.round(v * 100) / 100) },
-    method: `median of ${REPS} runs after ${WARMUP} warm-up runs (epochs: median of ${EPOCHS - 1} epochs after the first), ms`,
+    method: `median of ${REPS} runs after >= ${WARMUP} warm-up runs and 1.5 s (epochs: median of ${EPOCHS - 1} epochs after the first), ms`,
     rows,
     seconds: Math.round((Date.now() - started) / 1000),
   }),
