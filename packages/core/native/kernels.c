@@ -279,9 +279,10 @@ EXPORT(select32) void select32(const uint8_t* cond, const int32_t* t, const int3
 // window of -inf or NaN only gets nothing), the other three cells get 0.
 // x, dx: [rows * 2, outWidth * 2, channels]; dy: [rows, outWidth, channels].
 EXPORT(max_pool_grad_2x2) void max_pool_grad_2x2(const float* x, const float* dy, float* dx, int32_t rows, int32_t outWidth,
-                                                 int32_t channels) {
+                                                 int32_t channels, int32_t rowStart, int32_t rowEnd) {
   const int32_t rowStride = 2 * outWidth * channels;
-  for (int32_t r = 0; r < rows; r++) {
+  (void)rows;
+  for (int32_t r = rowStart; r < rowEnd; r++) {
     const float* top = x + 2 * r * rowStride;
     float* dtop = dx + 2 * r * rowStride;
     const float* g = dy + r * outWidth * channels;

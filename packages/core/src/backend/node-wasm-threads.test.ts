@@ -62,6 +62,7 @@ function child(threads: number, nodeFlags: readonly string[] = [], xnnpackThread
       infoNceRowGradsNative('ntxent', block, ids, ids, 0, dRow),
       addTransposeNative(tf.randomNormal([300, 300], 0, 1, 'float32', 11)),
       tf.grad((x) => tf.sum(tf.mul(lpDistance().pairwise(x), tf.randomNormal([300, 300], 0, 1, 'float32', 12))))(e),
+      tf.grad((x) => tf.sum(tf.mul(tf.maxPool(x, 2, 2, 'valid'), tf.randomNormal([16, 14, 14, 8], 0, 1, 'float32', 13))))(tf.randomNormal([16, 28, 28, 8], 0, 1, 'float32', 14)),
     ];
     const nativeValues = chunked.flatMap((t) => Array.from(t.dataSync()));
     console.log(JSON.stringify({ threads: wasm.getThreadsCount(), values, pooled, filterGrads, nativeValues }));
@@ -91,7 +92,7 @@ describe('selectBackend({ wasmThreads }) in Node.js', () => {
     expect(two.filterGrads.length).toBe(3 * 3 * 32 * 64 + 3 * 3 * 32 + 3 * 3 * 5 * 7);
     expect(two.filterGrads).toEqual(one.filterGrads);
     // Row-chunked kernels (matMul, Gram, InfoNCE rows and their gradients, G + Gᵀ): bit-identical too.
-    expect(two.nativeValues.length).toBe(300 * 300 + 333 * 301 + 300 + 300 * 300 + 300 + 300 * 300 + 300 * 300 + 300 * 64);
+    expect(two.nativeValues.length).toBe(300 * 300 + 333 * 301 + 300 + 300 * 300 + 300 + 300 * 300 + 300 * 300 + 300 * 64 + 16 * 28 * 28 * 8);
     expect(two.nativeValues).toEqual(one.nativeValues);
   }, 120_000);
 

@@ -8,7 +8,7 @@ import { readyPool, runChunked, startNativePool } from './native-pool.js';
 const BPF_GROUPS = 8;
 
 /** The kernels that split their work with the pool's worker. */
-const POOL_FUNCTIONS = ['conv2d_bpf_groups', 'info_nce_rows', 'info_nce_row_grads', 'gemm_packed', 'gemm_mirror', 'add_transpose', 'euclid_grad_sym', 'contrastive_self_backward'] as const;
+const POOL_FUNCTIONS = ['conv2d_bpf_groups', 'info_nce_rows', 'info_nce_row_grads', 'gemm_packed', 'gemm_mirror', 'add_transpose', 'euclid_grad_sym', 'contrastive_self_backward', 'max_pool_grad_2x2'] as const;
 
 /** The exports of native/kernels.c (byte offsets into the tfjs heap; sizes in elements). */
 interface NativeExports {
@@ -19,7 +19,7 @@ interface NativeExports {
   minmax(op: number, isInt: number, a: number, aOuter: number, aInner: number, b: number, bOuter: number, bInner: number, out: number, outer: number, inner: number): void;
   compare(op: number, isInt: number, a: number, aOuter: number, aInner: number, b: number, bOuter: number, bInner: number, out: number, outer: number, inner: number): void;
   select32(cond: number, t: number, e: number, out: number, n: number): void;
-  max_pool_grad_2x2(x: number, dy: number, dx: number, rows: number, outWidth: number, channels: number): void;
+  max_pool_grad_2x2(x: number, dy: number, dx: number, rows: number, outWidth: number, channels: number, rowStart: number, rowEnd: number): void;
   conv2d_backprop_filter(x: number, dy: number, acc: number, first: number, count: number, inH: number, inW: number, inC: number, outH: number, outW: number, outC: number, fh: number, fw: number, sh: number, sw: number, pt: number, pl: number): void;
   round_f64_to_f32(acc: number, out: number, n: number): void;
   conv2d_bpf_groups(x: number, dy: number, acc: number, size: number, batch: number, chunks: number, inH: number, inW: number, inC: number, outH: number, outW: number, outC: number, fh: number, fw: number, sh: number, sw: number, pt: number, pl: number, chunkStart: number, chunkEnd: number): void;
@@ -535,7 +535,8 @@ export function maxPoolGrad2x2Native(
   const native = nativeKernels(backend);
   if (native === null) return false;
   if (rows * outWidth * channels > 0) {
-    native.max_pool_grad_2x2(heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, dx), rows, outWidth, channels);
+    // Output rows are independent: shared with the pool's worker in chunks.
+    onRowChunks(backend, native, 'max_pool_grad_2x2', rows, 4 * outWidth * channels, [heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, dx), rows, outWidth, channels, 0, rows], 1);
   }
   return true;
 }
@@ -642,7 +643,7 @@ const POOL_CHUNKS = 16;
 function onRowChunks(
   backend: WasmBackendLike,
   native: NativeExports,
-  fn: 'info_nce_rows' | 'info_nce_row_grads' | 'add_transpose' | 'gemm_mirror' | 'euclid_grad_sym' | 'contrastive_self_backward',
+  fn: 'info_nce_rows' | 'info_nce_row_grads' | 'add_transpose' | 'gemm_mirror' | 'euclid_grad_sym' | 'contrastive_self_backward' | 'max_pool_grad_2x2',
   n: number,
   m: number,
   args: number[],
