@@ -25,10 +25,12 @@ export interface SelectBackendOptions {
   /** Where to say which backend was chosen; `false` for silence. @defaultValue `console.info` */
   readonly log?: false | ((message: string) => void);
   /**
-   * XNNPACK threads of the wasm backend (its threaded SIMD build). In a browser this needs a
-   * cross-origin-isolated page; in Node.js, where tfjs 4.22 disables threads, `selectBackend`
-   * enables them for values >= 2 (see the package README: it starts tfjs's own pthread workers
-   * with `worker_threads`). Takes effect only when the wasm backend is first initialised.
+   * Threads of the wasm backend (its threaded SIMD build): XNNPACK's pool (see
+   * `xnnpackThreads`) and, from 2, one worker for the toolkit's native kernels. In a browser this
+   * needs a cross-origin-isolated page; in Node.js, where tfjs 4.22 disables threads,
+   * `selectBackend` enables them for values >= 2 (see the package README: it starts tfjs's own
+   * pthread workers with `worker_threads`). Takes effect only when the wasm backend is first
+   * initialised.
    * @defaultValue the platform's choice: 1 in Node.js, `navigator.hardwareConcurrency / 2` (at most 4) in a browser
    */
   readonly wasmThreads?: number;
