@@ -616,6 +616,15 @@ static inline void tr4(v128_t* a, v128_t* b, v128_t* c, v128_t* d) {
   *d = wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7);
 }
 
+// Loads the 4 x 4 block at p (rows `stride` floats apart) transposed: t0..t3 are its columns.
+static inline void load_tr4(const float* p, int64_t stride, v128_t* t0, v128_t* t1, v128_t* t2, v128_t* t3) {
+  *t0 = wasm_v128_load(p);
+  *t1 = wasm_v128_load(p + stride);
+  *t2 = wasm_v128_load(p + 2 * stride);
+  *t3 = wasm_v128_load(p + 3 * stride);
+  tr4(t0, t1, t2, t3);
+}
+
 // Blocks of 8 x 8: a block touches 8 source and 8 destination lines, so rows a power-of-two
 // stride apart (which share one L1 set) do not evict each other before they are reused.
 #define TB 8
@@ -632,9 +641,8 @@ EXPORT(transpose32) void transpose32(const uint32_t* src, int32_t batch, int32_t
         if (r1 - r0 == TB && c1 - c0 == TB) {
           for (int32_t r = r0; r < r1; r += 4) {
             for (int32_t c = c0; c < c1; c += 4) {
-              v128_t x0 = wasm_v128_load(s + (int64_t)r * cols + c), x1 = wasm_v128_load(s + (int64_t)(r + 1) * cols + c);
-              v128_t x2 = wasm_v128_load(s + (int64_t)(r + 2) * cols + c), x3 = wasm_v128_load(s + (int64_t)(r + 3) * cols + c);
-              tr4(&x0, &x1, &x2, &x3);
+              v128_t x0, x1, x2, x3;
+              load_tr4((const float*)(s + (int64_t)r * cols + c), cols, &x0, &x1, &x2, &x3);
               wasm_v128_store(d + (int64_t)c * rows + r, x0);
               wasm_v128_store(d + (int64_t)(c + 1) * rows + r, x1);
               wasm_v128_store(d + (int64_t)(c + 2) * rows + r, x2);
@@ -662,9 +670,8 @@ EXPORT(add_transpose) void add_transpose(const float* g, float* out, int32_t n, 
         for (int32_t i = i0; i < i1; i += 4) {
           for (int32_t j = j0; j < j1; j += 4) {
             // rows j..j+3 of g at columns i..i+3, transposed: (g^T) rows i..i+3 at columns j..j+3.
-            v128_t t0 = wasm_v128_load(g + (int64_t)j * n + i), t1 = wasm_v128_load(g + (int64_t)(j + 1) * n + i);
-            v128_t t2 = wasm_v128_load(g + (int64_t)(j + 2) * n + i), t3 = wasm_v128_load(g + (int64_t)(j + 3) * n + i);
-            tr4(&t0, &t1, &t2, &t3);
+            v128_t t0, t1, t2, t3;
+            load_tr4(g + (int64_t)j * n + i, n, &t0, &t1, &t2, &t3);
             wasm_v128_store(out + (int64_t)i * n + j, wasm_f32x4_add(wasm_v128_load(g + (int64_t)i * n + j), t0));
             wasm_v128_store(out + (int64_t)(i + 1) * n + j, wasm_f32x4_add(wasm_v128_load(g + (int64_t)(i + 1) * n + j), t1));
             wasm_v128_store(out + (int64_t)(i + 2) * n + j, wasm_f32x4_add(wasm_v128_load(g + (int64_t)(i + 2) * n + j), t2));
@@ -1046,9 +1053,8 @@ EXPORT(gemm_mirror) void gemm_mirror(float* c, int32_t n, int32_t rowStart, int3
       if (i1 - i0 == TB) {
         for (int32_t i = i0; i < i1; i += 4) {
           for (int32_t j = j0; j < j0 + TB; j += 4) {
-            v128_t t0 = wasm_v128_load(c + (int64_t)j * n + i), t1 = wasm_v128_load(c + (int64_t)(j + 1) * n + i);
-            v128_t t2 = wasm_v128_load(c + (int64_t)(j + 2) * n + i), t3 = wasm_v128_load(c + (int64_t)(j + 3) * n + i);
-            tr4(&t0, &t1, &t2, &t3);
+            v128_t t0, t1, t2, t3;
+            load_tr4(c + (int64_t)j * n + i, n, &t0, &t1, &t2, &t3);
             wasm_v128_store(c + (int64_t)i * n + j, t0);
             wasm_v128_store(c + (int64_t)(i + 1) * n + j, t1);
             wasm_v128_store(c + (int64_t)(i + 2) * n + j, t2);
@@ -1162,20 +1168,15 @@ EXPORT(euclid_grad_sym) void euclid_grad_sym(const float* d, const float* dy, in
       v128_t d2 = wasm_v128_load(d + (int64_t)(i + 2) * n + j), d3 = wasm_v128_load(d + (int64_t)(i + 3) * n + j);
       v128_t y0 = wasm_v128_load(dy + (int64_t)i * n + j), y1 = wasm_v128_load(dy + (int64_t)(i + 1) * n + j);
       v128_t y2 = wasm_v128_load(dy + (int64_t)(i + 2) * n + j), y3 = wasm_v128_load(dy + (int64_t)(i + 3) * n + j);
-      v128_t e0 = wasm_v128_load(d + (int64_t)j * n + i), e1 = wasm_v128_load(d + (int64_t)(j + 1) * n + i);
-      v128_t e2 = wasm_v128_load(d + (int64_t)(j + 2) * n + i), e3 = wasm_v128_load(d + (int64_t)(j + 3) * n + i);
-      v128_t z0 = wasm_v128_load(dy + (int64_t)j * n + i), z1 = wasm_v128_load(dy + (int64_t)(j + 1) * n + i);
-      v128_t z2 = wasm_v128_load(dy + (int64_t)(j + 2) * n + i), z3 = wasm_v128_load(dy + (int64_t)(j + 3) * n + i);
-      tr4(&e0, &e1, &e2, &e3);
-      tr4(&z0, &z1, &z2, &z3);
+      v128_t e0, e1, e2, e3, z0, z1, z2, z3;
+      load_tr4(d + (int64_t)j * n + i, n, &e0, &e1, &e2, &e3);
+      load_tr4(dy + (int64_t)j * n + i, n, &z0, &z1, &z2, &z3);
       if (j == i) {
         // the diagonal block: dy_rr times 0 on both sides.
-        const v128_t zero = f4(0.0f);
         y0 = wasm_i32x4_replace_lane(y0, 0, 0); y1 = wasm_i32x4_replace_lane(y1, 1, 0);
         y2 = wasm_i32x4_replace_lane(y2, 2, 0); y3 = wasm_i32x4_replace_lane(y3, 3, 0);
         z0 = wasm_i32x4_replace_lane(z0, 0, 0); z1 = wasm_i32x4_replace_lane(z1, 1, 0);
         z2 = wasm_i32x4_replace_lane(z2, 2, 0); z3 = wasm_i32x4_replace_lane(z3, 3, 0);
-        (void)zero;
       }
       const v128_t o0 = wasm_f32x4_add(finish_grad4(d0, y0), finish_grad4(e0, z0));
       const v128_t o1 = wasm_f32x4_add(finish_grad4(d1, y1), finish_grad4(e1, z1));
