@@ -20,6 +20,20 @@ function randomLabels(n: number, classes: number, seed: number): tf.Tensor1D {
   return tf.randomUniform([n], 0, classes, 'int32', seed) as tf.Tensor1D;
 }
 
+/** Value within 1e-5 (relative, at least 1) and gradient within 1e-5 of its largest entry, all finite. */
+function expectCloseLoss(fast: { value: number; grad: Float32Array }, reference: { value: number; grad: Float32Array }): void {
+  expect(Math.abs(fast.value - reference.value)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(reference.value)));
+  expectCloseGrad(fast.grad, reference.grad);
+}
+
+function expectCloseGrad(a: Float32Array, b: Float32Array): void {
+  const scale = Math.max(1e-12, ...Array.from(b, Math.abs));
+  let worst = 0;
+  for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs((a[i] as number) - (b[i] as number)));
+  expect(worst / scale).toBeLessThanOrEqual(1e-5);
+  expect(Array.from(a).every(Number.isFinite)).toBe(true);
+}
+
 type Case = { name: string; n: number; labels: 'views' | number; ref?: boolean; chunkElements?: number; temperature: number };
 const CASES: Case[] = [
   { name: 'view pairs', n: 64, labels: 'views', temperature: 0.1 },
@@ -62,15 +76,8 @@ describe.each([
     const fast = run(true);
     const reference = run(false);
     expect(tf.memory().numTensors).toBe(before);
-    expect(Math.abs(fast.value - reference.value)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(reference.value)));
-    for (const [a, b] of [[fast.grad, reference.grad], [fast.refGrad, reference.refGrad]] as const) {
-      if (a === undefined || b === undefined) continue;
-      const scale = Math.max(1e-12, ...Array.from(b, Math.abs));
-      let worst = 0;
-      for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs((a[i] as number) - (b[i] as number)));
-      expect(worst / scale).toBeLessThanOrEqual(1e-5);
-      expect(Array.from(a).every(Number.isFinite)).toBe(true);
-    }
+    expectCloseLoss(fast, reference);
+    if (fast.refGrad !== undefined && reference.refGrad !== undefined) expectCloseGrad(fast.refGrad, reference.refGrad);
     loss.dispose?.();
     tf.dispose([x, labels, refX, refLabels]);
   });
@@ -129,13 +136,7 @@ describe('contrastiveLoss: the native pair-margin pass equals the tensor-op path
     const fast = run(true);
     const reference = run(false);
     expect(tf.memory().numTensors).toBe(before);
-    expect(Math.abs(fast.value - reference.value)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(reference.value)));
-    const scale = Math.max(1e-12, ...Array.from(reference.grad, Math.abs));
-    let worst = 0;
-    fast.grad.forEach((v, i) => {
-      worst = Math.max(worst, Math.abs(v - (reference.grad[i] as number)));
-    });
-    expect(worst / scale).toBeLessThanOrEqual(1e-5);
+    expectCloseLoss(fast, reference);
     tf.dispose([x, labels, refX, refLabels]);
   });
 });
@@ -184,15 +185,7 @@ describe('tripletMarginLoss: row-wise distances of mined tuples equal the matrix
     const reference = run(false);
     expect(tf.memory().numTensors).toBe(before);
     expect(reference.value).toBeGreaterThan(0);
-    const scale = Math.max(1e-12, ...Array.from(reference.grad, Math.abs));
-    for (const fast of [fused, rows]) {
-      expect(Math.abs(fast.value - reference.value)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(reference.value)));
-      let worst = 0;
-      fast.grad.forEach((v, i) => {
-        worst = Math.max(worst, Math.abs(v - (reference.grad[i] as number)));
-      });
-      expect(worst / scale).toBeLessThanOrEqual(1e-5);
-    }
+    for (const fast of [fused, rows]) expectCloseLoss(fast, reference);
     tf.dispose([x, refX, labels, t.anchor, t.positive, t.negative]);
   });
 
