@@ -81,7 +81,7 @@ try {
       const name = module.exports[i];
       const out = join(dir, `${name}.wasm`);
       execFileSync(clang, [...common, ...new Set([...module.flags, ...variant.flags]), '-o', out, source], { stdio: 'inherit' });
-      const listing = execFileSync(objdump, ['-d', out], { encoding: 'utf8' });
+      const listing = execFileSync(objdump, ['-d', out], { encoding: 'utf8', maxBuffer: 256 << 20 });
       const sections = execFileSync(objdump, ['-h', out], { encoding: 'utf8' });
       if (/\bglobal\.(get|set)\b/.test(listing) || /^\s*\d+\s+DATA\b/m.test(sections)) {
         console.error(`build-wasm: ${module.source} keeps data in linear memory (a global or a data segment); it cannot run on memory it does not own`);
