@@ -1350,3 +1350,327 @@ EXPORT(contrastive_self_backward) void contrastive_self_backward(const float* di
     rowSums[i] = hsum4(acc) + tail;
   }
 }
+
+// ------------------------------------------------------------ Winograd F(2x2, 3x3) convolution
+//
+// A 3x3 convolution, stride 1, padding 1 on each side ("same"), NHWC, by Winograd's minimal
+// filtering F(2x2, 3x3) (Lavin & Gray 2016, "Fast Algorithms for Convolutional Neural Networks"):
+// each 2x2 output tile is Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A over its 4x4 input patch d, so per tile and
+// channel pair 16 products instead of 36. Summed over the input channels, the element-wise products
+// become 16 matrix products M_ξ = V_ξ · U_ξ ([tiles, C] · [C, K]), run in 4 x 8 register tiles.
+// The input channels C must be a multiple of 4, the output channels K of 8.
+
+// U [16][K / 8][C][8] (the transformed filter, in panels of 8 output channels for the products)
+// from g [3][3][C][K] (HWIO): U = G g Gᵀ with G = [[1, 0, 0], [½, ½, ½], [½, -½, ½], [0, 0, 1]].
+EXPORT(wino_filter) void wino_filter(const float* g, int32_t C, int32_t K, float* U) {
+  const v128_t half = f4(0.5f);
+  const int64_t tap = (int64_t)C * K;
+  for (int32_t c = 0; c < C; c++) {
+    for (int32_t k = 0; k < K; k += 4) {
+      const float* p = g + (int64_t)c * K + k;
+      v128_t w[3][3], t[4][3];
+      for (int32_t i = 0; i < 3; i++)
+        for (int32_t j = 0; j < 3; j++) w[i][j] = wasm_v128_load(p + (i * 3 + j) * tap);
+      for (int32_t j = 0; j < 3; j++) {
+        t[0][j] = w[0][j];
+        t[1][j] = wasm_f32x4_mul(wasm_f32x4_add(wasm_f32x4_add(w[0][j], w[1][j]), w[2][j]), half);
+        t[2][j] = wasm_f32x4_mul(wasm_f32x4_add(wasm_f32x4_sub(w[0][j], w[1][j]), w[2][j]), half);
+        t[3][j] = w[2][j];
+      }
+      // Panel k / 8, lanes k % 8 .. k % 8 + 3 of row c.
+      float* q = U + ((int64_t)(k >> 3) * C + c) * 8 + (k & 7);
+      const int64_t xi = (int64_t)C * K;
+      for (int32_t i = 0; i < 4; i++) {
+        const v128_t u0 = t[i][0];
+        const v128_t u1 = wasm_f32x4_mul(wasm_f32x4_add(wasm_f32x4_add(t[i][0], t[i][1]), t[i][2]), half);
+        const v128_t u2 = wasm_f32x4_mul(wasm_f32x4_add(wasm_f32x4_sub(t[i][0], t[i][1]), t[i][2]), half);
+        const v128_t u3 = t[i][2];
+        wasm_v128_store(q + (i * 4 + 0) * xi, u0);
+        wasm_v128_store(q + (i * 4 + 1) * xi, u1);
+        wasm_v128_store(q + (i * 4 + 2) * xi, u2);
+        wasm_v128_store(q + (i * 4 + 3) * xi, u3);
+      }
+    }
+  }
+}
+
+// Tiles per block: V [16][WINO_TILES][C] and M [16][WINO_TILES][K] of one block live in the
+// chunk's scratch, each ξ's matrix WINO_PAD floats past the previous one's end (at a whole 4 or 8 KB
+// apart, the 16 rows a transform reads or writes at once would share one L1 cache set).
+#define WINO_TILES 32
+#define WINO_PAD 16
+
+// V_ξ rows for tiles [t0, t0 + n) of the batch: Bᵀ d B with Bᵀ = [[1, 0, -1, 0], [0, 1, 1, 0],
+// [0, -1, 1, 0], [0, 1, 0, -1]], d the 4x4 patch at (2 ty - 1, 2 tx - 1), zero outside the image.
+__attribute__((noinline)) static void wino_input(const float* x, float* V, int64_t t0, int32_t n, int32_t H, int32_t W, int32_t C, int32_t tilesX,
+                              int32_t perImage) {
+  const v128_t zero = f4(0.0f);
+  for (int32_t r = 0; r < n; r++) {
+    const int64_t t = t0 + r;
+    const int64_t b = t / perImage;
+    const int32_t within = (int32_t)(t - b * perImage);
+    const int32_t y0 = 2 * (within / tilesX) - 1, x0 = 2 * (within % tilesX) - 1;
+    const float* image = x + b * H * W * C;
+    // Bit i: patch row (column) i lies inside the image.
+    int32_t rowOk = 0, colOk = 0;
+    for (int32_t i = 0; i < 4; i++) {
+      rowOk |= (y0 + i >= 0 && y0 + i < H) << i;
+      colOk |= (x0 + i >= 0 && x0 + i < W) << i;
+    }
+    const int32_t inside = rowOk == 15 && colOk == 15;
+    for (int32_t c = 0; c < C; c += 4) {
+      v128_t d[4][4], t4[4][4];
+      const float* origin = image + ((int64_t)y0 * W + x0) * C + c;
+      if (inside) {
+        for (int32_t i = 0; i < 4; i++)
+          for (int32_t j = 0; j < 4; j++) d[i][j] = wasm_v128_load(origin + ((int64_t)i * W + j) * C);
+      } else {
+        for (int32_t i = 0; i < 4; i++)
+          for (int32_t j = 0; j < 4; j++) d[i][j] = (rowOk >> i) & (colOk >> j) & 1 ? wasm_v128_load(origin + ((int64_t)i * W + j) * C) : zero;
+      }
+      for (int32_t j = 0; j < 4; j++) {
+        t4[0][j] = wasm_f32x4_sub(d[0][j], d[2][j]);
+        t4[1][j] = wasm_f32x4_add(d[1][j], d[2][j]);
+        t4[2][j] = wasm_f32x4_sub(d[2][j], d[1][j]);
+        t4[3][j] = wasm_f32x4_sub(d[1][j], d[3][j]);
+      }
+      float* v = V + (int64_t)r * C + c;
+      const int64_t xi = (int64_t)WINO_TILES * C + WINO_PAD;
+      for (int32_t i = 0; i < 4; i++) {
+        wasm_v128_store(v + (i * 4 + 0) * xi, wasm_f32x4_sub(t4[i][0], t4[i][2]));
+        wasm_v128_store(v + (i * 4 + 1) * xi, wasm_f32x4_add(t4[i][1], t4[i][2]));
+        wasm_v128_store(v + (i * 4 + 2) * xi, wasm_f32x4_sub(t4[i][2], t4[i][1]));
+        wasm_v128_store(v + (i * 4 + 3) * xi, wasm_f32x4_sub(t4[i][1], t4[i][3]));
+      }
+    }
+  }
+}
+
+// M_ξ [n, K] = V_ξ [n, C] · U_ξ [C, K] for the 16 ξ, 4 x 8 register tiles summed over c in order.
+// (Not inlined into wino_conv3x3: V8 allocates the tile's registers better in a function of its own,
+// 33 instead of 48 ms for the reference CNN's second convolution on one thread.)
+__attribute__((noinline)) static void wino_products(const float* V, const float* U, float* M, int32_t n, int32_t C, int32_t K) {
+  for (int32_t xi = 0; xi < 16; xi++) {
+    const float* v = V + (int64_t)xi * (WINO_TILES * C + WINO_PAD);
+    const float* u = U + (int64_t)xi * C * K;
+    float* m = M + (int64_t)xi * (WINO_TILES * K + WINO_PAD);
+    for (int32_t i = 0; i < n; i += 4) {
+      const int32_t h = n - i < 4 ? n - i : 4;
+      const float* a0 = v + (int64_t)i * C;
+      const float* a1 = v + (int64_t)(i + (h > 1 ? 1 : 0)) * C;
+      const float* a2 = v + (int64_t)(i + (h > 2 ? 2 : 0)) * C;
+      const float* a3 = v + (int64_t)(i + (h > 3 ? 3 : 0)) * C;
+      for (int32_t k0 = 0; k0 < K; k0 += 8) {
+        const float* panel = u + (int64_t)k0 * C;
+        v128_t c00 = f4(0.0f), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+        for (int32_t p = 0; p < C; p++) {
+          const v128_t b0 = wasm_v128_load(panel + p * 8), b1 = wasm_v128_load(panel + p * 8 + 4);
+          const v128_t x0 = wasm_v128_load32_splat(a0 + p), x1 = wasm_v128_load32_splat(a1 + p);
+          const v128_t x2 = wasm_v128_load32_splat(a2 + p), x3 = wasm_v128_load32_splat(a3 + p);
+          c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(x0, b0));
+          c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(x0, b1));
+          c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(x1, b0));
+          c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(x1, b1));
+          c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(x2, b0));
+          c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(x2, b1));
+          c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(x3, b0));
+          c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(x3, b1));
+        }
+        float* o = m + (int64_t)i * K + k0;
+        wasm_v128_store(o, c00);
+        wasm_v128_store(o + 4, c01);
+        if (h > 1) { wasm_v128_store(o + K, c10); wasm_v128_store(o + K + 4, c11); }
+        if (h > 2) { wasm_v128_store(o + 2 * K, c20); wasm_v128_store(o + 2 * K + 4, c21); }
+        if (h > 3) { wasm_v128_store(o + 3 * K, c30); wasm_v128_store(o + 3 * K + 4, c31); }
+      }
+    }
+  }
+}
+
+// The 2x2 outputs of tiles [t0, t0 + n): Aᵀ M A with Aᵀ = [[1, 1, 1, 0], [0, 1, -1, -1]], plus the
+// bias (when given), then ReLU (relu != 0); outputs past the image's edge (odd H or W) are dropped.
+__attribute__((noinline)) static void wino_output(const float* M, const float* bias, int32_t relu, float* y, int64_t t0, int32_t n, int32_t H, int32_t W,
+                               int32_t K, int32_t tilesX, int32_t perImage) {
+  const v128_t zero = f4(0.0f);
+  for (int32_t r = 0; r < n; r++) {
+    const int64_t t = t0 + r;
+    const int64_t b = t / perImage;
+    const int32_t within = (int32_t)(t - b * perImage);
+    const int32_t oy = 2 * (within / tilesX), ox = 2 * (within % tilesX);
+    const int32_t h = oy + 1 < H ? 2 : 1, w = ox + 1 < W ? 2 : 1;
+    float* out = y + ((b * H + oy) * W + ox) * K;
+    for (int32_t k = 0; k < K; k += 4) {
+      v128_t m[4][4], s[2][4];
+      const float* src = M + (int64_t)r * K + k;
+      const int64_t xi = (int64_t)WINO_TILES * K + WINO_PAD;
+      for (int32_t i = 0; i < 4; i++)
+        for (int32_t j = 0; j < 4; j++) m[i][j] = wasm_v128_load(src + (i * 4 + j) * xi);
+      for (int32_t j = 0; j < 4; j++) {
+        s[0][j] = wasm_f32x4_add(wasm_f32x4_add(m[0][j], m[1][j]), m[2][j]);
+        s[1][j] = wasm_f32x4_sub(wasm_f32x4_sub(m[1][j], m[2][j]), m[3][j]);
+      }
+      const v128_t bk = bias ? wasm_v128_load(bias + k) : zero;
+      for (int32_t a = 0; a < 2; a++) {
+        v128_t o0 = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_add(s[a][0], s[a][1]), s[a][2]), bk);
+        v128_t o1 = wasm_f32x4_add(wasm_f32x4_sub(wasm_f32x4_sub(s[a][1], s[a][2]), s[a][3]), bk);
+        if (relu) {
+          o0 = wasm_f32x4_pmax(zero, o0);
+          o1 = wasm_f32x4_pmax(zero, o1);
+        }
+        if (a < h) {
+          float* row = out + (int64_t)a * W * K + k;
+          wasm_v128_store(row, o0);
+          if (w > 1) wasm_v128_store(row + K, o1);
+        }
+      }
+    }
+  }
+}
+
+// y [batch, H, W, K] = conv3x3(x [batch, H, W, C], g) (+ bias [K], then ReLU when relu != 0), with
+// U = wino_filter(g). The batch's tiles (ceil(H / 2) x ceil(W / 2) per image, in image-row order)
+// are cut into `chunks` fixed ranges; chunk c computes its tiles in blocks of WINO_TILES with the
+// scratch at scratch + c * 16 * (WINO_TILES * (C + K) + 2 * WINO_PAD) floats, chunks
+// [chunkStart, chunkEnd) here.
+// Every output depends on its own tile only, so the result does not depend on the chunks.
+EXPORT(wino_conv3x3) void wino_conv3x3(const float* x, const float* U, const float* bias, int32_t relu, float* y, float* scratch,
+                                       int32_t batch, int32_t H, int32_t W, int32_t C, int32_t K, int32_t chunks, int32_t chunkStart,
+                                       int32_t chunkEnd) {
+  const int32_t tilesX = (W + 1) / 2, perImage = ((H + 1) / 2) * tilesX;
+  const int64_t total = (int64_t)batch * perImage;
+  for (int32_t c = chunkStart; c < chunkEnd; c++) {
+    float* V = scratch + (int64_t)c * 16 * (WINO_TILES * (C + K) + 2 * WINO_PAD);
+    float* M = V + (int64_t)16 * (WINO_TILES * C + WINO_PAD);
+    const int64_t end = total * (c + 1) / chunks;
+    for (int64_t t0 = total * c / chunks; t0 < end; t0 += WINO_TILES) {
+      const int32_t n = end - t0 < WINO_TILES ? (int32_t)(end - t0) : WINO_TILES;
+      wino_input(x, V, t0, n, H, W, C, tilesX, perImage);
+      wino_products(V, U, M, n, C, K);
+      wino_output(M, bias, relu, y, t0, n, H, W, K, tilesX, perImage);
+    }
+  }
+}
+
+// The Winograd filter gradient. With M_ξ = V_ξ · U_ξ and y = Aᵀ M A per tile, the gradient of a
+// tile's M is dM = A dY Aᵀ (dY its 2x2 output gradient, zero past the image's edge), so
+// dU_ξ = Σ_tiles V_ξᵀ · dM_ξ and dg = Gᵀ dU G.
+
+// dM rows of tiles [t0, t0 + n): D [16][WINO_TILES][K] (rows WINO_PAD apart as V and M).
+__attribute__((noinline)) static void wino_grad_output(const float* dy, float* D, int64_t t0, int32_t n, int32_t H, int32_t W, int32_t K,
+                                                       int32_t tilesX, int32_t perImage) {
+  const v128_t zero = f4(0.0f);
+  const int64_t xi = (int64_t)WINO_TILES * K + WINO_PAD;
+  for (int32_t r = 0; r < n; r++) {
+    const int64_t t = t0 + r;
+    const int64_t b = t / perImage;
+    const int32_t within = (int32_t)(t - b * perImage);
+    const int32_t oy = 2 * (within / tilesX), ox = 2 * (within % tilesX);
+    const int32_t h = oy + 1 < H, w = ox + 1 < W;  // second row, column inside
+    const float* g = dy + ((b * H + oy) * W + ox) * K;
+    for (int32_t k = 0; k < K; k += 4) {
+      const v128_t g00 = wasm_v128_load(g + k);
+      const v128_t g01 = w ? wasm_v128_load(g + K + k) : zero;
+      const v128_t g10 = h ? wasm_v128_load(g + (int64_t)W * K + k) : zero;
+      const v128_t g11 = h && w ? wasm_v128_load(g + (int64_t)W * K + K + k) : zero;
+      // A dY: rows [g0, g0 + g1, g0 - g1, -g1] of the two columns.
+      v128_t a[4][2];
+      a[0][0] = g00; a[0][1] = g01;
+      a[1][0] = wasm_f32x4_add(g00, g10); a[1][1] = wasm_f32x4_add(g01, g11);
+      a[2][0] = wasm_f32x4_sub(g00, g10); a[2][1] = wasm_f32x4_sub(g01, g11);
+      a[3][0] = wasm_f32x4_neg(g10); a[3][1] = wasm_f32x4_neg(g11);
+      float* d = D + (int64_t)r * K + k;
+      for (int32_t i = 0; i < 4; i++) {
+        wasm_v128_store(d + (i * 4 + 0) * xi, a[i][0]);
+        wasm_v128_store(d + (i * 4 + 1) * xi, wasm_f32x4_add(a[i][0], a[i][1]));
+        wasm_v128_store(d + (i * 4 + 2) * xi, wasm_f32x4_sub(a[i][0], a[i][1]));
+        wasm_v128_store(d + (i * 4 + 3) * xi, wasm_f32x4_neg(a[i][1]));
+      }
+    }
+  }
+}
+
+// acc_ξ [C, K] += V_ξᵀ · D_ξ over the block's n tiles (4 x 8 register tiles, tiles summed in order).
+__attribute__((noinline)) static void wino_filter_products(const float* V, const float* D, float* acc, int32_t n, int32_t C, int32_t K) {
+  for (int32_t xi = 0; xi < 16; xi++) {
+    const float* v = V + (int64_t)xi * (WINO_TILES * C + WINO_PAD);
+    const float* d = D + (int64_t)xi * (WINO_TILES * K + WINO_PAD);
+    float* a = acc + (int64_t)xi * C * K;
+    for (int32_t c = 0; c < C; c += 4) {
+      for (int32_t k0 = 0; k0 < K; k0 += 8) {
+        v128_t c00 = f4(0.0f), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+        for (int32_t t = 0; t < n; t++) {
+          const v128_t b0 = wasm_v128_load(d + t * K + k0), b1 = wasm_v128_load(d + t * K + k0 + 4);
+          const float* vr = v + t * C + c;
+          const v128_t x0 = wasm_v128_load32_splat(vr), x1 = wasm_v128_load32_splat(vr + 1);
+          const v128_t x2 = wasm_v128_load32_splat(vr + 2), x3 = wasm_v128_load32_splat(vr + 3);
+          c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(x0, b0));
+          c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(x0, b1));
+          c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(x1, b0));
+          c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(x1, b1));
+          c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(x2, b0));
+          c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(x2, b1));
+          c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(x3, b0));
+          c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(x3, b1));
+        }
+        float* o = a + (int64_t)c * K + k0;
+#define WINO_ACC(row, lo, hi)                                                              \
+  wasm_v128_store(o + (row) * K, wasm_f32x4_add(wasm_v128_load(o + (row) * K), lo));         \
+  wasm_v128_store(o + (row) * K + 4, wasm_f32x4_add(wasm_v128_load(o + (row) * K + 4), hi));
+        WINO_ACC(0, c00, c01) WINO_ACC(1, c10, c11) WINO_ACC(2, c20, c21) WINO_ACC(3, c30, c31)
+#undef WINO_ACC
+      }
+    }
+  }
+}
+
+// The filter gradient's Winograd-domain sums per chunk: chunk c (tiles as wino_conv3x3) adds its
+// tiles into its own float32 dU [16][C][K] at scratch + c * per + 16 * (WINO_TILES * (C + K) +
+// 2 * WINO_PAD), per = that offset + 16 * C * K floats; chunks [chunkStart, chunkEnd) here.
+EXPORT(wino_filter_grad) void wino_filter_grad(const float* x, const float* dy, float* scratch, int32_t batch, int32_t H, int32_t W, int32_t C,
+                                               int32_t K, int32_t chunks, int32_t chunkStart, int32_t chunkEnd) {
+  const int32_t tilesX = (W + 1) / 2, perImage = ((H + 1) / 2) * tilesX;
+  const int64_t total = (int64_t)batch * perImage;
+  const int64_t work = (int64_t)16 * (WINO_TILES * (C + K) + 2 * WINO_PAD);
+  const int64_t per = work + (int64_t)16 * C * K;
+  for (int32_t c = chunkStart; c < chunkEnd; c++) {
+    float* V = scratch + c * per;
+    float* D = V + (int64_t)16 * (WINO_TILES * C + WINO_PAD);
+    float* acc = V + work;
+    for (int64_t i = 0; i < (int64_t)16 * C * K; i += 4) wasm_v128_store(acc + i, f4(0.0f));
+    const int64_t end = total * (c + 1) / chunks;
+    for (int64_t t0 = total * c / chunks; t0 < end; t0 += WINO_TILES) {
+      const int32_t n = end - t0 < WINO_TILES ? (int32_t)(end - t0) : WINO_TILES;
+      wino_input(x, V, t0, n, H, W, C, tilesX, perImage);
+      wino_grad_output(dy, D, t0, n, H, W, K, tilesX, perImage);
+      wino_filter_products(V, D, acc, n, C, K);
+    }
+  }
+}
+
+// dW [3][3][C][K] from the chunks' dU sums (wino_filter_grad): the chunks added in order in float64,
+// then dg = Gᵀ dU G, rounded once.
+EXPORT(wino_filter_grad_finish) void wino_filter_grad_finish(const float* scratch, int32_t chunks, int32_t C, int32_t K, float* dW) {
+  const int64_t plane = (int64_t)C * K;
+  const int64_t per = (int64_t)16 * (WINO_TILES * (C + K) + 2 * WINO_PAD) + 16 * plane;
+  const float* acc = scratch + per - 16 * plane;
+  for (int64_t e = 0; e < plane; e++) {
+    double u[16];
+    for (int32_t xi = 0; xi < 16; xi++) {
+      double s = 0.0;
+      for (int32_t c = 0; c < chunks; c++) s += acc[c * per + xi * plane + e];
+      u[xi] = s;
+    }
+    // Gᵀ dU G with Gᵀ = [[1, ½, ½, 0], [0, ½, -½, 0], [0, ½, ½, 1]].
+    double t[3][4];
+    for (int32_t j = 0; j < 4; j++) {
+      t[0][j] = u[j] + 0.5 * (u[4 + j] + u[8 + j]);
+      t[1][j] = 0.5 * (u[4 + j] - u[8 + j]);
+      t[2][j] = 0.5 * (u[4 + j] + u[8 + j]) + u[12 + j];
+    }
+    for (int32_t i = 0; i < 3; i++) {
+      dW[(i * 3 + 0) * plane + e] = (float)(t[i][0] + 0.5 * (t[i][1] + t[i][2]));
+      dW[(i * 3 + 1) * plane + e] = (float)(0.5 * (t[i][1] - t[i][2]));
+      dW[(i * 3 + 2) * plane + e] = (float)(0.5 * (t[i][1] + t[i][2]) + t[i][3]);
+    }
+  }
+}

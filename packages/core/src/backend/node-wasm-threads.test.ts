@@ -63,6 +63,9 @@ function child(threads: number, nodeFlags: readonly string[] = [], xnnpackThread
       addTransposeNative(tf.randomNormal([300, 300], 0, 1, 'float32', 11)),
       tf.grad((x) => tf.sum(tf.mul(lpDistance().pairwise(x), tf.randomNormal([300, 300], 0, 1, 'float32', 12))))(e),
       tf.grad((x) => tf.sum(tf.mul(tf.maxPool(x, 2, 2, 'valid'), tf.randomNormal([16, 14, 14, 8], 0, 1, 'float32', 13))))(tf.randomNormal([16, 28, 28, 8], 0, 1, 'float32', 14)),
+      // Winograd 3x3 convolutions: forward (+ bias, relu) and the input gradient.
+      tf.fused.conv2d({ x: tf.randomNormal([9, 14, 14, 32], 0, 1, 'float32', 15), filter: tf.randomNormal([3, 3, 32, 64], 0, 0.1, 'float32', 16), strides: 1, pad: 'same', bias: tf.randomNormal([64], 0, 1, 'float32', 17), activation: 'relu' }),
+      tf.grad((x) => tf.sum(tf.mul(tf.conv2d(x, tf.randomNormal([3, 3, 32, 64], 0, 0.1, 'float32', 18), 1, 'same'), tf.randomNormal([9, 14, 14, 64], 0, 1, 'float32', 19))))(tf.randomNormal([9, 14, 14, 32], 0, 1, 'float32', 20)),
     ];
     const nativeValues = chunked.flatMap((t) => Array.from(t.dataSync()));
     console.log(JSON.stringify({ threads: wasm.getThreadsCount(), values, pooled, filterGrads, nativeValues }));
@@ -91,8 +94,9 @@ describe('selectBackend({ wasmThreads }) in Node.js', () => {
     expect(two.pooled).toBe(true);
     expect(two.filterGrads.length).toBe(3 * 3 * 32 * 64 + 3 * 3 * 32 + 3 * 3 * 5 * 7);
     expect(two.filterGrads).toEqual(one.filterGrads);
-    // Row-chunked kernels (matMul, Gram, InfoNCE rows and their gradients, G + Gᵀ): bit-identical too.
-    expect(two.nativeValues.length).toBe(300 * 300 + 333 * 301 + 300 + 300 * 300 + 300 + 300 * 300 + 300 * 300 + 300 * 64 + 16 * 28 * 28 * 8);
+    // Row- and tile-chunked kernels (matMul, Gram, InfoNCE rows and their gradients, G + Gᵀ, the
+    // Winograd convolutions; the filter gradient above is Winograd's for the 32 -> 64 case): bit-identical too.
+    expect(two.nativeValues.length).toBe(300 * 300 + 333 * 301 + 300 + 300 * 300 + 300 + 300 * 300 + 300 * 300 + 300 * 64 + 16 * 28 * 28 * 8 + 9 * 14 * 14 * 64 + 9 * 14 * 14 * 32);
     expect(two.nativeValues).toEqual(one.nativeValues);
   }, 120_000);
 

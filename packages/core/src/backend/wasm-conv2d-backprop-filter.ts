@@ -26,6 +26,13 @@ export interface Conv2DBackpropFilterWasmOptions {
    * @defaultValue true
    */
   readonly native?: boolean;
+  /**
+   * On the native path, take a 3x3 "same" convolution (stride 1, input channels a multiple of 4,
+   * output channels of 8, enough work) by Winograd's F(2x2, 3x3) (Lavin & Gray 2016: 2.25x fewer
+   * products, within float32 rounding of the direct sums); `false` keeps the direct kernel.
+   * @defaultValue true
+   */
+  readonly winograd?: boolean;
 }
 
 const DEFAULT_BLOCK_ELEMENTS = 2 ** 20;
@@ -87,7 +94,7 @@ export function conv2DBackpropFilterWasm(args: WasmKernelArgs, options: Conv2DBa
   }
   if (x.dtype !== 'float32' || dy.dtype !== 'float32') throw new Error(`Conv2DBackpropFilter: x and dy must be float32, got ${x.dtype} and ${dy.dtype}`);
   if (options.native !== false) {
-    const native = conv2DBackpropFilterNative(backend, x, dy, info);
+    const native = conv2DBackpropFilterNative(backend, x, dy, info, options.winograd !== false);
     if (native !== null) return native;
   }
   const patch = filterHeight * filterWidth * inChannels;

@@ -11,6 +11,7 @@ import {
   type WasmBackendLike,
   type WasmKernelArgs,
 } from './wasm-heap.js';
+import { conv3x3Native } from './wasm-native.js';
 
 /** Tuning of {@link conv2DBackpropInputWasm}. @category Backend */
 export interface Conv2DBackpropInputWasmOptions {
@@ -33,8 +34,8 @@ const DEFAULT_BLOCK_ELEMENTS = 2 ** 20;
  * backend, whose own kernel is a plain loop about 10x slower than the forward convolution.
  *
  * Stride 1: `dx` is the forward convolution of `dy` with the filter flipped in both spatial axes
- * and its channel axes swapped, padded by `filter - 1 - pad` on each side; that runs on the
- * backend's XNNPACK `Conv2D`. Larger strides: per block of `dy` pixels, one plain XNNPACK matrix
+ * and its channel axes swapped, padded by `filter - 1 - pad` on each side; a 3x3 "same" one runs
+ * on the toolkit's Winograd kernel (see `conv2DWasm`), any other on the backend's XNNPACK `Conv2D`. Larger strides: per block of `dy` pixels, one plain XNNPACK matrix
  * product `dy[pixels, outC] · W^T[outC, fh * fw * inC]` gives the patch contributions, which are
  * scattered back into `dx` (col2im). NCHW goes to `fallback`.
  *
@@ -118,22 +119,26 @@ function viaForwardConv(
         transposeBlock(source, from, inChannels, outChannels, target, (kh * filterWidth + kw) * plane);
       }
     }
-    const out = runWasmKernel(
-      'Conv2D',
-      backend,
-      { x: dy, filter: flipped },
-      {
-        strides: [1, 1],
-        pad: [
-          [0, 0],
-          [top, bottom],
-          [left, right],
-          [0, 0],
-        ],
-        dataFormat: 'NHWC',
-        dilations: [1, 1],
-      },
+    const pad: [[number, number], [number, number], [number, number], [number, number]] = [
+      [0, 0],
+      [top, bottom],
+      [left, right],
+      [0, 0],
+    ];
+    // A 3x3 "same" convolution (the common case) by the native Winograd kernel, else XNNPACK's.
+    const forward = tf.backend_util.computeConv2DInfo(
+      dy.shape as [number, number, number, number],
+      [filterHeight, filterWidth, outChannels, inChannels],
+      [1, 1],
+      [1, 1],
+      pad,
+      undefined,
+      false,
+      'channelsLast',
     );
+    const out =
+      conv3x3Native(backend, dy, flipped, null, false, forward) ??
+      runWasmKernel('Conv2D', backend, { x: dy, filter: flipped }, { strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [1, 1] });
     return { dataId: out.dataId, shape: [...info.inShape], dtype: 'float32' };
   } finally {
     disposeInfos(backend, flipped);

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { conv2DBackpropFilterWasm } from './wasm-conv2d-backprop-filter.js';
 import { conv2DBackpropInputWasm } from './wasm-conv2d-backprop-input.js';
+import { conv2DWasm, fusedConv2DWasm } from './wasm-conv2d.js';
 import { depthwiseConv2dNativeBackpropFilterWasm, depthwiseConv2dNativeBackpropInputWasm } from './wasm-depthwise-backprop.js';
 import { isToolkitKernel, markKernel } from './wasm-heap.js';
 import { batchMatMulWasm, fusedMatMulWasm } from './wasm-mat-mul.js';
@@ -47,6 +48,8 @@ const SPECS: readonly KernelSpec[] = [
     kernelName: tf.DepthwiseConv2dNativeBackpropInput,
     kernelFunc: () => (args) => depthwiseConv2dNativeBackpropInputWasm(args),
   },
+  { kind: 'override', kernelName: tf.Conv2D, kernelFunc: (original) => (args) => conv2DWasm(args, original) },
+  { kind: 'override', kernelName: tf.FusedConv2D, kernelFunc: (original) => (args) => fusedConv2DWasm(args, original) },
   { kind: 'override', kernelName: tf.Conv2DBackpropInput, kernelFunc: (original) => (args) => conv2DBackpropInputWasm(args, original) },
   { kind: 'override', kernelName: tf.MaxPoolGrad, kernelFunc: () => (args) => maxPoolGradWasm(args) },
   { kind: 'override', kernelName: tf.AvgPoolGrad, kernelFunc: () => (args) => avgPoolGradWasm(args) },
@@ -122,8 +125,9 @@ function install(spec: KernelSpec): void {
  *   `Conv2DBackpropFilter` (the conv weight gradient, im2col + XNNPACK matMul),
  *   `DepthwiseConv2dNativeBackpropFilter` and `DepthwiseConv2dNativeBackpropInput`;
  * - slow on wasm, so replaced (delegating to the original where theirs is the fast path):
- *   `BatchMatMul` and `_FusedMatMul` (transposed and batched forms), `Conv2DBackpropInput`
- *   (as a forward XNNPACK convolution), `MaxPoolGrad`, `AvgPoolGrad`, and `Sum` over leading axes
+ *   `BatchMatMul` and `_FusedMatMul` (transposed and batched forms), `Conv2D` and `FusedConv2D`
+ *   (3x3 "same" convolutions by Winograd's F(2x2, 3x3), Lavin & Gray 2016), `Conv2DBackpropInput`
+ *   (as a forward convolution), `MaxPoolGrad`, `AvgPoolGrad`, and `Sum` over leading axes
  *   (the bias gradient);
  * - 5-130 ns per element on wasm, so replaced by WebAssembly SIMD code (`native/kernels.c`, run on
  *   the backend's own heap, private or shared memory): `Exp`, `Log`, `Softplus` (Cephes
