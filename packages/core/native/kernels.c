@@ -1527,15 +1527,68 @@ __attribute__((noinline)) static void wino_output(const float* M, const float* b
   }
 }
 
+// The first maximum of four values (row-major order, as tfjs's max pool) per lane, then ReLU:
+// out = max > 0 ? max : 0, and its window position 0..3 in `mask` (-1 where the output is 0, which
+// passes no gradient).
+static inline void pool_relu4(v128_t o00, v128_t o01, v128_t o10, v128_t o11, float* out, int32_t* mask) {
+  v128_t m = o00, idx = i4(0);
+  v128_t gt = wasm_f32x4_gt(o01, m);
+  m = wasm_v128_bitselect(o01, m, gt);
+  idx = wasm_v128_bitselect(i4(1), idx, gt);
+  gt = wasm_f32x4_gt(o10, m);
+  m = wasm_v128_bitselect(o10, m, gt);
+  idx = wasm_v128_bitselect(i4(2), idx, gt);
+  gt = wasm_f32x4_gt(o11, m);
+  m = wasm_v128_bitselect(o11, m, gt);
+  idx = wasm_v128_bitselect(i4(3), idx, gt);
+  const v128_t on = wasm_f32x4_gt(m, f4(0.0f));
+  wasm_v128_store(out, wasm_v128_and(m, on));
+  wasm_v128_store(mask, wasm_v128_bitselect(idx, i4(-1), on));
+}
+
+// wino_output for the fused block: each tile's 2x2 outputs (+ bias) are one max-pool window; the
+// pooled, ReLU'd value goes to y [batch, H / 2, W / 2, K] and the window position to mask (see
+// pool_relu4). Tiles past the pooled grid (odd H or W) are skipped.
+__attribute__((noinline)) static void wino_output_pool(const float* M, const float* bias, float* y, int32_t* mask, int64_t t0, int32_t n,
+                                                       int32_t H, int32_t W, int32_t K, int32_t tilesX, int32_t perImage) {
+  const int32_t PH = H / 2, PW = W / 2;
+  for (int32_t r = 0; r < n; r++) {
+    const int64_t t = t0 + r;
+    const int64_t b = t / perImage;
+    const int32_t within = (int32_t)(t - b * perImage);
+    const int32_t py = within / tilesX, px = within % tilesX;
+    if (py >= PH || px >= PW) continue;
+    const int64_t at = ((b * PH + py) * PW + px) * K;
+    for (int32_t k = 0; k < K; k += 4) {
+      v128_t m[4][4], s[2][4];
+      const float* src = M + (int64_t)r * K + k;
+      const int64_t xi = (int64_t)WINO_TILES * K + WINO_PAD;
+      for (int32_t i = 0; i < 4; i++)
+        for (int32_t j = 0; j < 4; j++) m[i][j] = wasm_v128_load(src + (i * 4 + j) * xi);
+      for (int32_t j = 0; j < 4; j++) {
+        s[0][j] = wasm_f32x4_add(wasm_f32x4_add(m[0][j], m[1][j]), m[2][j]);
+        s[1][j] = wasm_f32x4_sub(wasm_f32x4_sub(m[1][j], m[2][j]), m[3][j]);
+      }
+      const v128_t bk = wasm_v128_load(bias + k);
+      const v128_t o00 = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_add(s[0][0], s[0][1]), s[0][2]), bk);
+      const v128_t o01 = wasm_f32x4_add(wasm_f32x4_sub(wasm_f32x4_sub(s[0][1], s[0][2]), s[0][3]), bk);
+      const v128_t o10 = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_add(s[1][0], s[1][1]), s[1][2]), bk);
+      const v128_t o11 = wasm_f32x4_add(wasm_f32x4_sub(wasm_f32x4_sub(s[1][1], s[1][2]), s[1][3]), bk);
+      pool_relu4(o00, o01, o10, o11, y + at + k, mask + at + k);
+    }
+  }
+}
+
 // y [batch, H, W, K] = conv3x3(x [batch, H, W, C], g) (+ bias [K], then ReLU when relu != 0), with
-// U = wino_filter(g). The batch's tiles (ceil(H / 2) x ceil(W / 2) per image, in image-row order)
+// U = wino_filter(g). With a mask (the fused block conv -> bias -> ReLU -> 2x2 max-pool): y is the
+// pooled [batch, H / 2, W / 2, K] and mask its window positions (wino_output_pool); bias required. The batch's tiles (ceil(H / 2) x ceil(W / 2) per image, in image-row order)
 // are cut into `chunks` fixed ranges; chunk c computes its tiles in blocks of WINO_TILES with the
 // scratch at scratch + c * 16 * (WINO_TILES * (C + K) + 2 * WINO_PAD) floats, chunks
 // [chunkStart, chunkEnd) here.
 // Every output depends on its own tile only, so the result does not depend on the chunks.
-EXPORT(wino_conv3x3) void wino_conv3x3(const float* x, const float* U, const float* bias, int32_t relu, float* y, float* scratch,
-                                       int32_t batch, int32_t H, int32_t W, int32_t C, int32_t K, int32_t chunks, int32_t chunkStart,
-                                       int32_t chunkEnd) {
+EXPORT(wino_conv3x3) void wino_conv3x3(const float* x, const float* U, const float* bias, int32_t relu, float* y, int32_t* mask,
+                                       float* scratch, int32_t batch, int32_t H, int32_t W, int32_t C, int32_t K, int32_t chunks,
+                                       int32_t chunkStart, int32_t chunkEnd) {
   const int32_t tilesX = (W + 1) / 2, perImage = ((H + 1) / 2) * tilesX;
   const int64_t total = (int64_t)batch * perImage;
   for (int32_t c = chunkStart; c < chunkEnd; c++) {
@@ -1546,7 +1599,8 @@ EXPORT(wino_conv3x3) void wino_conv3x3(const float* x, const float* U, const flo
       const int32_t n = end - t0 < WINO_TILES ? (int32_t)(end - t0) : WINO_TILES;
       wino_input(x, V, t0, n, H, W, C, tilesX, perImage);
       wino_products(V, U, M, n, C, K);
-      wino_output(M, bias, relu, y, t0, n, H, W, K, tilesX, perImage);
+      if (mask) wino_output_pool(M, bias, y, mask, t0, n, H, W, K, tilesX, perImage);
+      else wino_output(M, bias, relu, y, t0, n, H, W, K, tilesX, perImage);
     }
   }
 }
@@ -1672,5 +1726,84 @@ EXPORT(wino_filter_grad_finish) void wino_filter_grad_finish(const float* scratc
       dW[(i * 3 + 1) * plane + e] = (float)(0.5 * (t[i][1] - t[i][2]));
       dW[(i * 3 + 2) * plane + e] = (float)(0.5 * (t[i][1] + t[i][2]) + t[i][3]);
     }
+  }
+}
+
+// ------------------------------------------------- fused block conv3x3 -> bias -> ReLU -> max-pool
+
+// The block for any input channel count (the first layer of an image CNN: 1 or 3 channels), by
+// direct sums: per pooled output, the four convolution outputs of its window for 8 output channels
+// at a time, summed over the 3x3 taps and channels in order (c, then kh, kw), then the bias,
+// pool_relu4. Pooled rows [rowStart, rowEnd) of the batch (row = b * PH + py); K a multiple of 8.
+EXPORT(conv3x3_pool_direct) void conv3x3_pool_direct(const float* x, const float* g, const float* bias, float* y, int32_t* mask, int32_t H,
+                                                     int32_t W, int32_t C, int32_t K, int32_t rowStart, int32_t rowEnd) {
+  const int32_t PH = H / 2, PW = W / 2;
+  const v128_t zero = f4(0.0f);
+  for (int32_t row = rowStart; row < rowEnd; row++) {
+    const int32_t b = row / PH, py = row % PH;
+    const float* image = x + (int64_t)b * H * W * C;
+    for (int32_t px = 0; px < PW; px++) {
+      const int32_t y0 = 2 * py - 1, x0 = 2 * px - 1;  // patch origin (4 x 4 inputs)
+      const int64_t at = (((int64_t)b * PH + py) * PW + px) * K;
+      for (int32_t k = 0; k < K; k += 8) {
+        const v128_t b0 = wasm_v128_load(bias + k), b1 = wasm_v128_load(bias + k + 4);
+        v128_t a00 = zero, a01 = zero, a10 = zero, a11 = zero, a20 = zero, a21 = zero, a30 = zero, a31 = zero;
+        for (int32_t c = 0; c < C; c++) {
+          for (int32_t kh = 0; kh < 3; kh++) {
+            for (int32_t kw = 0; kw < 3; kw++) {
+              const float* w = g + ((int64_t)(kh * 3 + kw) * C + c) * K + k;
+              const v128_t w0 = wasm_v128_load(w), w1 = wasm_v128_load(w + 4);
+              // Window position (a, e) reads input (y0 + a + kh, x0 + e + kw).
+#define POOL_TAP(acc0, acc1, a, e)                                                                  \
+  {                                                                                                 \
+    const int32_t iy = y0 + (a) + kh, ix = x0 + (e) + kw;                                           \
+    if (iy >= 0 && iy < H && ix >= 0 && ix < W) {                                                   \
+      const v128_t v = wasm_v128_load32_splat(image + ((int64_t)iy * W + ix) * C + c);              \
+      acc0 = wasm_f32x4_add(acc0, wasm_f32x4_mul(v, w0));                                           \
+      acc1 = wasm_f32x4_add(acc1, wasm_f32x4_mul(v, w1));                                           \
+    }                                                                                               \
+  }
+              POOL_TAP(a00, a01, 0, 0) POOL_TAP(a10, a11, 0, 1) POOL_TAP(a20, a21, 1, 0) POOL_TAP(a30, a31, 1, 1)
+#undef POOL_TAP
+            }
+          }
+        }
+        pool_relu4(wasm_f32x4_add(a00, b0), wasm_f32x4_add(a10, b0), wasm_f32x4_add(a20, b0), wasm_f32x4_add(a30, b0), y + at + k, mask + at + k);
+        pool_relu4(wasm_f32x4_add(a01, b1), wasm_f32x4_add(a11, b1), wasm_f32x4_add(a21, b1), wasm_f32x4_add(a31, b1), y + at + k + 4,
+                   mask + at + k + 4);
+      }
+    }
+  }
+}
+
+// The block's gradient before the convolution: dPre [batch, H, W, K] from the pooled gradient dy
+// [batch, H / 2, W / 2, K] and the window positions: dPre = dy at the window's recorded position, 0
+// elsewhere (and in the last row / column of an odd H / W, outside every window). Rows
+// [rowStart, rowEnd) of dPre's image rows (row = b * H + iy); K a multiple of 4.
+EXPORT(pool_relu_grad) void pool_relu_grad(const float* dy, const int32_t* mask, float* dPre, int32_t H, int32_t W, int32_t K,
+                                           int32_t rowStart, int32_t rowEnd) {
+  const int32_t PH = H / 2, PW = W / 2;
+  const v128_t zero = f4(0.0f);
+  for (int32_t row = rowStart; row < rowEnd; row++) {
+    const int32_t b = row / H, iy = row % H;
+    float* out = dPre + (int64_t)row * W * K;
+    const int32_t py = iy / 2;
+    if (py >= PH) {
+      for (int64_t i = 0; i < (int64_t)W * K; i += 4) wasm_v128_store(out + i, zero);
+      continue;
+    }
+    const int32_t base = (iy & 1) * 2;  // window positions of this row: base (left), base + 1 (right)
+    const v128_t left = i4(base), right = i4(base + 1);
+    const float* g = dy + (((int64_t)b * PH + py) * PW) * K;
+    const int32_t* msk = mask + (((int64_t)b * PH + py) * PW) * K;
+    for (int32_t px = 0; px < PW; px++) {
+      for (int32_t k = 0; k < K; k += 4) {
+        const v128_t d = wasm_v128_load(g + (int64_t)px * K + k), m = wasm_v128_load(msk + (int64_t)px * K + k);
+        wasm_v128_store(out + (int64_t)(2 * px) * K + k, wasm_v128_and(d, wasm_i32x4_eq(m, left)));
+        wasm_v128_store(out + (int64_t)(2 * px + 1) * K + k, wasm_v128_and(d, wasm_i32x4_eq(m, right)));
+      }
+    }
+    for (int32_t ix = 2 * PW; ix < W; ix++)
+      for (int32_t k = 0; k < K; k += 4) wasm_v128_store(out + (int64_t)ix * K + k, zero);
   }
 }

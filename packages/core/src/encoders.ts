@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // Importing tfjs-layers also registers the gradients that bare tfjs-core lacks in Node.
 import * as tfl from '@tensorflow/tfjs-layers';
 import { ContrastiveError } from './errors.js';
+import { convReluPool } from './backend/wasm-conv-block.js';
 import { Rng } from './rng.js';
 import { assertNumber, assertOneOf } from './validate.js';
 
@@ -116,6 +117,8 @@ interface EncoderSpec {
   readonly inputShape: readonly number[];
   readonly outputDim: number;
   readonly inputMode: InputMode;
+  /** A faster forward pass over the same weights, or `null` where it does not apply (then the model runs). */
+  readonly forward?: (model: tfl.LayersModel, input: tf.Tensor, training: boolean) => tf.Tensor2D | null;
 }
 
 function product(values: readonly number[]): number {
@@ -134,10 +137,12 @@ class LayersEncoder implements Encoder {
   private readonly fn: string;
   private readonly inputMode: InputMode;
   private readonly inner: tfl.LayersModel;
+  private readonly forward: EncoderSpec['forward'];
   private disposed = false;
 
   constructor(model: tfl.LayersModel, spec: EncoderSpec) {
     this.inner = model;
+    this.forward = spec.forward;
     this.name = spec.name;
     this.fn = spec.fn;
     this.inputShape = Object.freeze([...spec.inputShape]);
@@ -188,7 +193,7 @@ class LayersEncoder implements Encoder {
     const training = options.training ?? false;
     return tf.tidy(() => {
       const input = reshape ? tf.reshape(x, [x.shape[0] as number, ...this.inputShape]) : x;
-      return this.inner.apply(input, { training }) as tf.Tensor2D;
+      return this.forward?.(this.inner, input, training) ?? (this.inner.apply(input, { training }) as tf.Tensor2D);
     });
   }
 
@@ -243,6 +248,7 @@ class LayersEncoder implements Encoder {
       inputShape: this.inputShape,
       outputDim: this.outputDim,
       inputMode: this.inputMode,
+      ...(this.forward === undefined ? {} : { forward: this.forward }),
     });
   }
 
@@ -426,6 +432,15 @@ export interface ConvEncoderOptions extends EncoderInitOptions {
   readonly kernelSize?: number;
   /** Width of the final dense layer (the representation `h`, post-ReLU). @defaultValue 128 */
   readonly denseUnits?: number;
+  /**
+   * On the wasm backend with the toolkit's native kernels, run each 3x3 stage (conv, bias, ReLU,
+   * 2x2 max-pool; output channels a multiple of 8) as one fused kernel and its gradient as one
+   * more, on the same weights: within 1e-5 of the layer-by-layer path, without its four
+   * full-resolution activation tensors. `false` always runs the tfjs-layers model (as other
+   * backends do).
+   * @defaultValue true
+   */
+  readonly fused?: boolean;
 }
 
 /**
@@ -450,7 +465,10 @@ export interface ConvEncoderOptions extends EncoderInitOptions {
  */
 export function convEncoder(options: ConvEncoderOptions = {}): Encoder {
   const fn = 'convEncoder';
-  const { inputShape = [28, 28, 1], filters = [32, 64], kernelSize = 3, denseUnits = 128 } = options;
+  const { inputShape = [28, 28, 1], filters = [32, 64], kernelSize = 3, denseUnits = 128, fused = true } = options;
+  if (typeof fused !== 'boolean') {
+    throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'fused' passed to '${fn}' must be a boolean, got ${typeof fused}`);
+  }
   assertDims(inputShape, 'inputShape', fn, 3);
   if (inputShape.length !== 3) {
     throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'inputShape' passed to '${fn}' must be [height, width, channels], got ${shapeText(inputShape)}`);
@@ -496,7 +514,35 @@ export function convEncoder(options: ConvEncoderOptions = {}): Encoder {
   layers.push(denseLayer(denseUnits, 'relu'));
   const model = tfl.sequential({ layers });
   initializeWeights(model, init, rng);
-  return new LayersEncoder(model, { name, fn, inputShape, outputDim: denseUnits, inputMode: 'reshape-flat' });
+  const stages = filters.length;
+  const forward = fused && kernelSize === 3 ? (m: tfl.LayersModel, input: tf.Tensor, training: boolean) => fusedStagesForward(m, stages, input, training) : undefined;
+  return new LayersEncoder(model, { name, fn, inputShape, outputDim: denseUnits, inputMode: 'reshape-flat', ...(forward === undefined ? {} : { forward }) });
+}
+
+/**
+ * {@link convEncoder}'s model with each conv -> ReLU -> max-pool stage as the fused wasm block
+ * (`convReluPool`) where it applies, the layers elsewhere; `null` when no stage can be fused (the
+ * caller runs the model). Reads the layers' own weight variables, so gradients reach them.
+ */
+function fusedStagesForward(model: tfl.LayersModel, stages: number, input: tf.Tensor, training: boolean): tf.Tensor2D | null {
+  const layers = model.layers;
+  let h = input;
+  let fusedAny = false;
+  for (let stage = 0; stage < stages; stage++) {
+    const conv = layers[2 * stage] as tfl.layers.Layer;
+    const pool = layers[2 * stage + 1] as tfl.layers.Layer;
+    const [kernel, bias] = conv.weights.map((weight) => weight.read());
+    const out = kernel !== undefined && bias !== undefined ? convReluPool(h as tf.Tensor4D, kernel as tf.Tensor4D, bias as tf.Tensor1D) : null;
+    if (out === null) {
+      if (!fusedAny) return null; // nothing fused yet: the model itself is the same work
+      h = pool.apply(conv.apply(h, { training }), { training }) as tf.Tensor;
+    } else {
+      h = out;
+      fusedAny = true;
+    }
+  }
+  for (const layer of layers.slice(2 * stages)) h = layer.apply(h, { training }) as tf.Tensor;
+  return h as tf.Tensor2D;
 }
 
 /**

@@ -530,6 +530,7 @@ const coverage: Record<keyof typeof api, ExportCoverage> = {
     { what: 'an even kernelSize', run: () => convEncoder({ kernelSize: 2 }), code: 'INVALID_ARGUMENT', argument: 'kernelSize' },
     { what: 'denseUnits 0', run: () => convEncoder({ denseUnits: 0 }), code: 'INVALID_ARGUMENT', argument: 'denseUnits' },
     { what: 'too many stages for the image', run: () => convEncoder({ inputShape: [4, 4, 1], filters: [2, 2, 2] }), code: 'INVALID_ARGUMENT', argument: 'filters' },
+    { what: 'a non-boolean fused', run: () => convEncoder({ fused: 'yes' as unknown as boolean }), code: 'INVALID_ARGUMENT', argument: 'fused' },
     {
       what: 'apply: an image of the wrong size',
       run: () => {

@@ -48,7 +48,7 @@ function child(threads: number, nodeFlags: readonly string[] = [], xnnpackThread
       filterGrads.push(...tf.engine().runKernel('Conv2DBackpropFilter', { x: xs, dy }, attrs).dataSync());
     }
     // The native kernels that split rows with the worker in chunks (gemm, Gram, InfoNCE rows, G + Gᵀ).
-    const { addTransposeNative, gramMatrix, infoNceRowsNative, infoNceRowGradsNative, lpDistance } = await import('${distIndex}');
+    const { addTransposeNative, convEncoder, gramMatrix, infoNceRowsNative, infoNceRowGradsNative, lpDistance } = await import('${distIndex}');
     const e = tf.randomNormal([300, 64], 0, 1, 'float32', 7);
     const block = gramMatrix(e, 10);
     const ids = tf.tensor1d(Array.from({ length: 300 }, (_, i) => i % 150), 'int32');
@@ -66,6 +66,13 @@ function child(threads: number, nodeFlags: readonly string[] = [], xnnpackThread
       // Winograd 3x3 convolutions: forward (+ bias, relu) and the input gradient.
       tf.fused.conv2d({ x: tf.randomNormal([9, 14, 14, 32], 0, 1, 'float32', 15), filter: tf.randomNormal([3, 3, 32, 64], 0, 0.1, 'float32', 16), strides: 1, pad: 'same', bias: tf.randomNormal([64], 0, 1, 'float32', 17), activation: 'relu' }),
       tf.grad((x) => tf.sum(tf.mul(tf.conv2d(x, tf.randomNormal([3, 3, 32, 64], 0, 0.1, 'float32', 18), 1, 'same'), tf.randomNormal([9, 14, 14, 64], 0, 1, 'float32', 19))))(tf.randomNormal([9, 14, 14, 32], 0, 1, 'float32', 20)),
+      // The fused conv -> ReLU -> max-pool stages of convEncoder (direct and Winograd), with gradients.
+      ...(() => {
+        const encoder = convEncoder({ seed: 3 });
+        const images = tf.randomUniform([24, 28, 28, 1], 0, 1, 'float32', 21);
+        const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(encoder.apply(images, { training: true }))), encoder.trainableVariables);
+        return [value, ...encoder.trainableVariables.map((v) => grads[v.name])];
+      })(),
     ];
     const nativeValues = chunked.flatMap((t) => Array.from(t.dataSync()));
     console.log(JSON.stringify({ threads: wasm.getThreadsCount(), values, pooled, filterGrads, nativeValues }));
@@ -96,7 +103,7 @@ describe('selectBackend({ wasmThreads }) in Node.js', () => {
     expect(two.filterGrads).toEqual(one.filterGrads);
     // Row- and tile-chunked kernels (matMul, Gram, InfoNCE rows and their gradients, G + Gᵀ, the
     // Winograd convolutions; the filter gradient above is Winograd's for the 32 -> 64 case): bit-identical too.
-    expect(two.nativeValues.length).toBe(300 * 300 + 333 * 301 + 300 + 300 * 300 + 300 + 300 * 300 + 300 * 300 + 300 * 64 + 16 * 28 * 28 * 8 + 9 * 14 * 14 * 64 + 9 * 14 * 14 * 32);
+    expect(two.nativeValues.length).toBe(300 * 300 + 333 * 301 + 300 + 300 * 300 + 300 + 300 * 300 + 300 * 300 + 300 * 64 + 16 * 28 * 28 * 8 + 9 * 14 * 14 * 64 + 9 * 14 * 14 * 32 + 1 + 420352);
     expect(two.nativeValues).toEqual(one.nativeValues);
   }, 120_000);
 

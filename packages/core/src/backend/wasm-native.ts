@@ -8,7 +8,7 @@ import { readyPool, runChunked, startNativePool } from './native-pool.js';
 const BPF_GROUPS = 8;
 
 /** The kernels that split their work with the pool's worker. */
-const POOL_FUNCTIONS = ['wino_conv3x3', 'wino_filter_grad', 'conv2d_bpf_groups', 'info_nce_rows', 'info_nce_row_grads', 'gemm_packed', 'gemm_mirror', 'add_transpose', 'euclid_grad_sym', 'contrastive_self_backward', 'max_pool_grad_2x2'] as const;
+const POOL_FUNCTIONS = ['wino_conv3x3', 'wino_filter_grad', 'conv3x3_pool_direct', 'pool_relu_grad', 'conv2d_bpf_groups', 'info_nce_rows', 'info_nce_row_grads', 'gemm_packed', 'gemm_mirror', 'add_transpose', 'euclid_grad_sym', 'contrastive_self_backward', 'max_pool_grad_2x2'] as const;
 
 /** The exports of native/kernels.c (byte offsets into the tfjs heap; sizes in elements). */
 interface NativeExports {
@@ -23,9 +23,11 @@ interface NativeExports {
   conv2d_backprop_filter(x: number, dy: number, acc: number, first: number, count: number, inH: number, inW: number, inC: number, outH: number, outW: number, outC: number, fh: number, fw: number, sh: number, sw: number, pt: number, pl: number): void;
   round_f64_to_f32(acc: number, out: number, n: number): void;
   wino_filter(g: number, inC: number, outC: number, u: number): void;
+  conv3x3_pool_direct(x: number, g: number, bias: number, y: number, mask: number, h: number, w: number, inC: number, outC: number, rowStart: number, rowEnd: number): void;
+  pool_relu_grad(dy: number, mask: number, dPre: number, h: number, w: number, outC: number, rowStart: number, rowEnd: number): void;
   wino_filter_grad(x: number, dy: number, scratch: number, batch: number, h: number, w: number, inC: number, outC: number, chunks: number, chunkStart: number, chunkEnd: number): void;
   wino_filter_grad_finish(scratch: number, chunks: number, inC: number, outC: number, dW: number): void;
-  wino_conv3x3(x: number, u: number, bias: number, relu: number, y: number, scratch: number, batch: number, h: number, w: number, inC: number, outC: number, chunks: number, chunkStart: number, chunkEnd: number): void;
+  wino_conv3x3(x: number, u: number, bias: number, relu: number, y: number, mask: number, scratch: number, batch: number, h: number, w: number, inC: number, outC: number, chunks: number, chunkStart: number, chunkEnd: number): void;
   conv2d_bpf_groups(x: number, dy: number, acc: number, size: number, batch: number, chunks: number, inH: number, inW: number, inC: number, outH: number, outW: number, outC: number, fh: number, fw: number, sh: number, sw: number, pt: number, pl: number, chunkStart: number, chunkEnd: number): void;
   info_nce_rows(kind: number, s: number, rows: number, cols: number, n: number, m: number, selfStart: number, out: number, lseOut: number, rowStart: number, rowEnd: number): void;
   add_transpose(g: number, out: number, n: number, rowStart: number, rowEnd: number): void;
@@ -668,28 +670,141 @@ export function conv3x3Native(
   const native = nativeKernels(backend);
   if (native === null) return null;
   const { batchSize, inHeight, inWidth, inChannels, outChannels } = info;
-  const tiles = batchSize * Math.ceil(inHeight / 2) * Math.ceil(inWidth / 2);
-  const chunks = Math.max(1, Math.min(WINO_CHUNKS, Math.ceil(tiles / WINO_TILES)));
+  const chunks = winogradChunks(info);
   const u = backend.makeOutput([16 * inChannels * outChannels], 'float32');
   const scratch = backend.makeOutput([chunks * 16 * (WINO_TILES * (inChannels + outChannels) + 2 * WINO_PAD)], 'float32');
   const out = backend.makeOutput([batchSize, inHeight, inWidth, outChannels], 'float32');
   try {
     native.wino_filter(heapOffset(backend, filter), inChannels, outChannels, heapOffset(backend, u));
-    const args = [
-      heapOffset(backend, x), heapOffset(backend, u), bias === null ? 0 : heapOffset(backend, bias), relu ? 1 : 0, heapOffset(backend, out),
-      heapOffset(backend, scratch), batchSize, inHeight, inWidth, inChannels, outChannels, chunks, 0, chunks,
-    ];
-    const call = native.wino_conv3x3 as (...v: number[]) => void;
-    const memory = memoryOf(backend);
-    const pool = memory === undefined || chunks < 2 ? null : readyPool(memory);
-    if (pool !== null) runChunked(pool, 'wino_conv3x3', args, 12, 13, Array.from({ length: chunks + 1 }, (_, c) => c), call);
-    else call(...args);
+    winogradOnChunks(backend, native, x, u, bias === null ? 0 : heapOffset(backend, bias), relu, heapOffset(backend, out), 0, scratch, info, chunks);
   } catch (error) {
     backend.disposeData(out.dataId);
     throw error;
   } finally {
     backend.disposeData(u.dataId);
     backend.disposeData(scratch.dataId);
+  }
+  return out;
+}
+
+/** Tile ranges of a Winograd call on `tiles` tiles. */
+function winogradChunks(info: tf.backend_util.Conv2DInfo): number {
+  const tiles = info.batchSize * Math.ceil(info.inHeight / 2) * Math.ceil(info.inWidth / 2);
+  return Math.max(1, Math.min(WINO_CHUNKS, Math.ceil(tiles / WINO_TILES)));
+}
+
+/** `wino_conv3x3` over its fixed tile ranges, shared with the pool's worker when it runs. */
+function winogradOnChunks(
+  backend: WasmBackendLike,
+  native: NativeExports,
+  x: tf.TensorInfo,
+  u: tf.TensorInfo,
+  biasAt: number,
+  relu: boolean,
+  outAt: number,
+  maskAt: number,
+  scratch: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+  chunks: number,
+): void {
+  const args = [
+    heapOffset(backend, x), heapOffset(backend, u), biasAt, relu ? 1 : 0, outAt, maskAt,
+    heapOffset(backend, scratch), info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outChannels, chunks, 0, chunks,
+  ];
+  const call = native.wino_conv3x3 as (...v: number[]) => void;
+  const memory = memoryOf(backend);
+  const pool = memory === undefined || chunks < 2 ? null : readyPool(memory);
+  if (pool !== null) runChunked(pool, 'wino_conv3x3', args, 13, 14, Array.from({ length: chunks + 1 }, (_, c) => c), call);
+  else call(...args);
+}
+
+/** The outputs of {@link convReluPoolNative} (their data carries the window positions after the values). */
+const poolBlocks = new WeakSet<object>();
+
+/**
+ * The fused block `maxPool2x2(relu(conv3x3same(x, filter) + bias))` (stride 1, valid pooling) in one
+ * pass: the convolution by Winograd's F(2x2, 3x3) where {@link conv3x3NativeFits} takes it (each
+ * output tile is one pooling window), else by direct sums (any input channel count, e.g. an image
+ * CNN's first layer); only the pooled output and each output's window position are written, not
+ * the full-resolution activations of the layer-by-layer path (four tensors of them).
+ *
+ * The window positions (int32: 0..3 row-major, or -1 where the output is 0 and passes no gradient)
+ * live in the same heap block as the output, after its values, so they go wherever the output's
+ * data goes (the engine's saved copy for the backward pass shares it) and are freed with it; a
+ * second output would make the engine build a host array of zeros for its gradient at every step.
+ *
+ * @param x - `[batch, H, W, inC]` float32, `H, W >= 2`.
+ * @param filter - `[3, 3, inC, outC]` float32, `outC` a multiple of 8.
+ * @param bias - `[outC]` float32.
+ * @returns `y` `[batch, H / 2, W / 2, outC]` float32 owned by the caller, or `null` when the native
+ *   module is not available or the shapes do not fit.
+ * @internal
+ */
+export function convReluPoolNative(backend: WasmBackendLike, x: tf.TensorInfo, filter: tf.TensorInfo, bias: tf.TensorInfo): tf.TensorInfo | null {
+  if (x.shape.length !== 4 || filter.shape.length !== 4 || x.dtype !== 'float32' || filter.dtype !== 'float32' || bias.dtype !== 'float32') return null;
+  const [batch, height, width, inC] = x.shape as [number, number, number, number];
+  const [fh, fw, filterIn, outC] = filter.shape as [number, number, number, number];
+  if (fh !== 3 || fw !== 3 || filterIn !== inC || outC % 8 !== 0 || outC === 0 || inC === 0 || height < 2 || width < 2 || bias.shape.length !== 1 || bias.shape[0] !== outC) return null;
+  const native = nativeKernels(backend);
+  const heap = (backend as unknown as { wasm?: { _malloc?: (bytes: number) => number } }).wasm;
+  if (native === null || typeof heap?._malloc !== 'function') return null;
+  const pooledShape = [batch, Math.floor(height / 2), Math.floor(width / 2), outC];
+  const size = pooledShape.reduce((a, b) => a * b, 1);
+  // One block: the values, then the window positions (freed together by disposeData).
+  const y = backend.makeOutput(pooledShape, 'float32', heap._malloc(Math.max(8, 8 * size)));
+  poolBlocks.add(y.dataId);
+  if (size === 0) return y;
+  const yAt = heapOffset(backend, y);
+  const maskAt = yAt + 4 * size;
+  const info = tf.backend_util.computeConv2DInfo([batch, height, width, inC], [3, 3, inC, outC], 1, 1, 'same');
+  try {
+    if (conv3x3NativeFits(info)) {
+      const chunks = winogradChunks(info);
+      const u = backend.makeOutput([16 * inC * outC], 'float32');
+      const scratch = backend.makeOutput([chunks * 16 * (WINO_TILES * (inC + outC) + 2 * WINO_PAD)], 'float32');
+      try {
+        native.wino_filter(heapOffset(backend, filter), inC, outC, heapOffset(backend, u));
+        winogradOnChunks(backend, native, x, u, heapOffset(backend, bias), true, yAt, maskAt, scratch, info, chunks);
+      } finally {
+        backend.disposeData(u.dataId);
+        backend.disposeData(scratch.dataId);
+      }
+    } else {
+      const rows = batch * (pooledShape[1] as number);
+      const args = [heapOffset(backend, x), heapOffset(backend, filter), heapOffset(backend, bias), yAt, maskAt, height, width, inC, outC, 0, rows];
+      onRowChunks(backend, native, 'conv3x3_pool_direct', rows, (pooledShape[2] as number) * outC * inC * 36, args, 1);
+    }
+  } catch (error) {
+    backend.disposeData(y.dataId);
+    throw error;
+  }
+  return y;
+}
+
+/**
+ * The gradient of {@link convReluPoolNative}'s block before its convolution: `dPre` `[batch, H, W,
+ * outC]` holds `dy` at each window's recorded position and 0 elsewhere (so the bias gradient is its
+ * sum, and the filter and input gradients are the convolution's on it).
+ *
+ * @param dy - `[batch, H / 2, W / 2, outC]` float32, the pooled output's gradient.
+ * @param y - the block's output (or a tensor sharing its data), which carries the window positions.
+ * @param height - `H`.
+ * @param width - `W`.
+ * @returns `dPre`, owned by the caller, or `null` when the native module is not available.
+ * @throws Error when `y` is not an output of {@link convReluPoolNative} (a copy of it has lost the positions).
+ * @internal
+ */
+export function poolReluGradNative(backend: WasmBackendLike, dy: tf.TensorInfo, y: tf.TensorInfo, height: number, width: number): tf.TensorInfo | null {
+  if (!poolBlocks.has(y.dataId)) throw new Error('the fused conv block\'s gradient needs its own output (a copy of it has lost the pooling positions)');
+  const native = nativeKernels(backend);
+  if (native === null) return null;
+  const [batch, , , outC] = dy.shape as [number, number, number, number];
+  const out = backend.makeOutput([batch, height, width, outC], 'float32');
+  const rows = batch * height;
+  if (rows > 0 && outC > 0) {
+    const yAt = heapOffset(backend, y);
+    const maskAt = yAt + 4 * y.shape.reduce((a, b) => a * b, 1);
+    onRowChunks(backend, native, 'pool_relu_grad', rows, width * outC, [heapOffset(backend, dy), maskAt, heapOffset(backend, out), height, width, outC, 0, rows], 1);
   }
   return out;
 }
@@ -710,8 +825,7 @@ function conv3x3FilterGradNative(
   info: tf.backend_util.Conv2DInfo,
 ): tf.TensorInfo {
   const { batchSize, inHeight, inWidth, inChannels, outChannels } = info;
-  const tiles = batchSize * Math.ceil(inHeight / 2) * Math.ceil(inWidth / 2);
-  const chunks = Math.max(1, Math.min(WINO_CHUNKS, Math.ceil(tiles / WINO_TILES)));
+  const chunks = winogradChunks(info);
   const perChunk = 16 * (WINO_TILES * (inChannels + outChannels) + 2 * WINO_PAD) + 16 * inChannels * outChannels;
   const out = backend.makeOutput([3, 3, inChannels, outChannels], 'float32');
   const scratch = backend.makeOutput([chunks * perChunk], 'float32');
@@ -784,7 +898,7 @@ const POOL_CHUNKS = 16;
 function onRowChunks(
   backend: WasmBackendLike,
   native: NativeExports,
-  fn: 'info_nce_rows' | 'info_nce_row_grads' | 'add_transpose' | 'gemm_mirror' | 'euclid_grad_sym' | 'contrastive_self_backward' | 'max_pool_grad_2x2',
+  fn: 'info_nce_rows' | 'info_nce_row_grads' | 'add_transpose' | 'gemm_mirror' | 'euclid_grad_sym' | 'contrastive_self_backward' | 'max_pool_grad_2x2' | 'conv3x3_pool_direct' | 'pool_relu_grad',
   n: number,
   m: number,
   args: number[],
