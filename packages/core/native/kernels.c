@@ -1807,3 +1807,22 @@ EXPORT(pool_relu_grad) void pool_relu_grad(const float* dy, const int32_t* mask,
       for (int32_t k = 0; k < K; k += 4) wasm_v128_store(out + (int64_t)ix * K + k, zero);
   }
 }
+
+// The fused block's bias gradient from the pooled gradient: out[k] = Σ over the `count` pooled
+// outputs of dy where the window passed a gradient (mask >= 0) — the sum of dPre over its
+// positions, read from the 4x smaller pooled tensors. Summed in float64 (acc: K doubles of heap
+// scratch) in position order, rounded once; K a multiple of 4.
+EXPORT(pool_bias_grad) void pool_bias_grad(const float* dy, const int32_t* mask, double* acc, int32_t count, int32_t K, float* out) {
+  for (int32_t k = 0; k < K; k += 2) wasm_v128_store(acc + k, wasm_f64x2_splat(0.0));
+  const v128_t none = i4(-1);
+  for (int64_t p = 0; p < count; p++) {
+    const float* g = dy + p * K;
+    const int32_t* m = mask + p * K;
+    for (int32_t k = 0; k < K; k += 4) {
+      const v128_t v = wasm_v128_andnot(wasm_v128_load(g + k), wasm_i32x4_eq(wasm_v128_load(m + k), none));
+      wasm_v128_store(acc + k, wasm_f64x2_add(wasm_v128_load(acc + k), wasm_f64x2_promote_low_f32x4(v)));
+      wasm_v128_store(acc + k + 2, wasm_f64x2_add(wasm_v128_load(acc + k + 2), hi_to_f64(v)));
+    }
+  }
+  for (int32_t k = 0; k < K; k++) out[k] = (float)acc[k];
+}

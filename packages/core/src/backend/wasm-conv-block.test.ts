@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { convEncoder } from '../encoders.js';
 import { expectContrastiveError } from '../testing/index.js';
-import { POOL_RELU_GRAD_KERNEL, convReluPool, convReluPoolFits } from './wasm-conv-block.js';
+import { POOL_BIAS_GRAD_KERNEL, POOL_RELU_GRAD_KERNEL, convReluPool, convReluPoolFits } from './wasm-conv-block.js';
 import { expectWasmMatchesCpu, useWasmWithCpuReference, values } from './wasm-parity.test.helpers.js';
 
 beforeAll(async () => {
@@ -119,6 +119,7 @@ describe('the fused conv3x3 -> bias -> ReLU -> max-pool stage on wasm', () => {
     const y = fused(x, grid([3, 3, 4, 8], 9) as tf.Tensor4D, grid([8], 10) as tf.Tensor1D);
     const copy = tf.add(y, 0);
     expect(() => tf.engine().runKernel(POOL_RELU_GRAD_KERNEL, { dy: tf.onesLike(y), y: copy }, { height: 8, width: 8 })).toThrow(/pooling positions/);
+    expect(() => tf.engine().runKernel(POOL_BIAS_GRAD_KERNEL, { dy: tf.onesLike(y), y: copy }, {})).toThrow(/pooling positions/);
     tf.dispose([x, y, copy]);
   });
 });

@@ -6,12 +6,14 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { asWasmBackend, kernelInput, type WasmKernelArgs } from './wasm-heap.js';
-import { convReluPoolNative, nativeKernels, poolReluGradNative } from './wasm-native.js';
+import { convReluPoolNative, nativeKernels, poolBiasGradNative, poolReluGradNative } from './wasm-native.js';
 
 /** The fused stage's kernel: inputs `x`, `filter`, `bias`; output `y` (carrying the pooling positions on the heap). @internal */
 export const CONV_RELU_POOL_KERNEL = 'ContrastiveConvReluPool';
 /** Its gradient before the convolution: inputs `dy`, `y` (the block's output); attrs `height`, `width`. @internal */
 export const POOL_RELU_GRAD_KERNEL = 'ContrastivePoolReluGrad';
+/** Its bias gradient: inputs `dy`, `y` (the block's output). @internal */
+export const POOL_BIAS_GRAD_KERNEL = 'ContrastivePoolBiasGrad';
 
 /** The forward kernel: throws when the shapes do not fit (callers check {@link convReluPoolFits} first). @internal */
 export function convReluPoolWasm(args: WasmKernelArgs): tf.TensorInfo {
@@ -34,6 +36,14 @@ export function poolReluGradWasm(args: WasmKernelArgs): tf.TensorInfo {
   const { height, width } = args.attrs as unknown as { height: number; width: number };
   const out = poolReluGradNative(backend, dy, y, height, width);
   if (out === null) throw new Error(`${POOL_RELU_GRAD_KERNEL}: the native kernels are not loaded`);
+  return out;
+}
+
+/** The bias gradient kernel. @internal */
+export function poolBiasGradWasm(args: WasmKernelArgs): tf.TensorInfo {
+  const backend = asWasmBackend(args.backend, POOL_BIAS_GRAD_KERNEL);
+  const out = poolBiasGradNative(backend, kernelInput(args.inputs, 'dy', POOL_BIAS_GRAD_KERNEL), kernelInput(args.inputs, 'y', POOL_BIAS_GRAD_KERNEL));
+  if (out === null) throw new Error(`${POOL_BIAS_GRAD_KERNEL}: the native kernels are not loaded`);
   return out;
 }
 
@@ -60,7 +70,7 @@ export function registerConvReluPoolGradient(): void {
       return {
         x: () => tf.engine().runKernel(tf.Conv2DBackpropInput, { dy: dPre, filter }, { ...conv, inputShape: [batch, height, width, inC] } as unknown as tf.NamedAttrMap) as tf.Tensor,
         filter: () => tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy: dPre }, { ...conv, filterShape: filter.shape } as unknown as tf.NamedAttrMap) as tf.Tensor,
-        bias: () => tf.sum(dPre, [0, 1, 2]),
+        bias: () => tf.engine().runKernel(POOL_BIAS_GRAD_KERNEL, { dy: dy as tf.Tensor, y }, {}) as tf.Tensor,
       };
     },
   });

@@ -7,7 +7,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { conv2DBackpropFilterWasm } from './wasm-conv2d-backprop-filter.js';
 import { conv2DBackpropInputWasm } from './wasm-conv2d-backprop-input.js';
 import { conv2DWasm, fusedConv2DWasm } from './wasm-conv2d.js';
-import { CONV_RELU_POOL_KERNEL, POOL_RELU_GRAD_KERNEL, convReluPoolWasm, poolReluGradWasm, registerConvReluPoolGradient } from './wasm-conv-block.js';
+import {
+  CONV_RELU_POOL_KERNEL,
+  POOL_BIAS_GRAD_KERNEL,
+  POOL_RELU_GRAD_KERNEL,
+  convReluPoolWasm,
+  poolBiasGradWasm,
+  poolReluGradWasm,
+  registerConvReluPoolGradient,
+} from './wasm-conv-block.js';
 import { depthwiseConv2dNativeBackpropFilterWasm, depthwiseConv2dNativeBackpropInputWasm } from './wasm-depthwise-backprop.js';
 import { isToolkitKernel, markKernel } from './wasm-heap.js';
 import { batchMatMulWasm, fusedMatMulWasm } from './wasm-mat-mul.js';
@@ -76,6 +84,7 @@ const SPECS: readonly KernelSpec[] = [
   // The fused CNN stage conv3x3 -> bias -> ReLU -> 2x2 max-pool (convEncoder's fast path on wasm).
   { kind: 'missing', kernelName: CONV_RELU_POOL_KERNEL, kernelFunc: () => (args) => convReluPoolWasm(args) },
   { kind: 'missing', kernelName: POOL_RELU_GRAD_KERNEL, kernelFunc: () => (args) => poolReluGradWasm(args) },
+  { kind: 'missing', kernelName: POOL_BIAS_GRAD_KERNEL, kernelFunc: () => (args) => poolBiasGradWasm(args) },
   // The engine clones every tensor it saves for the backward pass; tfjs-wasm's Identity copies
   // the data (cpu's shares it). Tensors are immutable, so sharing is safe.
   { kind: 'override', kernelName: tf.Identity, kernelFunc: (original) => (args) => identityShared(args, original) },

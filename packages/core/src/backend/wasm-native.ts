@@ -25,6 +25,7 @@ interface NativeExports {
   wino_filter(g: number, inC: number, outC: number, u: number): void;
   conv3x3_pool_direct(x: number, g: number, bias: number, y: number, mask: number, h: number, w: number, inC: number, outC: number, rowStart: number, rowEnd: number): void;
   pool_relu_grad(dy: number, mask: number, dPre: number, h: number, w: number, outC: number, rowStart: number, rowEnd: number): void;
+  pool_bias_grad(dy: number, mask: number, acc: number, count: number, outC: number, out: number): void;
   wino_filter_grad(x: number, dy: number, scratch: number, batch: number, h: number, w: number, inC: number, outC: number, chunks: number, chunkStart: number, chunkEnd: number): void;
   wino_filter_grad_finish(scratch: number, chunks: number, inC: number, outC: number, dW: number): void;
   wino_conv3x3(x: number, u: number, bias: number, relu: number, y: number, mask: number, scratch: number, batch: number, h: number, w: number, inC: number, outC: number, chunks: number, chunkStart: number, chunkEnd: number): void;
@@ -842,6 +843,34 @@ function conv3x3FilterGradNative(
     throw error;
   } finally {
     backend.disposeData(scratch.dataId);
+  }
+  return out;
+}
+
+/**
+ * The bias gradient of {@link convReluPoolNative}'s block: per output channel, the sum of `dy` over
+ * the pooled outputs whose window passed a gradient (= the sum of `dPre`, read from the pooled
+ * tensors, 4x smaller); float64 sums in position order, rounded once.
+ *
+ * @param dy - `[batch, H / 2, W / 2, outC]` float32.
+ * @param y - the block's output (or a tensor sharing its data), which carries the window positions.
+ * @returns `[outC]` float32 owned by the caller, or `null` when the native module is not available.
+ * @throws Error when `y` is not an output of {@link convReluPoolNative}.
+ * @internal
+ */
+export function poolBiasGradNative(backend: WasmBackendLike, dy: tf.TensorInfo, y: tf.TensorInfo): tf.TensorInfo | null {
+  if (!poolBlocks.has(y.dataId)) throw new Error('the fused conv block\'s gradient needs its own output (a copy of it has lost the pooling positions)');
+  const native = nativeKernels(backend);
+  if (native === null) return null;
+  const outC = dy.shape[3] as number;
+  const count = (dy.shape[0] as number) * (dy.shape[1] as number) * (dy.shape[2] as number);
+  const out = backend.makeOutput([outC], 'float32');
+  const acc = backend.makeOutput([2 * outC], 'float32');
+  try {
+    const yAt = heapOffset(backend, y);
+    native.pool_bias_grad(heapOffset(backend, dy), yAt + 4 * count * outC, heapOffset(backend, acc), count, outC, heapOffset(backend, out));
+  } finally {
+    backend.disposeData(acc.dataId);
   }
   return out;
 }
