@@ -400,16 +400,14 @@ const TORCH = {
   epochMnist: { torch: 4350, pml: null },
 };
 
-/** The loss rows and the MLP step run with XNNPACK on one thread (see selectBackend's xnnpackThreads). */
-const ONE_XNNPACK_THREAD = ['ntXent256', 'ntXent1024', 'supCon1024', 'tripletBatchHard1024', 'contrastive1024', 'clip1024', 'hcl1024', 'mlpStep512'];
-/** The convolution-bound rows keep XNNPACK's two threads. */
-const TWO_XNNPACK_THREADS = ['cnnStep256', 'matMul', 'epochFashion', 'epochMnist'];
+/** Every row of issue 8's table, in its order. */
+const TABLE_ROWS = ['ntXent256', 'ntXent1024', 'supCon1024', 'tripletBatchHard1024', 'contrastive1024', 'clip1024', 'hcl1024', 'mlpStep512', 'cnnStep256', 'matMul', 'epochFashion', 'epochMnist'];
 
 /**
- * bench/training.mjs in two child processes, each with its own wasm backend on 2 threads: the
- * loss rows and the MLP step with `xnnpackThreads: 1` (XNNPACK's spinning worker would take the
- * core the toolkit's kernel worker needs), the CNN step, matMul and the recipe epochs with
- * XNNPACK on both (the convolutions are XNNPACK's). Each row records its `xnnpackThreads`.
+ * bench/training.mjs in a child process with its own wasm backend on 2 threads and XNNPACK's pool
+ * on one (selectBackend's default, `xnnpackThreads = wasmThreads - 1`: XNNPACK's spinning worker
+ * would take the core the toolkit's kernel worker needs, and the convolutions, matrix products
+ * and loss rows are the toolkit's). Each row records its `xnnpackThreads`.
  */
 function torchTableBench(extra) {
   const script = fileURLToPath(new URL('./training.mjs', import.meta.url));
@@ -422,9 +420,7 @@ function torchTableBench(extra) {
     const lines = child.stdout.trim().split('\n');
     return JSON.parse(lines[lines.length - 1]);
   };
-  const losses = run(['--xnnpack-threads', '1', '--only', ONE_XNNPACK_THREAD.join(',')]);
-  const convs = run(['--xnnpack-threads', '2', '--only', TWO_XNNPACK_THREADS.join(',')]);
-  const table = { ...convs, rows: { ...losses.rows, ...convs.rows } };
+  const table = run(['--xnnpack-threads', '1', '--only', TABLE_ROWS.join(',')]);
   for (const [key, row] of Object.entries(table.rows)) {
     const ref = TORCH[key];
     if (ref === undefined || typeof row.ms !== 'number') continue;

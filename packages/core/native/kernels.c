@@ -972,7 +972,21 @@ EXPORT(gemm_pack) void gemm_pack(const float* b, int32_t k, int32_t n, int32_t t
   for (int32_t j0 = 0; j0 < n; j0 += 8) {
     float* panel = packed + (int64_t)j0 * k;
     const int32_t w = n - j0 < 8 ? n - j0 : 8;
-    for (int32_t p = 0; p < k; p++) {
+    int32_t p = 0;
+    if (transposed && w == 8) {
+      // Rows j0..j0+7 of B, 4 columns at a time: two transposed 4 x 4 loads give the panel's 4 rows.
+      for (; p + 4 <= k; p += 4) {
+        v128_t a0, a1, a2, a3, b0, b1, b2, b3;
+        load_tr4(b + (int64_t)j0 * k + p, k, &a0, &a1, &a2, &a3);
+        load_tr4(b + (int64_t)(j0 + 4) * k + p, k, &b0, &b1, &b2, &b3);
+        float* dst = panel + (int64_t)p * 8;
+        wasm_v128_store(dst, a0); wasm_v128_store(dst + 4, b0);
+        wasm_v128_store(dst + 8, a1); wasm_v128_store(dst + 12, b1);
+        wasm_v128_store(dst + 16, a2); wasm_v128_store(dst + 20, b2);
+        wasm_v128_store(dst + 24, a3); wasm_v128_store(dst + 28, b3);
+      }
+    }
+    for (; p < k; p++) {
       float* dst = panel + (int64_t)p * 8;
       if (!transposed && w == 8) {
         wasm_v128_store(dst, wasm_v128_load(b + (int64_t)p * n + j0));

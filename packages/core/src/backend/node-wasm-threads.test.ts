@@ -86,7 +86,7 @@ function child(threads: number, nodeFlags: readonly string[] = [], xnnpackThread
 describe('selectBackend({ wasmThreads }) in Node.js', () => {
   it('runs the threaded wasm build with 2 threads, the same results as 1 thread (within 1e-5; the native filter gradient and row-chunked kernels bit-identical, on its own second thread), and exits by itself', () => {
     const one = child(1);
-    const two = child(2);
+    const two = child(2, [], 2);
     expect(one.threads).toBe(1);
     expect(two.threads).toBe(2);
     expect(two.values.length).toBe(one.values.length);
@@ -107,9 +107,9 @@ describe('selectBackend({ wasmThreads }) in Node.js', () => {
     expect(two.nativeValues).toEqual(one.nativeValues);
   }, 120_000);
 
-  it('with xnnpackThreads 1: XNNPACK on one thread, the toolkit kernels still on two, the same results', () => {
+  it('by default (xnnpackThreads = wasmThreads - 1): XNNPACK on one thread, the toolkit kernels still on two, the same results', () => {
     const one = child(1);
-    const split = child(2, [], 1);
+    const split = child(2);
     expect(split.threads).toBe(1);
     expect(split.pooled).toBe(true);
     expect(split.nativeValues).toEqual(one.nativeValues);
@@ -117,7 +117,7 @@ describe('selectBackend({ wasmThreads }) in Node.js', () => {
   }, 120_000);
 
   it('starts its workers when Node runs with V8 heap flags (which a worker may not inherit)', () => {
-    const flagged = child(2, ['--max-old-space-size=3000']);
+    const flagged = child(2, ['--max-old-space-size=3000'], 2);
     expect(flagged.threads).toBe(2);
     expect(flagged.pooled).toBe(true);
   }, 120_000);

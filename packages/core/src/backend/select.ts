@@ -35,14 +35,16 @@ export interface SelectBackendOptions {
    */
   readonly wasmThreads?: number;
   /**
-   * How many of the `wasmThreads` XNNPACK's pool uses (the threaded build's convolutions and
-   * element-wise ops); the toolkit's native kernels (matMul, Gram matrices, InfoNCE rows, the conv
-   * filter gradient) share their work with one worker of their own whenever `wasmThreads >= 2`.
-   * XNNPACK's workers spin for a few milliseconds after each operation, taking the core the
-   * toolkit's worker needs: with `1` the loss-heavy steps run faster and steadier (this machine,
-   * 2 cores: SupCon at N = 1,024 14 → 11 ms, the MLP step 22 → 16 ms), convolution-heavy ones
-   * slower (the reference CNN step 267 → 530 ms). Needs `wasmThreads`.
-   * @defaultValue `wasmThreads`
+   * How many of the `wasmThreads` XNNPACK's pool uses (the threaded build's own convolutions and
+   * element-wise ops); the toolkit's native kernels (matMul, Gram matrices, InfoNCE rows, 3x3
+   * convolutions and their gradients, the fused conv stages) share their work with one worker of
+   * their own whenever `wasmThreads >= 2`. XNNPACK's workers spin for a few milliseconds after each
+   * of its operations, taking the core that worker needs, so by default XNNPACK gets one thread
+   * fewer (this machine, 2 cores, XNNPACK on 1 vs 2: the SimCLR recipe epoch on Fashion-MNIST 31 vs
+   * 38 s, SupCon at N = 1,024 11 vs 14 ms, the MLP step 16 vs 22 ms). Pass `wasmThreads` for
+   * models whose heavy operations stay XNNPACK's (e.g. 5x5 or strided convolutions). Needs
+   * `wasmThreads`.
+   * @defaultValue `wasmThreads - 1` (at least 1)
    */
   readonly xnnpackThreads?: number;
 }
@@ -84,7 +86,7 @@ async function tryBackend(name: BackendName, options: SelectBackendOptions): Pro
     const loaded = (await import(/* @vite-ignore */ specifier)) as Record<string, unknown>;
     if (name === 'wasm' && options.wasmThreads !== undefined) {
       const setThreadsCount = loaded['setThreadsCount'] as ((count: number) => void) | undefined;
-      const xnnpack = options.xnnpackThreads ?? options.wasmThreads;
+      const xnnpack = options.xnnpackThreads ?? Math.max(1, options.wasmThreads - 1);
       if (IS_NODE && options.wasmThreads >= 2 && setThreadsCount !== undefined) {
         restore = await prepareNodeWasmThreads(options.wasmThreads, setThreadsCount, xnnpack);
       } else {
