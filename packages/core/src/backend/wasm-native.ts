@@ -608,8 +608,11 @@ export function conv2DBackpropFilterNative(
 /** Tiles per block of the Winograd kernel, and the padding between its matrices (`WINO_TILES`, `WINO_PAD` of native/kernels.c). */
 const WINO_TILES = 32;
 const WINO_PAD = 16;
-/** Fixed tile ranges of a Winograd convolution, taken on demand by the two threads. */
-const WINO_CHUNKS = 16;
+/** Fixed tile ranges of a Winograd convolution, taken on demand by the two threads (the last range
+ * taken leaves the other thread waiting for at most its length). */
+const WINO_CHUNKS = 32;
+/** Fixed tile ranges of the Winograd filter gradient: each sums into accumulators of its own, added in float64 at the end. */
+const WINO_GRAD_CHUNKS = 16;
 /** Multiply-adds of the direct convolution below which XNNPACK's own kernel is used. */
 const WINO_MIN_MACS = 1 << 22;
 
@@ -688,10 +691,10 @@ export function conv3x3Native(
   return out;
 }
 
-/** Tile ranges of a Winograd call on `tiles` tiles. */
-function winogradChunks(info: tf.backend_util.Conv2DInfo): number {
+/** Tile ranges of a Winograd call (at most `limit`, each at least one block of tiles). */
+function winogradChunks(info: tf.backend_util.Conv2DInfo, limit = WINO_CHUNKS): number {
   const tiles = info.batchSize * Math.ceil(info.inHeight / 2) * Math.ceil(info.inWidth / 2);
-  return Math.max(1, Math.min(WINO_CHUNKS, Math.ceil(tiles / WINO_TILES)));
+  return Math.max(1, Math.min(limit, Math.ceil(tiles / WINO_TILES)));
 }
 
 /** `wino_conv3x3` over its fixed tile ranges, shared with the pool's worker when it runs. */
@@ -826,7 +829,7 @@ function conv3x3FilterGradNative(
   info: tf.backend_util.Conv2DInfo,
 ): tf.TensorInfo {
   const { batchSize, inHeight, inWidth, inChannels, outChannels } = info;
-  const chunks = winogradChunks(info);
+  const chunks = winogradChunks(info, WINO_GRAD_CHUNKS);
   const perChunk = 16 * (WINO_TILES * (inChannels + outChannels) + 2 * WINO_PAD) + 16 * inChannels * outChannels;
   const out = backend.makeOutput([3, 3, inChannels, outChannels], 'float32');
   const scratch = backend.makeOutput([chunks * perChunk], 'float32');
@@ -917,7 +920,7 @@ function rowBounds(n: number, chunks: number, work: (row: number) => number = (r
 }
 
 /** Ranges a pooled row kernel is cut into: enough for the two threads to even out. */
-const POOL_CHUNKS = 16;
+const POOL_CHUNKS = 32;
 
 /**
  * Run a per-row kernel whose last two arguments are its row range `[start, end)` over all `n`
