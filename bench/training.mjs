@@ -179,7 +179,9 @@ const wasm = selection.name === 'wasm' ? await import('@tensorflow/tfjs-backend-
 console.log(
   JSON.stringify({
     backend: selection.name,
-    threads: wasm?.getThreadsCount?.() ?? null,
+    // wasm threads asked for (XNNPACK's pool plus the toolkit's kernel worker), and XNNPACK's share.
+    threads: selection.name === 'wasm' ? THREADS : null,
+    xnnpackThreads: wasm?.getThreadsCount?.() ?? null,
     node: process.version,
     tfjs: tf.version_core,
     date: new Date().toISOString(),
