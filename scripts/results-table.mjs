@@ -48,6 +48,7 @@ function variant(report) {
   const parts = [];
   if (report.recipe === 'triplet') parts.push(o.miner ?? 'batch-hard');
   if (report.recipe === 'moco') parts.push(`queue ${o.queueSize}`);
+  if (report.recipe === 'moco' && o.momentum !== undefined && o.momentum !== 0.99) parts.push(`m ${o.momentum}`);
   if (report.config.trainLimit !== undefined) parts.push(`${report.config.trainLimit} train images`);
   if (report.config.batchSize !== 256) parts.push(`batch ${report.config.batchSize}`);
   const defaultTemperature = { simclr: 0.5, supcon: 0.1, hcl: 0.5, dcl: 0.5, moco: 0.2, pcl: 0.2 }[report.recipe];
@@ -80,7 +81,9 @@ const rows = [
 const sorted = [...groups.entries()].sort(([a], [b]) => a.localeCompare(b));
 for (const [, runs] of sorted) {
   const first = runs[0];
-  const ref = variant(first) ? undefined : reference.find((run) => run.recipe === first.recipe && datasetOf(run.dataset) === first.dataset && run.epochs === first.config.epochs);
+  // The reference recipe is the default variant (for triplet: batch-hard mining).
+  const plain = variant(first) === '' || (first.recipe === 'triplet' && variant(first) === 'batch-hard');
+  const ref = !plain ? undefined : reference.find((run) => run.recipe === first.recipe && datasetOf(run.dataset) === first.dataset && run.epochs === first.config.epochs);
   const extra = Object.keys(first.metrics)
     .filter((key) => !['knn_top1', 'linear_top1', 'linear_adam_top1', 'cluster_nmi'].includes(key))
     .map((key) => `${key} ${pct(runs.map((run) => run.metrics[key]))}`);

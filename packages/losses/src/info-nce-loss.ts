@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ContrastiveError, assertNumber, cosineSimilarity, l2Normalize } from '@contrastive/core';
+import { ContrastiveError, assertNumber, cosineSimilarity, infoNceRowGradsNative, infoNceRowsNative, l2Normalize } from '@contrastive/core';
 import type { Distance, Embeddings, LossInput, Loss } from '@contrastive/core';
 import {
   DEFAULT_CHUNK_ELEMENTS,
@@ -11,6 +11,7 @@ import {
   excludedLogSumExp,
   logSoftmaxRows,
   logSumExpRows,
+  nativeRowsOn,
   validateLossInput,
 } from './info-nce-engine.js';
 import type { EngineChunk, InfoNceEngineSpec } from './info-nce-engine.js';
@@ -57,7 +58,21 @@ export interface InfoNceLossOptions {
 }
 
 /** `lse_i - s_i,target(i)`: the cross-entropy of each row against its target key (every key a negative). */
+/**
+ * Ids under which `@contrastive/core`'s native NT-Xent rows compute this cross-entropy: row r's id
+ * is its target key, key j's id is j, and no key is excluded, so key target(r) is the row's one
+ * positive and every key is in its denominator (`log Σ_j exp(s_rj) - s_r,target`).
+ */
+function targetIds(chunk: EngineChunk, m: number): { rows: tf.Tensor1D; cols: tf.Tensor1D } {
+  return { rows: chunk.perAnchor('target') as tf.Tensor1D, cols: tf.range(0, m, 1, 'int32') as tf.Tensor1D };
+}
+
 function crossEntropyRow(block: tf.Tensor2D, chunk: EngineChunk): tf.Tensor {
+  if (nativeRowsOn()) {
+    const ids = targetIds(chunk, block.shape[1]);
+    const native = infoNceRowsNative('ntxent', block, ids.rows, ids.cols, -1);
+    if (native !== null) return native;
+  }
   const lse = logSumExpRows(block);
   const positive = tf.sum(tf.mul(chunk.indexMask('target'), block), 1, true);
   return tf.reshape(tf.sub(lse, positive), [-1]);
@@ -65,6 +80,11 @@ function crossEntropyRow(block: tf.Tensor2D, chunk: EngineChunk): tf.Tensor {
 
 /** Closed form: `d CE_i / d s_ij = softmax_ij - [j = target(i)]`. */
 function crossEntropyGrad(block: tf.Tensor2D, chunk: EngineChunk, dRow: tf.Tensor1D): tf.Tensor {
+  if (nativeRowsOn()) {
+    const ids = targetIds(chunk, block.shape[1]);
+    const native = infoNceRowGradsNative('ntxent', block, ids.rows, ids.cols, -1, dRow);
+    if (native !== null) return native;
+  }
   const { softmax } = logSoftmaxRows(block);
   return tf.mul(tf.sub(softmax, chunk.indexMask('target')), tf.reshape(dRow, [-1, 1]));
 }

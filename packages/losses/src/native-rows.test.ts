@@ -7,6 +7,8 @@ import { ntXentLoss } from './nt-xent.js';
 import { supConLoss } from './supcon-loss.js';
 import { contrastiveLoss } from './contrastive-loss.js';
 import { tripletMarginLoss } from './triplet-margin-loss.js';
+import { infoNceLoss } from './info-nce-loss.js';
+import { clipLoss } from './clip-loss.js';
 
 // The native row kernels of @contrastive/core (one pass per row, and (G + Gᵀ)·A for the
 // anchors' gradient) against the tensor-op path they replace on wasm: value and gradient within
@@ -78,6 +80,47 @@ describe.each([
     expect(tf.memory().numTensors).toBe(before);
     expectCloseLoss(fast, reference);
     if (fast.refGrad !== undefined && reference.refGrad !== undefined) expectCloseGrad(fast.refGrad, reference.refGrad);
+    loss.dispose?.();
+    tf.dispose([x, labels, refX, refLabels]);
+  });
+});
+
+describe('infoNceLoss / clipLoss: cross-entropy rows by the native NT-Xent rows equal the tensor-op rows', () => {
+  type CeCase = { name: string; make: () => { compute(input: { embeddings: tf.Tensor2D; labels: tf.Tensor1D; ref?: { embeddings: tf.Tensor2D; labels: tf.Tensor1D } }): tf.Scalar; dispose?(): void; trainableVariables?: readonly tf.Variable[] }; n: number; refRows?: number };
+  const CE_CASES: CeCase[] = [
+    { name: 'infoNce, stacked queries and keys', make: () => infoNceLoss({ temperature: 0.1 }), n: 48 },
+    { name: 'infoNce, symmetric, chunked', make: () => infoNceLoss({ temperature: 0.2, symmetric: true, chunkElements: 300 }), n: 40 },
+    { name: 'infoNce, keys from ref with extra negatives', make: () => infoNceLoss({ temperature: 0.1 }), n: 20, refRows: 27 },
+    { name: 'clip, fixed temperature', make: () => clipLoss({ temperature: 0.07 }), n: 64 },
+    { name: 'clip, learnable logit scale', make: () => clipLoss({ learnableScale: true }), n: 32 },
+  ];
+  it.each(CE_CASES)('$name', ({ make, n, refRows }) => {
+    const x = tf.randomNormal([n, 16], 0, 1, 'float32', n + 1);
+    const refX = refRows === undefined ? undefined : tf.randomNormal([refRows, 16], 0, 1, 'float32', 9);
+    const labels = refX === undefined ? viewLabels(n / 2) : tf.range(0, n, 1, 'int32');
+    const refLabels = refX === undefined ? undefined : tf.range(0, refRows as number, 1, 'int32');
+    const loss = make();
+    const extra = loss.trainableVariables ?? [];
+    const run = (native: boolean): { value: number; grad: Float32Array; scaleGrad?: number } => {
+      const previous = setNativeRows(native);
+      try {
+        return tf.tidy(() => {
+          const input = (e: tf.Tensor) => ({ embeddings: e as tf.Tensor2D, labels, ...(refX === undefined ? {} : { ref: { embeddings: refX, labels: refLabels as tf.Tensor1D } }) });
+          const { value, grad } = tf.valueAndGrad((e: tf.Tensor) => loss.compute(input(e)))(x);
+          const out: { value: number; grad: Float32Array; scaleGrad?: number } = { value: value.dataSync()[0] as number, grad: grad.dataSync() as Float32Array };
+          if (extra.length > 0) out.scaleGrad = tf.variableGrads(() => loss.compute(input(x)), [...extra]).grads[(extra[0] as tf.Variable).name]?.dataSync()[0] as number;
+          return out;
+        }) as unknown as { value: number; grad: Float32Array; scaleGrad?: number };
+      } finally {
+        setNativeRows(previous);
+      }
+    };
+    const before = tf.memory().numTensors;
+    const fast = run(true);
+    const reference = run(false);
+    expect(tf.memory().numTensors).toBe(before);
+    expectCloseLoss(fast, reference);
+    if (reference.scaleGrad !== undefined) expect(Math.abs((fast.scaleGrad as number) - reference.scaleGrad)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(reference.scaleGrad)));
     loss.dispose?.();
     tf.dispose([x, labels, refX, refLabels]);
   });
