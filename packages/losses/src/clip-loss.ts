@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError, assertNumber } from '@contrastive/core';
 import type { LossInput, Loss } from '@contrastive/core';
 import { DEFAULT_CHUNK_ELEMENTS, validateLossInput } from './info-nce-engine.js';
-import { diagonalCrossEntropy, rejectTuples, splitQueriesAndKeys } from './info-nce-loss.js';
+import { diagonalCrossEntropy, rejectTuples, splitQueriesAndKeys, symmetricDiagonalCrossEntropy } from './info-nce-loss.js';
 import { assertOptionsObject } from './internal/options.js';
 
 const NAME = 'clipLoss';
@@ -155,6 +155,8 @@ export function clipLoss(options: ClipLossOptions = {}): ClipLoss {
         const { queries: images, keys: texts } = splitQueriesAndKeys(checked, NAME);
         const scale = logitScale === null ? 1 / temperature : (tf.minimum(tf.exp(logitScale), maxScale) as tf.Scalar);
         const settings = { name: NAME, scale, chunkElements };
+        const both = symmetric ? symmetricDiagonalCrossEntropy(images, texts, settings) : null;
+        if (both !== null) return both;
         const imageToText = tf.mean(diagonalCrossEntropy(images, texts, settings));
         if (!symmetric) return imageToText as tf.Scalar;
         const textToImage = tf.mean(diagonalCrossEntropy(texts, images, settings));

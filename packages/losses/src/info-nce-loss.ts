@@ -163,6 +163,56 @@ export function diagonalCrossEntropy(queries: Embeddings, keys: Embeddings, opti
 }
 
 /**
+ * `(mean_i CE(q_i → keys) + mean_i CE(k_i → queries)) / 2` with one similarity product: the
+ * keys → queries logits are the transpose of the queries → keys ones, so both directions' rows run
+ * on `S` and `Sᵀ` (the native NT-Xent row kernels, target = the diagonal), and the backward pass
+ * forms `G = G_rows + G_colsᵀ` once, giving `dq = scale · G k` and `dk = scale · Gᵀ q` — three
+ * products instead of the six of two separate directions. Dense (`n²` logits): taken only where the
+ * native rows run (wasm), keys and queries have the same `n` rows, `n² <= chunkElements` and the
+ * critic is a dot form; `null` otherwise (the caller runs the two directions on the engine).
+ * @internal
+ */
+export function symmetricDiagonalCrossEntropy(queries: Embeddings, keys: Embeddings, options: DiagonalCrossEntropyOptions): tf.Scalar | null {
+  const distance = options.distance ?? cosineSimilarity();
+  const form = dotForm(distance);
+  const n = queries.shape[0];
+  const chunkElements = options.chunkElements ?? DEFAULT_CHUNK_ELEMENTS;
+  if (form === null || keys.shape[0] !== n || n * n > chunkElements || !nativeRowsOn() || tf.getBackend() !== 'wasm' || (options.inBatchNegatives ?? true) === false) return null;
+  return tf.tidy(() => {
+    const prepare = (x: Embeddings): Embeddings => (form === 'cosine' ? l2Normalize(x) : x);
+    const scaleTensor = typeof options.scale === 'number' ? tf.scalar(options.scale) : options.scale;
+    const symmetric = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const [q, k, scale, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Scalar, tf.GradSaveFunc];
+      const ids = tf.range(0, n, 1, 'int32') as tf.Tensor1D;
+      const s = tf.mul(tf.matMul(q, k, false, true), scale) as tf.Tensor2D;
+      const st = tf.transpose(s) as tf.Tensor2D;
+      const rows = infoNceRowsNative('ntxent', s, ids, ids, -1);
+      const cols = infoNceRowsNative('ntxent', st, ids, ids, -1);
+      if (rows === null || cols === null) throw new Error(`'${options.name}': the native rows stopped running`);
+      save([q, k, scale, s, st]);
+      const value = tf.mul(tf.add(tf.mean(rows), tf.mean(cols)), 0.5) as tf.Scalar;
+      return {
+        value,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [sq, sk, sScale, ss, sst] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Scalar, tf.Tensor2D, tf.Tensor2D];
+          const ids = tf.range(0, n, 1, 'int32') as tf.Tensor1D;
+          const dRow = tf.mul(tf.ones([n]), tf.div(dy, 2 * n)) as tf.Tensor1D;
+          const gRows = infoNceRowGradsNative('ntxent', ss, ids, ids, -1, dRow);
+          const gCols = infoNceRowGradsNative('ntxent', sst, ids, ids, -1, dRow);
+          if (gRows === null || gCols === null) throw new Error(`'${options.name}': the native rows stopped running`);
+          const g = tf.add(gRows, tf.transpose(gCols)) as tf.Tensor2D;
+          const gScaled = tf.mul(g, sScale) as tf.Tensor2D;
+          // d scale: S = scale · (q kᵀ), so Σ G ∘ (q kᵀ) = Σ G ∘ S / scale.
+          const dScale = tf.div(tf.sum(tf.mul(g, ss)), sScale);
+          return [tf.matMul(gScaled, sk), tf.matMul(gScaled, sq, true, false), dScale];
+        },
+      };
+    });
+    return symmetric(prepare(queries), prepare(keys), scaleTensor) as tf.Scalar;
+  });
+}
+
+/**
  * Queries and keys of a two-view / two-modality loss: the halves of `embeddings` (rows `[0, N)` and
  * `[N, 2N)`), or `embeddings` and `ref.embeddings`.
  */
@@ -282,6 +332,8 @@ export function infoNceLoss(options: InfoNceLossOptions = {}): Loss {
       return tf.tidy(() => {
         const { queries, keys } = splitQueriesAndKeys(checked, NAME);
         const settings = { name: NAME, scale: 1 / temperature, distance, chunkElements, inBatchNegatives };
+        const both = symmetric ? symmetricDiagonalCrossEntropy(queries, keys, settings) : null;
+        if (both !== null) return both;
         const forward = tf.mean(diagonalCrossEntropy(queries, keys, settings));
         if (!symmetric) return forward as tf.Scalar;
         const backward = tf.mean(diagonalCrossEntropy(keys, queries, settings));

@@ -126,6 +126,27 @@ describe('infoNceLoss / clipLoss: cross-entropy rows by the native NT-Xent rows 
   });
 });
 
+describe('symmetric InfoNCE / CLIP on wasm: one similarity product', () => {
+  it('forward and backward take 3 matrix products instead of 6, with the same value and gradients', async () => {
+    if (backend !== 'wasm') return;
+    const x = tf.randomNormal([64, 16], 0, 1, 'float32', 3);
+    const loss = clipLoss({ temperature: 0.1 });
+    const products = async (native: boolean): Promise<number> => {
+      const previous = setNativeRows(native);
+      try {
+        const info = await tf.profile(() => tf.grad((e: tf.Tensor) => loss.compute({ embeddings: e as tf.Tensor2D, labels: viewLabels(32) }))(x));
+        (info.result as tf.Tensor).dispose();
+        return info.kernels.filter((k) => k.name === 'BatchMatMul' || k.name === '_FusedMatMul').length;
+      } finally {
+        setNativeRows(previous);
+      }
+    };
+    expect(await products(true)).toBe(3);
+    expect(await products(false)).toBe(6);
+    x.dispose();
+  });
+});
+
 describe('native rows run where they should', () => {
   it('on wasm the native path is taken (a different float32 summation order shows in the gradient bits)', () => {
     if (backend !== 'wasm') return;
