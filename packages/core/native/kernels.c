@@ -515,7 +515,13 @@ static inline float row_lse(int32_t kind, const float* s, const int32_t* cols, i
   float mx = __builtin_wasm_max_f32(__builtin_wasm_max_f32(wasm_f32x4_extract_lane(vmax, 0), wasm_f32x4_extract_lane(vmax, 1)),
                                     __builtin_wasm_max_f32(wasm_f32x4_extract_lane(vmax, 2), wasm_f32x4_extract_lane(vmax, 3)));
   for (; j < m; j++) if (row_included(kind, idRow, cols[j], j, self) && s[j] > mx) mx = s[j];
-  if (mx == -__builtin_inff()) return mx;
+  if (mx == -__builtin_inff()) {
+    // Every included entry is -inf or NaN (the maximum skips NaN): a NaN row must not pass for an
+    // empty one (loss 0), it propagates.
+    for (int32_t k = 0; k < m; k++)
+      if (row_included(kind, idRow, cols[k], k, self) && s[k] != s[k]) return s[k];
+    return mx;
+  }
   const v128_t vm = f4(mx);
   v128_t vsum = f4(0.0f);
   j = 0;
@@ -553,14 +559,22 @@ EXPORT(info_nce_rows) void info_nce_rows(int32_t kind, const float* s, const int
     const int32_t self = selfStart >= 0 ? selfStart + i : -1;
     float lse = row_lse(kind, r, cols, m, id, self);
     if (lseOut != 0) lseOut[i] = lse;
+    if (lse != lse) {  // a NaN in the row's denominator: the row's loss is NaN
+      out[i] = lse;
+      continue;
+    }
     float loss = 0.0f;
     if (kind == 0) {
       float pos = 0.0f;
       int32_t count = 0;
       for (int32_t j = next_positive(cols, m, id, self, 0); j < m; j = next_positive(cols, m, id, self, j + 1)) { pos += r[j]; count++; }
       if (count > 0) loss = lse - pos / (float)count;
-    } else if (lse != -__builtin_inff()) {
-      for (int32_t j = next_positive(cols, m, id, self, 0); j < m; j = next_positive(cols, m, id, self, j + 1)) loss += wasm_f32x4_extract_lane(softplus4(f4(lse - r[j])), 0);
+    } else {
+      // softplus(lse − s_p) per positive; no negatives (lse −inf) gives 0, and a NaN stays NaN.
+      for (int32_t j = next_positive(cols, m, id, self, 0); j < m; j = next_positive(cols, m, id, self, j + 1)) {
+        const float x = lse - r[j];
+        loss += x != x ? x : x == -__builtin_inff() ? 0.0f : wasm_f32x4_extract_lane(softplus4(f4(x)), 0);
+      }
     }
     out[i] = loss;
   }

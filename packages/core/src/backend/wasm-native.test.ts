@@ -191,3 +191,28 @@ describe('addTransposeNative', () => {
     }
   });
 });
+
+describe('infoNceRowsNative with non-finite logits', () => {
+  it('a row of NaN (or NaN and -inf) gives NaN, not the 0 of an empty row; so does a NaN positive', async () => {
+    const { infoNceRowsNative } = await import('./wasm-native.js');
+    const nan = Number.NaN;
+    const ninf = -Infinity;
+    // Rows: all NaN (9 columns: SIMD blocks and a tail), NaN (the positive, column 1) among -inf,
+    // finite with a NaN positive (column 2), ordinary with one NaN.
+    const rows = [Array(9).fill(nan), [ninf, nan, ninf, ninf, ninf, ninf, ninf, ninf, ninf], [0, 1, nan, 3, 4, 5, 6, 7, 8], [0, 1, 2, 3, 4, 5, 6, 7, nan]];
+    const block = tf.tensor2d(rows);
+    const ids = tf.tensor1d([0, 1, 2, 3], 'int32');
+    const cols = tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7, 8], 'int32');
+    for (const kind of ['ntxent', 'supcon'] as const) {
+      const out = infoNceRowsNative(kind, block, ids, cols, -1);
+      expect(out).not.toBeNull();
+      const data = Array.from((out as tf.Tensor).dataSync());
+      expect(Number.isNaN(data[0]), `${kind} all NaN`).toBe(true);
+      expect(Number.isNaN(data[1]), `${kind} NaN and -inf`).toBe(true);
+      expect(Number.isNaN(data[2]), `${kind} NaN positive`).toBe(true);
+      expect(Number.isNaN(data[3]), `${kind} one NaN`).toBe(true);
+      out?.dispose();
+    }
+    tf.dispose([block, ids, cols]);
+  });
+});
