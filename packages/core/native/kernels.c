@@ -1515,6 +1515,24 @@ __attribute__((noinline)) static void wino_products(const float* V, const float*
   }
 }
 
+// The 2x2 outputs (before any bias) of block row r, channels k..k+3: Aᵀ M A with
+// Aᵀ = [[1, 1, 1, 0], [0, 1, -1, -1]].
+static inline void wino_tile_out(const float* M, int32_t r, int32_t k, int32_t K, v128_t* o00, v128_t* o01, v128_t* o10, v128_t* o11) {
+  v128_t m[4][4], s[2][4];
+  const float* src = M + (int64_t)r * K + k;
+  const int64_t xi = (int64_t)WINO_TILES * K + WINO_PAD;
+  for (int32_t i = 0; i < 4; i++)
+    for (int32_t j = 0; j < 4; j++) m[i][j] = wasm_v128_load(src + (i * 4 + j) * xi);
+  for (int32_t j = 0; j < 4; j++) {
+    s[0][j] = wasm_f32x4_add(wasm_f32x4_add(m[0][j], m[1][j]), m[2][j]);
+    s[1][j] = wasm_f32x4_sub(wasm_f32x4_sub(m[1][j], m[2][j]), m[3][j]);
+  }
+  *o00 = wasm_f32x4_add(wasm_f32x4_add(s[0][0], s[0][1]), s[0][2]);
+  *o01 = wasm_f32x4_sub(wasm_f32x4_sub(s[0][1], s[0][2]), s[0][3]);
+  *o10 = wasm_f32x4_add(wasm_f32x4_add(s[1][0], s[1][1]), s[1][2]);
+  *o11 = wasm_f32x4_sub(wasm_f32x4_sub(s[1][1], s[1][2]), s[1][3]);
+}
+
 // The 2x2 outputs of tiles [t0, t0 + n): Aᵀ M A with Aᵀ = [[1, 1, 1, 0], [0, 1, -1, -1]], plus the
 // bias (when given), then ReLU (relu != 0); outputs past the image's edge (odd H or W) are dropped.
 __attribute__((noinline)) static void wino_output(const float* M, const float* bias, int32_t relu, float* y, int64_t t0, int32_t n, int32_t H, int32_t W,
@@ -1528,19 +1546,12 @@ __attribute__((noinline)) static void wino_output(const float* M, const float* b
     const int32_t h = oy + 1 < H ? 2 : 1, w = ox + 1 < W ? 2 : 1;
     float* out = y + ((b * H + oy) * W + ox) * K;
     for (int32_t k = 0; k < K; k += 4) {
-      v128_t m[4][4], s[2][4];
-      const float* src = M + (int64_t)r * K + k;
-      const int64_t xi = (int64_t)WINO_TILES * K + WINO_PAD;
-      for (int32_t i = 0; i < 4; i++)
-        for (int32_t j = 0; j < 4; j++) m[i][j] = wasm_v128_load(src + (i * 4 + j) * xi);
-      for (int32_t j = 0; j < 4; j++) {
-        s[0][j] = wasm_f32x4_add(wasm_f32x4_add(m[0][j], m[1][j]), m[2][j]);
-        s[1][j] = wasm_f32x4_sub(wasm_f32x4_sub(m[1][j], m[2][j]), m[3][j]);
-      }
+      v128_t o[2][2];
+      wino_tile_out(M, r, k, K, &o[0][0], &o[0][1], &o[1][0], &o[1][1]);
       const v128_t bk = bias ? wasm_v128_load(bias + k) : zero;
       for (int32_t a = 0; a < 2; a++) {
-        v128_t o0 = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_add(s[a][0], s[a][1]), s[a][2]), bk);
-        v128_t o1 = wasm_f32x4_add(wasm_f32x4_sub(wasm_f32x4_sub(s[a][1], s[a][2]), s[a][3]), bk);
+        v128_t o0 = wasm_f32x4_add(o[a][0], bk);
+        v128_t o1 = wasm_f32x4_add(o[a][1], bk);
         if (relu) {
           o0 = wasm_f32x4_pmax(zero, o0);
           o1 = wasm_f32x4_pmax(zero, o1);
@@ -1588,21 +1599,10 @@ __attribute__((noinline)) static void wino_output_pool(const float* M, const flo
     if (py >= PH || px >= PW) continue;
     const int64_t at = ((b * PH + py) * PW + px) * K;
     for (int32_t k = 0; k < K; k += 4) {
-      v128_t m[4][4], s[2][4];
-      const float* src = M + (int64_t)r * K + k;
-      const int64_t xi = (int64_t)WINO_TILES * K + WINO_PAD;
-      for (int32_t i = 0; i < 4; i++)
-        for (int32_t j = 0; j < 4; j++) m[i][j] = wasm_v128_load(src + (i * 4 + j) * xi);
-      for (int32_t j = 0; j < 4; j++) {
-        s[0][j] = wasm_f32x4_add(wasm_f32x4_add(m[0][j], m[1][j]), m[2][j]);
-        s[1][j] = wasm_f32x4_sub(wasm_f32x4_sub(m[1][j], m[2][j]), m[3][j]);
-      }
+      v128_t o00, o01, o10, o11;
+      wino_tile_out(M, r, k, K, &o00, &o01, &o10, &o11);
       const v128_t bk = wasm_v128_load(bias + k);
-      const v128_t o00 = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_add(s[0][0], s[0][1]), s[0][2]), bk);
-      const v128_t o01 = wasm_f32x4_add(wasm_f32x4_sub(wasm_f32x4_sub(s[0][1], s[0][2]), s[0][3]), bk);
-      const v128_t o10 = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_add(s[1][0], s[1][1]), s[1][2]), bk);
-      const v128_t o11 = wasm_f32x4_add(wasm_f32x4_sub(wasm_f32x4_sub(s[1][1], s[1][2]), s[1][3]), bk);
-      pool_relu4(o00, o01, o10, o11, y + at + k, mask + at + k);
+      pool_relu4(wasm_f32x4_add(o00, bk), wasm_f32x4_add(o01, bk), wasm_f32x4_add(o10, bk), wasm_f32x4_add(o11, bk), y + at + k, mask + at + k);
     }
   }
 }
