@@ -11,13 +11,9 @@ beforeAll(async () => {
 
 type Shape4 = [number, number, number, number];
 
-function size(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
-
 /** Values on a grid of 1/8 in [-1, 1] (filters scaled by 1/4): every sum is exact, so both paths agree bit for bit and pick the same maxima. */
 function grid(shape: readonly number[], seed: number, scale = 1): tf.Tensor {
-  return tf.tensor(values(size(shape), seed, 8).map((v) => v * scale), [...shape]);
+  return tf.tensor(values(tf.util.sizeFromShape([...shape]), seed, 8).map((v) => v * scale), [...shape]);
 }
 
 /** The layer-by-layer stage the fused kernel replaces. */

@@ -10,10 +10,6 @@ beforeAll(async () => {
 
 type Shape4 = [number, number, number, number];
 
-function size(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
-
 /** max |a - b| <= 1e-5 · max |b|: Winograd's transforms move each sum by a few roundings of its largest terms. */
 function expectCloseToScale(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): number {
   expect(actual.length, what).toBe(expected.length);
@@ -49,7 +45,7 @@ describe('Conv2D on wasm (Winograd F(2x2, 3x3) for 3x3 "same")', () => {
   it.each(WINOGRAD)('conv2d($x, $filter) is within 1e-5 of the shipped XNNPACK kernel and matches cpu', async ({ x, filter }) => {
     const info = tf.backend_util.computeConv2DInfo(x, filter, 1, 1, 'same');
     expect(conv3x3NativeFits(info)).toBe(true);
-    const inputs = () => ({ x: tf.tensor4d(values(size(x), 1), x), filter: tf.tensor4d(values(size(filter), 2).map((v) => v * 0.2), filter) });
+    const inputs = () => ({ x: tf.tensor4d(values(tf.util.sizeFromShape(x), 1), x), filter: tf.tensor4d(values(tf.util.sizeFromShape(filter), 2).map((v) => v * 0.2), filter) });
     const [ours] = await expectWasmMatchesCpu(() => tf.conv2d(inputs().x, inputs().filter as tf.Tensor4D, 1, 'same'));
     const made = inputs();
     const reference = shipped(tf.Conv2D, made, SAME_ATTRS);
@@ -67,7 +63,7 @@ describe('Conv2D on wasm (Winograd F(2x2, 3x3) for 3x3 "same")', () => {
     ];
     for (const { x, filter, stride, pad } of cases) {
       expect(conv3x3NativeFits(tf.backend_util.computeConv2DInfo(x, filter, stride, 1, pad))).toBe(false);
-      const made = { x: tf.tensor4d(values(size(x), 3), x), filter: tf.tensor4d(values(size(filter), 4), filter) };
+      const made = { x: tf.tensor4d(values(tf.util.sizeFromShape(x), 3), x), filter: tf.tensor4d(values(tf.util.sizeFromShape(filter), 4), filter) };
       const ours = tf.conv2d(made.x, made.filter, stride, pad);
       const attrs = { strides: [stride, stride], pad, dataFormat: 'NHWC', dilations: [1, 1] } as unknown as tf.NamedAttrMap;
       // Not ours: exactly the shipped kernel's output.
@@ -82,8 +78,8 @@ describe('Conv2D on wasm (Winograd F(2x2, 3x3) for 3x3 "same")', () => {
     for (const activation of ['relu', 'linear', 'elu'] as const) {
       for (const withBias of [true, false]) {
         const make = () => ({
-          x: tf.tensor4d(values(size(x), 5), x),
-          filter: tf.tensor4d(values(size(filter), 6), filter),
+          x: tf.tensor4d(values(tf.util.sizeFromShape(x), 5), x),
+          filter: tf.tensor4d(values(tf.util.sizeFromShape(filter), 6), filter),
           bias: tf.tensor1d(values(24, 7)),
         });
         const [ours] = await expectWasmMatchesCpu(() => {
@@ -106,8 +102,8 @@ describe('Conv2D on wasm (Winograd F(2x2, 3x3) for 3x3 "same")', () => {
     const x: Shape4 = [6, 14, 14, 32];
     const filter: Shape4 = [3, 3, 32, 64];
     const make = () => ({
-      x: tf.tensor4d(values(size(x), 8), x),
-      filter: tf.tensor4d(values(size(filter), 9).map((v) => v * 0.1), filter),
+      x: tf.tensor4d(values(tf.util.sizeFromShape(x), 8), x),
+      filter: tf.tensor4d(values(tf.util.sizeFromShape(filter), 9).map((v) => v * 0.1), filter),
       weights: tf.tensor4d(values(6 * 14 * 14 * 64, 10), [6, 14, 14, 64]),
     });
     const grads = await expectWasmMatchesCpu(() => {

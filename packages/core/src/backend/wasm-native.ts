@@ -673,20 +673,13 @@ export function conv3x3Native(
   if (!conv3x3NativeFits(info)) return null;
   const native = nativeKernels(backend);
   if (native === null) return null;
-  const { batchSize, inHeight, inWidth, inChannels, outChannels } = info;
-  const chunks = winogradChunks(info);
-  const u = backend.makeOutput([16 * inChannels * outChannels], 'float32');
-  const scratch = backend.makeOutput([chunks * 16 * (WINO_TILES * (inChannels + outChannels) + 2 * WINO_PAD)], 'float32');
+  const { batchSize, inHeight, inWidth, outChannels } = info;
   const out = backend.makeOutput([batchSize, inHeight, inWidth, outChannels], 'float32');
   try {
-    native.wino_filter(heapOffset(backend, filter), inChannels, outChannels, heapOffset(backend, u));
-    winogradOnChunks(backend, native, x, u, bias === null ? 0 : heapOffset(backend, bias), relu, heapOffset(backend, out), 0, scratch, info, chunks);
+    winograd(backend, native, x, filter, bias === null ? 0 : heapOffset(backend, bias), relu, heapOffset(backend, out), 0, info);
   } catch (error) {
     backend.disposeData(out.dataId);
     throw error;
-  } finally {
-    backend.disposeData(u.dataId);
-    backend.disposeData(scratch.dataId);
   }
   return out;
 }
@@ -697,29 +690,40 @@ function winogradChunks(info: tf.backend_util.Conv2DInfo, limit = WINO_CHUNKS): 
   return Math.max(1, Math.min(limit, Math.ceil(tiles / WINO_TILES)));
 }
 
-/** `wino_conv3x3` over its fixed tile ranges, shared with the pool's worker when it runs. */
-function winogradOnChunks(
+/**
+ * `wino_conv3x3` with its filter transform and per-range scratch (freed after), over fixed tile
+ * ranges shared with the pool's worker when it runs. `biasAt`, `maskAt`: heap offsets or 0.
+ */
+function winograd(
   backend: WasmBackendLike,
   native: NativeExports,
   x: tf.TensorInfo,
-  u: tf.TensorInfo,
+  filter: tf.TensorInfo,
   biasAt: number,
   relu: boolean,
   outAt: number,
   maskAt: number,
-  scratch: tf.TensorInfo,
   info: tf.backend_util.Conv2DInfo,
-  chunks: number,
 ): void {
-  const args = [
-    heapOffset(backend, x), heapOffset(backend, u), biasAt, relu ? 1 : 0, outAt, maskAt,
-    heapOffset(backend, scratch), info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outChannels, chunks, 0, chunks,
-  ];
-  const call = native.wino_conv3x3 as (...v: number[]) => void;
-  const memory = memoryOf(backend);
-  const pool = memory === undefined || chunks < 2 ? null : readyPool(memory);
-  if (pool !== null) runChunked(pool, 'wino_conv3x3', args, 13, 14, Array.from({ length: chunks + 1 }, (_, c) => c), call);
-  else call(...args);
+  const { inChannels, outChannels } = info;
+  const chunks = winogradChunks(info);
+  const u = backend.makeOutput([16 * inChannels * outChannels], 'float32');
+  const scratch = backend.makeOutput([chunks * 16 * (WINO_TILES * (inChannels + outChannels) + 2 * WINO_PAD)], 'float32');
+  try {
+    native.wino_filter(heapOffset(backend, filter), inChannels, outChannels, heapOffset(backend, u));
+    const args = [
+      heapOffset(backend, x), heapOffset(backend, u), biasAt, relu ? 1 : 0, outAt, maskAt,
+      heapOffset(backend, scratch), info.batchSize, info.inHeight, info.inWidth, inChannels, outChannels, chunks, 0, chunks,
+    ];
+    const call = native.wino_conv3x3 as (...v: number[]) => void;
+    const memory = memoryOf(backend);
+    const pool = memory === undefined || chunks < 2 ? null : readyPool(memory);
+    if (pool !== null) runChunked(pool, 'wino_conv3x3', args, 13, 14, Array.from({ length: chunks + 1 }, (_, c) => c), call);
+    else call(...args);
+  } finally {
+    backend.disposeData(u.dataId);
+    backend.disposeData(scratch.dataId);
+  }
 }
 
 /** The outputs of {@link convReluPoolNative} (their data carries the window positions after the values). */
@@ -763,16 +767,7 @@ export function convReluPoolNative(backend: WasmBackendLike, x: tf.TensorInfo, f
   const info = tf.backend_util.computeConv2DInfo([batch, height, width, inC], [3, 3, inC, outC], 1, 1, 'same');
   try {
     if (conv3x3NativeFits(info)) {
-      const chunks = winogradChunks(info);
-      const u = backend.makeOutput([16 * inC * outC], 'float32');
-      const scratch = backend.makeOutput([chunks * 16 * (WINO_TILES * (inC + outC) + 2 * WINO_PAD)], 'float32');
-      try {
-        native.wino_filter(heapOffset(backend, filter), inC, outC, heapOffset(backend, u));
-        winogradOnChunks(backend, native, x, u, heapOffset(backend, bias), true, yAt, maskAt, scratch, info, chunks);
-      } finally {
-        backend.disposeData(u.dataId);
-        backend.disposeData(scratch.dataId);
-      }
+      winograd(backend, native, x, filter, heapOffset(backend, bias), true, yAt, maskAt, info);
     } else {
       const rows = batch * (pooledShape[1] as number);
       const args = [heapOffset(backend, x), heapOffset(backend, filter), heapOffset(backend, bias), yAt, maskAt, height, width, inC, outC, 0, rows];
@@ -783,6 +778,12 @@ export function convReluPoolNative(backend: WasmBackendLike, x: tf.TensorInfo, f
     throw error;
   }
   return y;
+}
+
+/** Heap offset of the window positions carried by a {@link convReluPoolNative} output (after its values). */
+function poolMaskAt(backend: WasmBackendLike, y: tf.TensorInfo): number {
+  if (!poolBlocks.has(y.dataId)) throw new Error('the fused conv block\'s gradient needs its own output (a copy of it has lost the pooling positions)');
+  return heapOffset(backend, y) + 4 * y.shape.reduce((a, b) => a * b, 1);
 }
 
 /**
@@ -799,15 +800,13 @@ export function convReluPoolNative(backend: WasmBackendLike, x: tf.TensorInfo, f
  * @internal
  */
 export function poolReluGradNative(backend: WasmBackendLike, dy: tf.TensorInfo, y: tf.TensorInfo, height: number, width: number): tf.TensorInfo | null {
-  if (!poolBlocks.has(y.dataId)) throw new Error('the fused conv block\'s gradient needs its own output (a copy of it has lost the pooling positions)');
+  const maskAt = poolMaskAt(backend, y);
   const native = nativeKernels(backend);
   if (native === null) return null;
   const [batch, , , outC] = dy.shape as [number, number, number, number];
   const out = backend.makeOutput([batch, height, width, outC], 'float32');
   const rows = batch * height;
   if (rows > 0 && outC > 0) {
-    const yAt = heapOffset(backend, y);
-    const maskAt = yAt + 4 * y.shape.reduce((a, b) => a * b, 1);
     onRowChunks(backend, native, 'pool_relu_grad', rows, width * outC, [heapOffset(backend, dy), maskAt, heapOffset(backend, out), height, width, outC, 0, rows], 1);
   }
   return out;
@@ -862,7 +861,7 @@ function conv3x3FilterGradNative(
  * @internal
  */
 export function poolBiasGradNative(backend: WasmBackendLike, dy: tf.TensorInfo, y: tf.TensorInfo): tf.TensorInfo | null {
-  if (!poolBlocks.has(y.dataId)) throw new Error('the fused conv block\'s gradient needs its own output (a copy of it has lost the pooling positions)');
+  const maskAt = poolMaskAt(backend, y);
   const native = nativeKernels(backend);
   if (native === null) return null;
   const outC = dy.shape[3] as number;
@@ -870,8 +869,7 @@ export function poolBiasGradNative(backend: WasmBackendLike, dy: tf.TensorInfo, 
   const out = backend.makeOutput([outC], 'float32');
   const acc = backend.makeOutput([2 * outC], 'float32');
   try {
-    const yAt = heapOffset(backend, y);
-    native.pool_bias_grad(heapOffset(backend, dy), yAt + 4 * count * outC, heapOffset(backend, acc), count, outC, heapOffset(backend, out));
+    native.pool_bias_grad(heapOffset(backend, dy), maskAt, heapOffset(backend, acc), count, outC, heapOffset(backend, out));
   } finally {
     backend.disposeData(acc.dataId);
   }
