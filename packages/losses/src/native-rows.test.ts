@@ -36,6 +36,24 @@ function expectCloseGrad(a: Float32Array, b: Float32Array): void {
   expect(Array.from(a).every(Number.isFinite)).toBe(true);
 }
 
+/** `fn()` with the native row kernels on or off, then the previous setting back. */
+function withNativeRows<T>(native: boolean, fn: () => T): T {
+  const previous = setNativeRows(native);
+  try {
+    return fn();
+  } finally {
+    setNativeRows(previous);
+  }
+}
+
+/** The loss value and its gradient at `x`, read back (tidied). */
+function lossAndGrad(f: (e: tf.Tensor) => tf.Scalar, x: tf.Tensor): { value: number; grad: Float32Array } {
+  return tf.tidy(() => {
+    const { value, grad } = tf.valueAndGrad(f)(x);
+    return { value: value.dataSync()[0] as number, grad: grad.dataSync() as Float32Array };
+  }) as unknown as { value: number; grad: Float32Array };
+}
+
 type Case = { name: string; n: number; labels: 'views' | number; ref?: boolean; chunkElements?: number; temperature: number };
 const CASES: Case[] = [
   { name: 'view pairs', n: 64, labels: 'views', temperature: 0.1 },
@@ -51,36 +69,29 @@ describe.each([
   ['ntXentLoss', ntXentLoss],
 ] as const)('%s: native rows equal the tensor-op rows', (_, factory) => {
   it.each(CASES)('$name', ({ n, labels: kind, ref, chunkElements, temperature }) => {
-    const x = tf.randomNormal([n, 16], 0, 1, 'float32', n);
+    const x = tf.randomNormal([n, 16], 0, 1, 'float32', n) as tf.Tensor2D;
     const labels = kind === 'views' ? viewLabels(n / 2) : randomLabels(n, kind, 3);
-    const refX = ref === true ? tf.randomNormal([n + 3, 16], 0, 1, 'float32', 7) : undefined;
+    const refX = ref === true ? (tf.randomNormal([n + 3, 16], 0, 1, 'float32', 7) as tf.Tensor2D) : undefined;
     const refLabels = ref === true ? randomLabels(n + 3, kind as number, 4) : undefined;
     const loss = factory({ temperature, ...(chunkElements === undefined ? {} : { chunkElements }) });
-    const run = (native: boolean): { value: number; grad: Float32Array; refGrad?: Float32Array } => {
-      const previous = setNativeRows(native);
-      try {
+    const run = (native: boolean): { value: number; grad: Float32Array; refGrad?: Float32Array } =>
+      withNativeRows(native, () => {
+        if (refX === undefined || refLabels === undefined) return lossAndGrad((e) => loss.compute({ embeddings: e as tf.Tensor2D, labels }), x);
         return tf.tidy(() => {
-          if (refX !== undefined && refLabels !== undefined) {
-            const [ga, gr] = tf.grads((e: tf.Tensor, r: tf.Tensor) =>
-              loss.compute({ embeddings: e as tf.Tensor2D, labels, ref: { embeddings: r as tf.Tensor2D, labels: refLabels } }),
-            )([x, refX]);
-            const value = loss.compute({ embeddings: x, labels, ref: { embeddings: refX, labels: refLabels } }).dataSync()[0] as number;
-            return { value, grad: (ga as tf.Tensor).dataSync() as Float32Array, refGrad: (gr as tf.Tensor).dataSync() as Float32Array };
-          }
-          const { value, grad } = tf.valueAndGrad((e: tf.Tensor) => loss.compute({ embeddings: e as tf.Tensor2D, labels }))(x);
-          return { value: value.dataSync()[0] as number, grad: grad.dataSync() as Float32Array };
+          const [ga, gr] = tf.grads((e: tf.Tensor, r: tf.Tensor) =>
+            loss.compute({ embeddings: e as tf.Tensor2D, labels, ref: { embeddings: r as tf.Tensor2D, labels: refLabels } }),
+          )([x, refX]);
+          const value = loss.compute({ embeddings: x, labels, ref: { embeddings: refX, labels: refLabels } }).dataSync()[0] as number;
+          return { value, grad: (ga as tf.Tensor).dataSync() as Float32Array, refGrad: (gr as tf.Tensor).dataSync() as Float32Array };
         }) as unknown as { value: number; grad: Float32Array; refGrad?: Float32Array };
-      } finally {
-        setNativeRows(previous);
-      }
-    };
+      });
     const before = tf.memory().numTensors;
     const fast = run(true);
     const reference = run(false);
     expect(tf.memory().numTensors).toBe(before);
     expectCloseLoss(fast, reference);
     if (fast.refGrad !== undefined && reference.refGrad !== undefined) expectCloseGrad(fast.refGrad, reference.refGrad);
-    loss.dispose?.();
+    (loss as { dispose?(): void }).dispose?.();
     tf.dispose([x, labels, refX, refLabels]);
   });
 });
@@ -96,25 +107,20 @@ describe('infoNceLoss / clipLoss: cross-entropy rows by the native NT-Xent rows 
   ];
   it.each(CE_CASES)('$name', ({ make, n, refRows }) => {
     const x = tf.randomNormal([n, 16], 0, 1, 'float32', n + 1);
-    const refX = refRows === undefined ? undefined : tf.randomNormal([refRows, 16], 0, 1, 'float32', 9);
+    const refX = refRows === undefined ? undefined : (tf.randomNormal([refRows, 16], 0, 1, 'float32', 9) as tf.Tensor2D);
     const labels = refX === undefined ? viewLabels(n / 2) : tf.range(0, n, 1, 'int32');
     const refLabels = refX === undefined ? undefined : tf.range(0, refRows as number, 1, 'int32');
     const loss = make();
     const extra = loss.trainableVariables ?? [];
-    const run = (native: boolean): { value: number; grad: Float32Array; scaleGrad?: number } => {
-      const previous = setNativeRows(native);
-      try {
-        return tf.tidy(() => {
-          const input = (e: tf.Tensor) => ({ embeddings: e as tf.Tensor2D, labels, ...(refX === undefined ? {} : { ref: { embeddings: refX, labels: refLabels as tf.Tensor1D } }) });
-          const { value, grad } = tf.valueAndGrad((e: tf.Tensor) => loss.compute(input(e)))(x);
-          const out: { value: number; grad: Float32Array; scaleGrad?: number } = { value: value.dataSync()[0] as number, grad: grad.dataSync() as Float32Array };
-          if (extra.length > 0) out.scaleGrad = tf.variableGrads(() => loss.compute(input(x)), [...extra]).grads[(extra[0] as tf.Variable).name]?.dataSync()[0] as number;
-          return out;
-        }) as unknown as { value: number; grad: Float32Array; scaleGrad?: number };
-      } finally {
-        setNativeRows(previous);
-      }
-    };
+    const run = (native: boolean): { value: number; grad: Float32Array; scaleGrad?: number } =>
+      withNativeRows(native, () => {
+        const input = (e: tf.Tensor) => ({ embeddings: e as tf.Tensor2D, labels, ...(refX === undefined ? {} : { ref: { embeddings: refX, labels: refLabels as tf.Tensor1D } }) });
+        const out: { value: number; grad: Float32Array; scaleGrad?: number } = lossAndGrad((e) => loss.compute(input(e)), x);
+        if (extra.length > 0) {
+          out.scaleGrad = tf.tidy(() => tf.variableGrads(() => loss.compute(input(x)), [...extra]).grads[(extra[0] as tf.Variable).name]?.dataSync()[0] as number);
+        }
+        return out;
+      });
     const before = tf.memory().numTensors;
     const fast = run(true);
     const reference = run(false);
@@ -153,14 +159,7 @@ describe('native rows run where they should', () => {
     const x = tf.randomNormal([128, 32], 0, 1, 'float32', 1);
     const labels = viewLabels(64);
     const loss = supConLoss();
-    const grad = (native: boolean): Float32Array => {
-      const previous = setNativeRows(native);
-      try {
-        return tf.tidy(() => tf.grad((e: tf.Tensor) => loss.compute({ embeddings: e as tf.Tensor2D, labels }))(x).dataSync() as Float32Array);
-      } finally {
-        setNativeRows(previous);
-      }
-    };
+    const grad = (native: boolean): Float32Array => withNativeRows(native, () => lossAndGrad((e) => loss.compute({ embeddings: e as tf.Tensor2D, labels }), x).grad);
     const a = grad(true);
     const b = grad(false);
     expect(Array.from(a).some((v, i) => v !== b[i])).toBe(true);
@@ -183,19 +182,13 @@ describe('contrastiveLoss: the native pair-margin pass equals the tensor-op path
     const refX = ref === true ? (tf.randomNormal([n + 5, 16], 0, 1, 'float32', 9) as tf.Tensor2D) : undefined;
     const refLabels = ref === true ? randomLabels(n + 5, kind as number, 6) : undefined;
     const loss = contrastiveLoss(similarity === true ? { distance: cosineSimilarity(), posMargin: 0.8, negMargin: 0.3 } : {});
-    const run = (native: boolean): { value: number; grad: Float32Array } => {
-      const previous = setNativeRows(native);
-      try {
-        return tf.tidy(() => {
-          const f = (e: tf.Tensor): tf.Scalar =>
-            loss.compute({ embeddings: e as tf.Tensor2D, labels, ...(refX === undefined || refLabels === undefined ? {} : { ref: { embeddings: refX, labels: refLabels } }) });
-          const { value, grad } = tf.valueAndGrad(f)(x);
-          return { value: value.dataSync()[0] as number, grad: grad.dataSync() as Float32Array };
-        }) as unknown as { value: number; grad: Float32Array };
-      } finally {
-        setNativeRows(previous);
-      }
-    };
+    const run = (native: boolean): { value: number; grad: Float32Array } =>
+      withNativeRows(native, () =>
+        lossAndGrad(
+          (e) => loss.compute({ embeddings: e as tf.Tensor2D, labels, ...(refX === undefined || refLabels === undefined ? {} : { ref: { embeddings: refX, labels: refLabels } }) }),
+          x,
+        ),
+      );
     const before = tf.memory().numTensors;
     const fast = run(true);
     const reference = run(false);
@@ -228,20 +221,11 @@ describe('tripletMarginLoss: row-wise distances of mined tuples equal the matrix
     const tuples = pairs
       ? ({ kind: 'pairs', anchorPos: t.anchor, positive: t.positive, anchorNeg: t.anchor, negative: t.negative } as const)
       : ({ kind: 'triplets', ...t } as const);
-    const run = (rowwise: boolean, native = true): { value: number; grad: Float32Array } => {
-      const previous = setNativeRows(native);
-      try {
-        return tf.tidy(() => {
-          const loss = tripletMarginLoss({ margin: 0.5, swap, rowwise });
-          const f = (e: tf.Tensor): tf.Scalar =>
-            loss.compute({ embeddings: e as tf.Tensor2D, labels, tuples, ...(refX === undefined ? {} : { ref: { embeddings: refX, labels } }) });
-          const { value, grad } = tf.valueAndGrad(f)(x);
-          return { value: value.dataSync()[0] as number, grad: grad.dataSync() as Float32Array };
-        }) as unknown as { value: number; grad: Float32Array };
-      } finally {
-        setNativeRows(previous);
-      }
-    };
+    const run = (rowwise: boolean, native = true): { value: number; grad: Float32Array } =>
+      withNativeRows(native, () => {
+        const loss = tripletMarginLoss({ margin: 0.5, swap, rowwise });
+        return lossAndGrad((e) => loss.compute({ embeddings: e as tf.Tensor2D, labels, tuples, ...(refX === undefined ? {} : { ref: { embeddings: refX, labels } }) }), x);
+      });
     const before = tf.memory().numTensors;
     // fused native pass (wasm, no ref), the generic row-wise path, and PML's matrix path.
     const fused = run(true);
