@@ -42,6 +42,22 @@ describe('Rng', () => {
     expect(Math.abs(Math.sqrt(variance) - 1)).toBeLessThan(0.02);
   });
 
+  it('normalArray is normal() one by one, bit for bit, and leaves the same state (spare included)', () => {
+    for (const [seed, n, mean, std, pending] of [
+      [5, 0, 0, 1, false], [5, 1, 0, 1, false], [6, 2, 0, 1, true], [7, 785, 0, 1, false], [8, 784, 2.5, 0.05, true],
+      [9, 10001, -1, 3, false], [10, 3, 0, 0, true],
+    ] as const) {
+      const fast = new Rng(seed);
+      if (pending) fast.normal();
+      const slow = fast.clone();
+      const got = fast.normalArray(n, mean, std);
+      const expected = Float32Array.from({ length: n }, () => slow.normal(mean, std));
+      expect(Array.from(got)).toEqual(Array.from(expected));
+      expect(fast.state()).toEqual(slow.state());
+      expect([fast.normal(), fast.uniform()]).toEqual([slow.normal(), slow.uniform()]);
+    }
+  });
+
   it('permutation is a permutation and looks uniform', () => {
     const rng = new Rng(3);
     const counts = new Array(5).fill(0) as number[];

@@ -5,6 +5,12 @@ import type { JumpableRandomGenerator } from 'pure-rand/types/JumpableRandomGene
 import { ContrastiveError } from './errors.js';
 import { assertNumber } from './validate.js';
 
+// pure-rand's uniformFloat64: (first word & (2^26 - 1)) * 2^-26 + (second word & (2^27 - 1)) * 2^-53.
+const UNIFORM_MASK_HIGH = 0x3ffffff;
+const UNIFORM_MASK_LOW = 0x7ffffff;
+const UNIFORM_SCALE_HIGH = 2 ** -26;
+const UNIFORM_SCALE_LOW = 2 ** -53;
+
 /** splitmix32 finalizer over both 32-bit halves of a safe-integer seed. */
 function mixSeed(seed: number): number {
   let h = (seed | 0) ^ Math.imul(Math.floor(seed / 0x100000000) | 0, 0x9e3779b9);
@@ -187,8 +193,57 @@ export class Rng {
     assertNumber(mean, 'mean', 'Rng.normalArray');
     assertNumber(std, 'std', 'Rng.normalArray', { min: 0 });
     const out = new Float32Array(n);
-    for (let i = 0; i < n; i++) out[i] = this.drawNormal(mean, std);
+    let i = 0;
+    if (i < n && this.spare !== null) out[i++] = this.drawNormal(mean, std);
+    if (i < n) i = this.fillNormalPairs(out, i, mean, std);
+    if (i < n) out[i] = this.drawNormal(mean, std);
     return out;
+  }
+
+  /**
+   * `drawNormal` for pairs from `out[start]` while two slots are left, with the generator's state in
+   * locals (pure-rand's xoroshiro128+ step and `uniformFloat64` spelled out, same operations in the
+   * same order): the same values, about twice as fast as a call per draw. No spare is pending.
+   * @returns the index after the last pair written.
+   */
+  private fillNormalPairs(out: Float32Array, start: number, mean: number, std: number): number {
+    let [s01, s00, s11, s10] = this.generator.getState() as [number, number, number, number];
+    let i = start;
+    for (; i + 1 < out.length; i += 2) {
+      let u = 0;
+      let v = 0;
+      // Four xoroshiro128+ steps: u = uniformFloat64 (retried while 0), then v.
+      for (let draw = 0; draw < 2; ) {
+        let hi = 0;
+        let lo = 0;
+        for (let half = 0; half < 2; half++) {
+          const word = (s00 + s10) | 0;
+          const a0 = s10 ^ s00;
+          const a1 = s11 ^ s01;
+          const t00 = s00;
+          const t01 = s01;
+          s00 = (t00 << 24) ^ (t01 >>> 8) ^ a0 ^ (a0 << 16);
+          s01 = (t01 << 24) ^ (t00 >>> 8) ^ a1 ^ ((a1 << 16) | (a0 >>> 16));
+          s10 = (a1 << 5) ^ (a0 >>> 27);
+          s11 = (a0 << 5) ^ (a1 >>> 27);
+          if (half === 0) hi = word & UNIFORM_MASK_HIGH;
+          else lo = word & UNIFORM_MASK_LOW;
+        }
+        const value = hi * UNIFORM_SCALE_HIGH + lo * UNIFORM_SCALE_LOW;
+        if (draw === 0) {
+          if (value === 0) continue;
+          u = value;
+        } else {
+          v = value;
+        }
+        draw++;
+      }
+      const radius = Math.sqrt(-2 * Math.log(u));
+      out[i] = mean + std * radius * Math.cos(2 * Math.PI * v);
+      out[i + 1] = mean + std * (radius * Math.sin(2 * Math.PI * v));
+    }
+    this.generator = xoroshiro128plusFromState([s01, s00, s11, s10]);
+    return i;
   }
 
   /**
