@@ -12,12 +12,12 @@
  */
 
 // Control block (Int32Array over a SharedArrayBuffer): [SEQ] is bumped per task, [FN] the
-// function's index, [ARGC] and [ARGS..] its arguments, the chunk fields below, [FAILED] and
-// [DONE] the worker's answer.
+// function's index, [ARGC] the number of its arguments, the chunk fields below, [FAILED] and
+// [DONE] the worker's answer. The arguments themselves go in a Float64Array of their own (a float
+// argument such as a scale 1 / 0.07 must reach the worker unchanged, not cut to an int32).
 const SEQ = 0;
 const FN = 1;
 const ARGC = 2;
-const ARGS = 3;
 const MAX_ARGS = 40;
 const FAILED = 62;
 const DONE = 63;
@@ -40,10 +40,11 @@ const WORKER_TIMEOUT_SECONDS = 120;
 const WORKER_SOURCE = `
 const node = typeof self === 'undefined';
 const port = node ? require('node:worker_threads').parentPort : self;
-function start({ module, memory, control, names }) {
+function start({ module, memory, control, argBuffer, names }) {
   const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
   const fns = names.map((name) => exports[name]);
   const ctrl = new Int32Array(control);
+  const argValues = new Float64Array(argBuffer);
   let seen = Atomics.load(ctrl, ${SEQ});
   port.postMessage('ready');
   for (;;) {
@@ -51,7 +52,7 @@ function start({ module, memory, control, names }) {
     seen = Atomics.load(ctrl, ${SEQ});
     if (seen < 0) return;
     const args = [];
-    for (let i = 0; i < ctrl[${ARGC}]; i++) args.push(ctrl[${ARGS} + i]);
+    for (let i = 0; i < ctrl[${ARGC}]; i++) args.push(argValues[i]);
     try {
       const fn = fns[ctrl[${FN}]];
       const chunks = ctrl[${CHUNKS}];
@@ -74,6 +75,8 @@ else self.onmessage = (event) => start(event.data);
 
 interface Pool {
   readonly control: Int32Array;
+  /** The arguments of the task in progress (any JS number, as the calling thread passes them). */
+  readonly args: Float64Array;
   readonly names: readonly string[];
   /** Whether this thread may block in `Atomics.wait` (false on a browser's main thread). */
   readonly canWait: boolean;
@@ -139,12 +142,13 @@ export function startNativePool(memory: WebAssembly.Memory, module: WebAssembly.
   const starting = (async (): Promise<Pool | null> => {
     try {
       const control = new Int32Array(new SharedArrayBuffer(4 * CONTROL_INTS));
+      const args = new Float64Array(new SharedArrayBuffer(8 * MAX_ARGS));
       const { worker, ready } = await spawnWorker();
       await new Promise<void>((resolve, reject) => {
         ready(resolve, reject);
-        worker.postMessage({ module, memory, control: control.buffer, names });
+        worker.postMessage({ module, memory, control: control.buffer, argBuffer: args.buffer, names });
       });
-      const pool: Pool = { control, names, canWait: threadMayWait(), dead: false };
+      const pool: Pool = { control, args, names, canWait: threadMayWait(), dead: false };
       pools.set(memory, pool);
       return pool;
     } catch {
@@ -193,9 +197,7 @@ export function runChunked(
     c[BOUNDS + i] = value;
   });
   c[ARGC] = args.length;
-  args.forEach((value, i) => {
-    c[ARGS + i] = value;
-  });
+  pool.args.set(args);
   const own = [...args];
   handOff(pool, fn, () => {
     for (let k = Atomics.add(c, NEXT, 1); k < chunks; k = Atomics.add(c, NEXT, 1)) {

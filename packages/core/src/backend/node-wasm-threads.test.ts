@@ -48,7 +48,7 @@ function child(threads: number, nodeFlags: readonly string[] = [], xnnpackThread
       filterGrads.push(...tf.engine().runKernel('Conv2DBackpropFilter', { x: xs, dy }, attrs).dataSync());
     }
     // The native kernels that split rows with the worker in chunks (gemm, Gram, InfoNCE rows, G + Gᵀ).
-    const { addTransposeNative, convEncoder, gramMatrix, infoNceRowsNative, infoNceRowGradsNative, lpDistance } = await import('${distIndex}');
+    const { addTransposeNative, contrastiveSelfLossNative, convEncoder, gramMatrix, infoNceRowsNative, infoNceRowGradsNative, lpDistance } = await import('${distIndex}');
     const e = tf.randomNormal([300, 64], 0, 1, 'float32', 7);
     const block = gramMatrix(e, 10);
     const ids = tf.tensor1d(Array.from({ length: 300 }, (_, i) => i % 150), 'int32');
@@ -61,6 +61,10 @@ function child(threads: number, nodeFlags: readonly string[] = [], xnnpackThread
       infoNceRowsNative('ntxent', block, ids, ids, 0),
       infoNceRowGradsNative('ntxent', block, ids, ids, 0, dRow),
       addTransposeNative(tf.randomNormal([300, 300], 0, 1, 'float32', 11)),
+      // Fractional arguments reach the worker unchanged (a Gram scale 1 / 0.07; the contrastive
+      // gradient's 1 / count scales and a fractional margin).
+      gramMatrix(e, 1 / 0.07),
+      tf.grad((x) => contrastiveSelfLossNative(x, ids, { posMargin: 0.25, negMargin: 1.5 }))(e),
       tf.grad((x) => tf.sum(tf.mul(lpDistance().pairwise(x), tf.randomNormal([300, 300], 0, 1, 'float32', 12))))(e),
       tf.grad((x) => tf.sum(tf.mul(tf.maxPool(x, 2, 2, 'valid'), tf.randomNormal([16, 14, 14, 8], 0, 1, 'float32', 13))))(tf.randomNormal([16, 28, 28, 8], 0, 1, 'float32', 14)),
       // Winograd 3x3 convolutions: forward (+ bias, relu) and the input gradient.
@@ -103,8 +107,16 @@ describe('selectBackend({ wasmThreads }) in Node.js', () => {
     expect(two.filterGrads).toEqual(one.filterGrads);
     // Row- and tile-chunked kernels (matMul, Gram, InfoNCE rows and their gradients, G + Gᵀ, the
     // Winograd convolutions; the filter gradient above is Winograd's for the 32 -> 64 case): bit-identical too.
-    expect(two.nativeValues.length).toBe(300 * 300 + 333 * 301 + 300 + 300 * 300 + 300 + 300 * 300 + 300 * 300 + 300 * 64 + 16 * 28 * 28 * 8 + 9 * 14 * 14 * 64 + 9 * 14 * 14 * 32 + 1 + 420352);
+    expect(two.nativeValues.length).toBe(300 * 300 + 333 * 301 + 300 + 300 * 300 + 300 + 300 * 300 + 300 * 300 + 300 * 300 + 300 * 64 + 300 * 64 + 16 * 28 * 28 * 8 + 9 * 14 * 14 * 64 + 9 * 14 * 14 * 32 + 1 + 420352);
     expect(two.nativeValues).toEqual(one.nativeValues);
+    // ... and they are the right values: the fractional-scale Gram matrix is 1 / 0.07 times the plain one.
+    const offset = 300 * 300 + 333 * 301 + 300 + 300 * 300 + 300 + 300 * 300 + 300 * 300;
+    let scaleError = 0;
+    for (let i = 0; i < 300 * 300; i++) {
+      const expected = (two.nativeValues[i] as number) / 10 / 0.07;
+      scaleError = Math.max(scaleError, Math.abs((two.nativeValues[offset + i] as number) - expected) / Math.max(1, Math.abs(expected)));
+    }
+    expect(scaleError).toBeLessThan(1e-5);
   }, 120_000);
 
   it('by default (xnnpackThreads = wasmThreads - 1): XNNPACK on one thread, the toolkit kernels still on two, the same results', () => {
