@@ -618,6 +618,206 @@ EXPORT(info_nce_row_grads) void info_nce_row_grads(int32_t kind, const float* s,
   }
 }
 
+// ------------------------------------------------ debiased / hard-negative rows (DCL, HCL)
+
+// The debiased (Chuang et al. 2020) and hard-negative (Robinson et al. 2021) contrastive rows of
+// @contrastive/losses' hardNegativeLoss / debiasedContrastiveLoss, one row per pass instead of ~40
+// element-wise [c, m] tensors. Row i of s ([n, m] logits x = similarity / τ): negatives are the
+// columns of another id (N of them), positives the same-id columns but self. Per row:
+//   E = log Σ_neg e^((β+1)x) − log Σ_neg e^(βx)   (β = 0: log Σ_neg e^x − log N),
+// and per positive p (τ+ > 0): u = x_p − E + log τ+, the estimate is positive iff u < 0,
+//   log Ng = E + log(max(1 − e^min(u, 0), 1e-30)) − log(1 − τ+), floored at −1/τ with `clamp`
+//   (no gradient there), z_p = log N + log Ng − x_p; loss_i = [N > 0] Σ_p softplus(z_p) · keep_p
+//   (keep = 1 with clamp, else whether the estimate is positive). τ+ = 0: log Ng = E (clamped).
+// Gradient (the closed form of the tensor path): with w_p = sigmoid(z_p) keep_p, r_p = active_p
+//   e^u/(1 − e^u), A = Σ_p w_p active_p (1 + r_p), B_p = w_p (1 + r_p) (τ+ = 0: A = active Σ w,
+//   B = w), dL/dx_j = c (A dE_j − B_j), c = dRow_i [N > 0], dE the softmax derivative of E.
+// flags: bit 0 clamp, bit 1 τ+ > 0.
+
+#define DEB_CLAMP 1
+#define DEB_TAU_PLUS 2
+
+// One row's negatives: their count, maximum logit and E (NaN when a negative is NaN, or none is finite).
+static inline __attribute__((always_inline)) void deb_row_stats(const float* r, const int32_t* cols, int32_t m, int32_t id, float beta,
+                                                                int32_t* count, float* mx, float* sumHi, float* sumLo, float* e) {
+  const v128_t vid = i4(id), ninf = f4(-__builtin_inff());
+  v128_t vmax = ninf, vcount = i4(0);
+  int32_t j = 0;
+  for (; j + 4 <= m; j += 4) {
+    const v128_t neg = wasm_i32x4_ne(wasm_v128_load(cols + j), vid);
+    vmax = wasm_f32x4_pmax(vmax, wasm_v128_bitselect(wasm_v128_load(r + j), ninf, neg));
+    vcount = wasm_i32x4_sub(vcount, neg);
+  }
+  float top = __builtin_wasm_max_f32(__builtin_wasm_max_f32(wasm_f32x4_extract_lane(vmax, 0), wasm_f32x4_extract_lane(vmax, 1)),
+                                     __builtin_wasm_max_f32(wasm_f32x4_extract_lane(vmax, 2), wasm_f32x4_extract_lane(vmax, 3)));
+  int32_t n = wasm_i32x4_extract_lane(vcount, 0) + wasm_i32x4_extract_lane(vcount, 1) + wasm_i32x4_extract_lane(vcount, 2) +
+              wasm_i32x4_extract_lane(vcount, 3);
+  for (; j < m; j++)
+    if (cols[j] != id) {
+      n++;
+      if (r[j] > top) top = r[j];
+    }
+  *count = n;
+  *mx = top;
+  if (n == 0) return;
+  if (top == -__builtin_inff()) {  // no finite negative: NaN (a NaN negative, or all −inf)
+    *e = __builtin_nanf("");
+    return;
+  }
+  const v128_t vm = f4(top), vhi = f4(beta + 1.0f), vlo = f4(beta);
+  v128_t shi = f4(0.0f), slo = f4(0.0f);
+  for (j = 0; j + 4 <= m; j += 4) {
+    const v128_t neg = wasm_i32x4_ne(wasm_v128_load(cols + j), vid);
+    const v128_t d = wasm_f32x4_sub(wasm_v128_load(r + j), vm);
+    shi = wasm_f32x4_add(shi, wasm_v128_and(exp4(wasm_f32x4_mul(d, vhi)), neg));
+    if (beta != 0.0f) slo = wasm_f32x4_add(slo, wasm_v128_and(exp4(wasm_f32x4_mul(d, vlo)), neg));
+  }
+  float hi = (wasm_f32x4_extract_lane(shi, 0) + wasm_f32x4_extract_lane(shi, 1)) + (wasm_f32x4_extract_lane(shi, 2) + wasm_f32x4_extract_lane(shi, 3));
+  float lo = (wasm_f32x4_extract_lane(slo, 0) + wasm_f32x4_extract_lane(slo, 1)) + (wasm_f32x4_extract_lane(slo, 2) + wasm_f32x4_extract_lane(slo, 3));
+  for (; j < m; j++)
+    if (cols[j] != id) {
+      const float d = r[j] - top;
+      hi += wasm_f32x4_extract_lane(exp4(f4(d * (beta + 1.0f))), 0);
+      if (beta != 0.0f) lo += wasm_f32x4_extract_lane(exp4(f4(d * beta)), 0);
+    }
+  if (beta == 0.0f) lo = (float)n;
+  *sumHi = hi;
+  *sumLo = lo;
+  const v128_t logs = log4(wasm_f32x4_make(hi, lo, 0.0f, 0.0f));
+  *e = top + (wasm_f32x4_extract_lane(logs, 0) - wasm_f32x4_extract_lane(logs, 1));
+}
+
+static inline float scalar_exp(float x) { return wasm_f32x4_extract_lane(exp4(f4(x)), 0); }
+static inline float scalar_log(float x) { return wasm_f32x4_extract_lane(log4(f4(x)), 0); }
+
+// One positive's terms: z, keep, active and r (see above).
+static inline __attribute__((always_inline)) float deb_pair(float x, float e, float logN, float logTauPlus, float log1mTauPlus, float floorValue,
+                                                           int32_t flags, float* keep, float* active, float* ratio) {
+  if (x != x || e != e) {  // a NaN logit (or E): everything NaN, as the tensor path's masks
+    *keep = *active = *ratio = x != x ? x : e;
+    return *keep;
+  }
+  float logNg;
+  if (flags & DEB_TAU_PLUS) {
+    const float u = (x - e) + logTauPlus;
+    const int32_t positive = -u > 0.0f;
+    const float expU = scalar_exp(u < 0.0f ? u : 0.0f);
+    float oneMinus = 1.0f - expU;
+    if (!(oneMinus >= 1e-30f)) oneMinus = oneMinus != oneMinus ? oneMinus : 1e-30f;
+    const float logEstimate = (e + scalar_log(oneMinus)) - log1mTauPlus;
+    if (flags & DEB_CLAMP) {
+      const float selected = positive ? logEstimate : floorValue;
+      logNg = selected > floorValue || selected != selected ? selected : floorValue;
+      *active = positive && logEstimate - floorValue > 0.0f ? 1.0f : 0.0f;
+      *keep = 1.0f;
+    } else {
+      logNg = logEstimate;
+      *active = positive ? 1.0f : 0.0f;
+      *keep = *active;
+    }
+    *ratio = *active != 0.0f ? expU / oneMinus : 0.0f;
+  } else {
+    if (flags & DEB_CLAMP) {
+      logNg = e > floorValue || e != e ? e : floorValue;
+      *active = e - floorValue > 0.0f ? 1.0f : 0.0f;
+    } else {
+      logNg = e;
+      *active = 1.0f;
+    }
+    *keep = 1.0f;
+    *ratio = 0.0f;
+  }
+  return (logN + logNg) - x;
+}
+
+// Rows [rowStart, rowEnd) of n: out[i] = loss_i.
+EXPORT(debiased_rows) void debiased_rows(const float* s, const int32_t* rows, const int32_t* cols, int32_t n, int32_t m, int32_t selfStart,
+                                         float beta, float logTauPlus, float log1mTauPlus, float floorValue, int32_t flags, float* out,
+                                         int32_t rowStart, int32_t rowEnd) {
+  (void)n;
+  for (int32_t i = rowStart; i < rowEnd; i++) {
+    const float* r = s + (int64_t)i * m;
+    const int32_t id = rows[i];
+    const int32_t self = selfStart >= 0 ? selfStart + i : -1;
+    int32_t count = 0;
+    float mx = 0.0f, hi = 0.0f, lo = 0.0f, e = 0.0f;
+    deb_row_stats(r, cols, m, id, beta, &count, &mx, &hi, &lo, &e);
+    if (count == 0) {
+      out[i] = 0.0f;
+      continue;
+    }
+    const float logN = scalar_log((float)count);
+    float loss = 0.0f;
+    for (int32_t p = next_positive(cols, m, id, self, 0); p < m; p = next_positive(cols, m, id, self, p + 1)) {
+      float keep, active, ratio;
+      const float z = deb_pair(r[p], e, logN, logTauPlus, log1mTauPlus, floorValue, flags, &keep, &active, &ratio);
+      loss += wasm_f32x4_extract_lane(softplus4(f4(z)), 0) * keep;
+    }
+    out[i] = loss;
+  }
+}
+
+// Rows [rowStart, rowEnd) of n: g[i, :] = dRow_i · d loss_i / d s_i:.
+EXPORT(debiased_row_grads) void debiased_row_grads(const float* s, const int32_t* rows, const int32_t* cols, int32_t n, int32_t m,
+                                                   int32_t selfStart, float beta, float logTauPlus, float log1mTauPlus, float floorValue,
+                                                   int32_t flags, const float* dRow, float* g, int32_t rowStart, int32_t rowEnd) {
+  (void)n;
+  for (int32_t i = rowStart; i < rowEnd; i++) {
+    const float* r = s + (int64_t)i * m;
+    float* gr = g + (int64_t)i * m;
+    const int32_t id = rows[i];
+    const int32_t self = selfStart >= 0 ? selfStart + i : -1;
+    int32_t count = 0;
+    float mx = 0.0f, hi = 0.0f, lo = 0.0f, e = 0.0f;
+    deb_row_stats(r, cols, m, id, beta, &count, &mx, &hi, &lo, &e);
+    int32_t j = 0;
+    if (count == 0) {
+      for (; j < m; j++) gr[j] = 0.0f;
+      continue;
+    }
+    const float logN = scalar_log((float)count);
+    // A over the positives; the row's own active flag for τ+ = 0.
+    float a = 0.0f, rowActive = 1.0f;
+    for (int32_t p = next_positive(cols, m, id, self, 0); p < m; p = next_positive(cols, m, id, self, p + 1)) {
+      float keep, active, ratio;
+      const float z = deb_pair(r[p], e, logN, logTauPlus, log1mTauPlus, floorValue, flags, &keep, &active, &ratio);
+      const float w = keep / (1.0f + scalar_exp(-z));
+      if (flags & DEB_TAU_PLUS) a += w * (active + active * ratio);
+      else a += w;
+      rowActive = active;
+    }
+    if (!(flags & DEB_TAU_PLUS)) a *= rowActive;
+    const float c = dRow[i];
+    // c · A · dE over the negatives: dE = (β+1) e^((β+1)(x − mx))/Σhi − β e^(β(x − mx))/Σlo.
+    const float kHi = c * a * (beta + 1.0f) / hi, kLo = beta != 0.0f ? c * a * beta / lo : 0.0f;
+    const v128_t vid = i4(id), vm = f4(mx), vhi = f4(beta + 1.0f), vlo = f4(beta), vkHi = f4(kHi), vkLo = f4(kLo);
+    for (; j + 4 <= m; j += 4) {
+      const v128_t neg = wasm_i32x4_ne(wasm_v128_load(cols + j), vid);
+      const v128_t d = wasm_f32x4_sub(wasm_v128_load(r + j), vm);
+      v128_t v = wasm_f32x4_mul(exp4(wasm_f32x4_mul(d, vhi)), vkHi);
+      if (beta != 0.0f) v = wasm_f32x4_sub(v, wasm_f32x4_mul(exp4(wasm_f32x4_mul(d, vlo)), vkLo));
+      wasm_v128_store(gr + j, wasm_v128_and(v, neg));
+    }
+    for (; j < m; j++) {
+      if (cols[j] == id) {
+        gr[j] = 0.0f;
+        continue;
+      }
+      const float d = r[j] - mx;
+      float v = scalar_exp(d * (beta + 1.0f)) * kHi;
+      if (beta != 0.0f) v -= scalar_exp(d * beta) * kLo;
+      gr[j] = v;
+    }
+    // − c · B_p at the positives.
+    for (int32_t p = next_positive(cols, m, id, self, 0); p < m; p = next_positive(cols, m, id, self, p + 1)) {
+      float keep, active, ratio;
+      const float z = deb_pair(r[p], e, logN, logTauPlus, log1mTauPlus, floorValue, flags, &keep, &active, &ratio);
+      const float w = keep / (1.0f + scalar_exp(-z));
+      gr[p] = -c * w * (1.0f + ratio);
+    }
+  }
+}
+
 // ----------------------------------------------------------------------------- transposes
 
 // In-register transpose of the 4 x 4 block held in rows a, b, c, d.

@@ -44,6 +44,8 @@ export { registerWasmKernels } from './backend/wasm-kernels.js';
 export {
   addTransposeNative,
   contrastiveSelfLossNative,
+  debiasedRowGradsNative,
+  debiasedRowsNative,
   firstNonFiniteNative,
   infoNceRowsNative,
   infoNceRowGradsNative,
@@ -53,7 +55,7 @@ export {
   tripletMarginGradNative,
   tripletMarginNative,
 } from './backend/wasm-native.js';
-export type { ContrastiveSelfOptions, PairMarginOptions, PairMarginSums, RowPickOptions, RowPicksNative, TripletMarginOptions } from './backend/wasm-native.js';
+export type { ContrastiveSelfOptions, DebiasedRowOptions, PairMarginOptions, PairMarginSums, RowPickOptions, RowPicksNative, TripletMarginOptions } from './backend/wasm-native.js';
 export type { NativeRowLoss } from './backend/wasm-native.js';
 export { mlpEncoder, convEncoder, projectionHead, layersEncoder } from './encoders.js';
 export type {

@@ -37,6 +37,8 @@ import {
   registerWasmKernels,
   infoNceRowsNative,
   infoNceRowGradsNative,
+  debiasedRowsNative,
+  debiasedRowGradsNative,
   addTransposeNative,
   contrastiveSelfLossNative,
   firstNonFiniteNative,
@@ -81,6 +83,7 @@ function disposed<T extends tf.Tensor>(tensor: T): T {
 
 const matrix = (rows: number, cols: number, fill = 0.5): tf.Tensor2D => tf.fill([rows, cols], fill) as tf.Tensor2D;
 const intLabels = (values: number[]): tf.Tensor1D => tf.tensor1d(values, 'int32');
+const HCL = { beta: 1, tauPlus: 0.1, clamp: true, temperature: 0.5 };
 
 /** Shared encoders for the method cases (inputDim 4 -> 6 -> 3: four weights). */
 let mlp: Encoder | undefined;
@@ -428,6 +431,22 @@ const coverage: Record<keyof typeof api, ExportCoverage> = {
     { what: 'dRow of the wrong length', run: () => tf.tidy(() => { infoNceRowGradsNative('supcon', tf.zeros([2, 3]), tf.zeros([2], 'int32'), tf.zeros([3], 'int32'), -1, tf.zeros([3])); }), code: 'SHAPE_MISMATCH', argument: 'dRow' },
     { what: 'int32 dRow', run: () => tf.tidy(() => { infoNceRowGradsNative('supcon', tf.zeros([2, 3]), tf.zeros([2], 'int32'), tf.zeros([3], 'int32'), -1, tf.zeros([2], 'int32')); }), code: 'DTYPE_MISMATCH', argument: 'dRow' },
     { what: 'a disposed block', run: () => tf.tidy(() => { const b = tf.zeros([2, 3]); b.dispose(); infoNceRowGradsNative('supcon', b as tf.Tensor2D, tf.zeros([2], 'int32'), tf.zeros([3], 'int32'), -1, tf.zeros([2])); }), code: 'INVALID_ARGUMENT', argument: 'block' },
+  ],
+  debiasedRowsNative: [
+    { what: 'a 1-D block', run: () => tf.tidy(() => { debiasedRowsNative(tf.zeros([3]) as never, tf.zeros([2], 'int32'), tf.zeros([3], 'int32'), -1, HCL); }), code: 'SHAPE_MISMATCH', argument: 'block' },
+    { what: 'float column ids', run: () => tf.tidy(() => { debiasedRowsNative(tf.zeros([2, 3]), tf.zeros([2], 'int32'), tf.zeros([3]), -1, HCL); }), code: 'DTYPE_MISMATCH', argument: 'colIds' },
+    { what: 'selfStart past the columns', run: () => tf.tidy(() => { debiasedRowsNative(tf.zeros([2, 3]), tf.zeros([2], 'int32'), tf.zeros([3], 'int32'), 2, HCL); }), code: 'INVALID_ARGUMENT', argument: 'selfStart' },
+    { what: 'no options', run: () => tf.tidy(() => { debiasedRowsNative(tf.zeros([2, 3]), tf.zeros([2], 'int32'), tf.zeros([3], 'int32'), -1, null as never); }), code: 'INVALID_ARGUMENT', argument: 'options' },
+    { what: 'a negative beta', run: () => tf.tidy(() => { debiasedRowsNative(tf.zeros([2, 3]), tf.zeros([2], 'int32'), tf.zeros([3], 'int32'), -1, { ...HCL, beta: -1 }); }), code: 'INVALID_ARGUMENT', argument: 'options.beta' },
+    { what: 'tauPlus 1', run: () => tf.tidy(() => { debiasedRowsNative(tf.zeros([2, 3]), tf.zeros([2], 'int32'), tf.zeros([3], 'int32'), -1, { ...HCL, tauPlus: 1 }); }), code: 'INVALID_ARGUMENT', argument: 'options.tauPlus' },
+    { what: 'a NaN tauPlus', run: () => tf.tidy(() => { debiasedRowsNative(tf.zeros([2, 3]), tf.zeros([2], 'int32'), tf.zeros([3], 'int32'), -1, { ...HCL, tauPlus: Number.NaN }); }), code: 'INVALID_ARGUMENT', argument: 'options.tauPlus' },
+    { what: 'clamp not a boolean', run: () => tf.tidy(() => { debiasedRowsNative(tf.zeros([2, 3]), tf.zeros([2], 'int32'), tf.zeros([3], 'int32'), -1, { ...HCL, clamp: 1 as never }); }), code: 'INVALID_ARGUMENT', argument: 'options.clamp' },
+    { what: 'temperature 0', run: () => tf.tidy(() => { debiasedRowsNative(tf.zeros([2, 3]), tf.zeros([2], 'int32'), tf.zeros([3], 'int32'), -1, { ...HCL, temperature: 0 }); }), code: 'INVALID_ARGUMENT', argument: 'options.temperature' },
+  ],
+  debiasedRowGradsNative: [
+    { what: 'dRow of the wrong length', run: () => tf.tidy(() => { debiasedRowGradsNative(tf.zeros([2, 3]), tf.zeros([2], 'int32'), tf.zeros([3], 'int32'), -1, HCL, tf.zeros([3])); }), code: 'SHAPE_MISMATCH', argument: 'dRow' },
+    { what: 'an infinite beta', run: () => tf.tidy(() => { debiasedRowGradsNative(tf.zeros([2, 3]), tf.zeros([2], 'int32'), tf.zeros([3], 'int32'), -1, { ...HCL, beta: Infinity }, tf.zeros([2])); }), code: 'INVALID_ARGUMENT', argument: 'options.beta' },
+    { what: 'a disposed block', run: () => tf.tidy(() => { const b = tf.zeros([2, 3]); b.dispose(); debiasedRowGradsNative(b as tf.Tensor2D, tf.zeros([2], 'int32'), tf.zeros([3], 'int32'), -1, HCL, tf.zeros([2])); }), code: 'INVALID_ARGUMENT', argument: 'block' },
   ],
   addTransposeNative: [
     { what: 'a non-square matrix', run: () => tf.tidy(() => { addTransposeNative(tf.zeros([2, 3])); }), code: 'SHAPE_MISMATCH', argument: 'g' },

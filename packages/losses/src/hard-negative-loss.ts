@@ -9,6 +9,10 @@ import {
   infoNceRowLosses,
   maskedLogSoftmax,
   maskedLogSumExp,
+  nativeDebiasedRowGrads,
+  nativeDebiasedRows,
+  nativeRowGrads,
+  nativeRows,
   positiveCounts,
   tupleCounts,
   tupleWeights,
@@ -241,6 +245,12 @@ function rowTerms(block: tf.Tensor2D, negative: tf.Tensor2D, settings: DebiasedS
 /** `[c]` per-row loss sums `Σ_p positive_p · softplus(z_p)` (0 for rows without negatives). */
 function rowLoss(settings: DebiasedSettings, mined: boolean): (block: tf.Tensor2D, chunk: EngineChunk) => tf.Tensor {
   return (block, chunk) => {
+    if (!mined && settings.autodiffRowGrad !== true) {
+      // One native pass per row on wasm: 'easy' is NT-Xent's row exactly. (Not under the tests'
+      // autodiff of rowLoss: the native rows have no gradient of their own.)
+      const native = settings.estimator === 'easy' ? nativeRows('ntxent', block, chunk) : nativeDebiasedRows(block, chunk, settings);
+      if (native !== null) return native;
+    }
     const { positive, negative } = chunkWeights(chunk, mined);
     const { z, keep, hasNegative } = rowTerms(block, negative, settings, false);
     const perPair = keep === null ? tf.softplus(z) : tf.mul(tf.softplus(z), keep);
@@ -255,6 +265,10 @@ function rowLoss(settings: DebiasedSettings, mined: boolean): (block: tf.Tensor2
  */
 function rowGrad(settings: DebiasedSettings, mined: boolean): (block: tf.Tensor2D, chunk: EngineChunk, dRow: tf.Tensor1D) => tf.Tensor {
   return (block, chunk, dRow) => {
+    if (!mined) {
+      const native = settings.estimator === 'easy' ? nativeRowGrads('ntxent', block, chunk, dRow) : nativeDebiasedRowGrads(block, chunk, settings, dRow);
+      if (native !== null) return native;
+    }
     const { positive, negative } = chunkWeights(chunk, mined);
     const { z, keep, hasNegative, dE, active, r } = rowTerms(block, negative, settings, true);
     return tf.tidy(() => {

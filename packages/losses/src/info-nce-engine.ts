@@ -88,7 +88,8 @@ import {
   assertReference,
   assertTuples,
 } from '@contrastive/core';
-import { addTransposeNative, gramMatrix, infoNceRowGradsNative, infoNceRowsNative } from '@contrastive/core';
+import { addTransposeNative, debiasedRowGradsNative, debiasedRowsNative, gramMatrix, infoNceRowGradsNative, infoNceRowsNative } from '@contrastive/core';
+import type { DebiasedRowOptions } from '@contrastive/core';
 import type { Distance, Labels, LossInput, NativeRowLoss, Tuples } from '@contrastive/core';
 import { assertTupleIndices } from './internal/pairs.js';
 
@@ -200,6 +201,25 @@ export function nativeRowGrads(kind: NativeRowLoss, block: tf.Tensor2D, chunk: E
   if (!nativeRowsEnabled) return null;
   const ids = chunk.ids();
   return ids === null ? null : infoNceRowGradsNative(kind, block, ids.rows, ids.cols, chunk.selfCompare ? chunk.start : -1, dRow);
+}
+
+/**
+ * The hard-negative / debiased row losses of `@contrastive/core`'s native kernels (label masks, no
+ * mined tuples), or `null` where they do not run; the caller's tensor ops are the reference
+ * (equal within 1e-5, tests in native-rows.test.ts).
+ * @internal
+ */
+export function nativeDebiasedRows(block: tf.Tensor2D, chunk: EngineChunk, options: DebiasedRowOptions): tf.Tensor1D | null {
+  if (!nativeRowsEnabled) return null;
+  const ids = chunk.ids();
+  return ids === null ? null : debiasedRowsNative(block, ids.rows, ids.cols, chunk.selfCompare ? chunk.start : -1, options);
+}
+
+/** The gradient of {@link nativeDebiasedRows}' losses w.r.t. the block, or `null`. @internal */
+export function nativeDebiasedRowGrads(block: tf.Tensor2D, chunk: EngineChunk, options: DebiasedRowOptions, dRow: tf.Tensor1D): tf.Tensor2D | null {
+  if (!nativeRowsEnabled) return null;
+  const ids = chunk.ids();
+  return ids === null ? null : debiasedRowGradsNative(block, ids.rows, ids.cols, chunk.selfCompare ? chunk.start : -1, options, dRow);
 }
 
 let nativeRowsEnabled = true;

@@ -9,6 +9,8 @@ import { contrastiveLoss } from './contrastive-loss.js';
 import { tripletMarginLoss } from './triplet-margin-loss.js';
 import { infoNceLoss } from './info-nce-loss.js';
 import { clipLoss } from './clip-loss.js';
+import { hardNegativeLoss } from './hard-negative-loss.js';
+import { debiasedContrastiveLoss } from './debiased-contrastive-loss.js';
 
 // The native row kernels of @contrastive/core (one pass per row, and (G + Gᵀ)·A for the
 // anchors' gradient) against the tensor-op path they replace on wasm: value and gradient within
@@ -67,6 +69,12 @@ const CASES: Case[] = [
 describe.each([
   ['supConLoss', supConLoss],
   ['ntXentLoss', ntXentLoss],
+  ['hardNegativeLoss (β 1, τ+ 0.1: HCL)', (o: { temperature: number; chunkElements?: number }) => hardNegativeLoss(o)],
+  ['debiasedContrastiveLoss (β 0, τ+ 0.1: DCL)', (o: { temperature: number; chunkElements?: number }) => debiasedContrastiveLoss(o)],
+  ['hardNegativeLoss (β 2.5, τ+ 0)', (o: { temperature: number; chunkElements?: number }) => hardNegativeLoss({ ...o, beta: 2.5, tauPlus: 0 })],
+  ['hardNegativeLoss (β 0.5, τ+ 0.3, no clamp)', (o: { temperature: number; chunkElements?: number }) => hardNegativeLoss({ ...o, beta: 0.5, tauPlus: 0.3, clamp: false })],
+  ['hardNegativeLoss (β 1, τ+ 0, no clamp)', (o: { temperature: number; chunkElements?: number }) => hardNegativeLoss({ ...o, tauPlus: 0, clamp: false })],
+  ['hardNegativeLoss (estimator easy)', (o: { temperature: number; chunkElements?: number }) => hardNegativeLoss({ ...o, estimator: 'easy' })],
 ] as const)('%s: native rows equal the tensor-op rows', (_, factory) => {
   it.each(CASES)('$name', ({ n, labels: kind, ref, chunkElements, temperature }) => {
     const x = tf.randomNormal([n, 16], 0, 1, 'float32', n) as tf.Tensor2D;
@@ -153,16 +161,44 @@ describe('symmetric InfoNCE / CLIP on wasm: one similarity product', () => {
   });
 });
 
+describe('hardNegativeLoss: native rows', () => {
+  it('a NaN embedding gives a NaN loss on either path', () => {
+    const x = tf.randomNormal([16, 8], 0, 1, 'float32', 2).arraySync() as number[][];
+    (x[3] as number[])[1] = Number.NaN;
+    const embeddings = tf.tensor2d(x);
+    const labels = viewLabels(8);
+    for (const native of [true, false]) {
+      const value = withNativeRows(native, () => tf.tidy(() => hardNegativeLoss().compute({ embeddings, labels }).dataSync()[0] as number));
+      expect(value).toBeNaN();
+    }
+    tf.dispose([embeddings, labels]);
+  });
+
+  it('the clamp floor applies (small τ, near-identical negatives) and both paths agree there', () => {
+    // Every negative as similar as the positive: the debiased estimate is <= 0 for most pairs and
+    // the floor N·e^(−1/τ) takes over (no gradient through it).
+    const base = tf.randomNormal([1, 8], 0, 1, 'float32', 4);
+    const x = tf.add(tf.tile(base, [24, 1]), tf.randomNormal([24, 8], 0, 0.01, 'float32', 5)) as tf.Tensor2D;
+    const labels = viewLabels(12);
+    const loss = hardNegativeLoss({ temperature: 0.1, tauPlus: 0.3 });
+    const fast = withNativeRows(true, () => lossAndGrad((e) => loss.compute({ embeddings: e as tf.Tensor2D, labels }), x));
+    const reference = withNativeRows(false, () => lossAndGrad((e) => loss.compute({ embeddings: e as tf.Tensor2D, labels }), x));
+    expectCloseLoss(fast, reference);
+    tf.dispose([base, x, labels]);
+  });
+});
+
 describe('native rows run where they should', () => {
   it('on wasm the native path is taken (a different float32 summation order shows in the gradient bits)', () => {
     if (backend !== 'wasm') return;
     const x = tf.randomNormal([128, 32], 0, 1, 'float32', 1);
     const labels = viewLabels(64);
-    const loss = supConLoss();
-    const grad = (native: boolean): Float32Array => withNativeRows(native, () => lossAndGrad((e) => loss.compute({ embeddings: e as tf.Tensor2D, labels }), x).grad);
-    const a = grad(true);
-    const b = grad(false);
-    expect(Array.from(a).some((v, i) => v !== b[i])).toBe(true);
+    for (const loss of [supConLoss(), hardNegativeLoss(), debiasedContrastiveLoss()]) {
+      const grad = (native: boolean): Float32Array => withNativeRows(native, () => lossAndGrad((e) => loss.compute({ embeddings: e as tf.Tensor2D, labels }), x).grad);
+      const a = grad(true);
+      const b = grad(false);
+      expect(Array.from(a).some((v, i) => v !== b[i])).toBe(true);
+    }
     tf.dispose([x, labels]);
   });
 });

@@ -48,7 +48,7 @@ function child(threads: number, nodeFlags: readonly string[] = [], xnnpackThread
       filterGrads.push(...tf.engine().runKernel('Conv2DBackpropFilter', { x: xs, dy }, attrs).dataSync());
     }
     // The native kernels that split rows with the worker in chunks (gemm, Gram, InfoNCE rows, G + Gᵀ).
-    const { addTransposeNative, contrastiveSelfLossNative, convEncoder, gramMatrix, infoNceRowsNative, infoNceRowGradsNative, lpDistance } = await import('${distIndex}');
+    const { addTransposeNative, contrastiveSelfLossNative, convEncoder, debiasedRowGradsNative, debiasedRowsNative, gramMatrix, infoNceRowsNative, infoNceRowGradsNative, lpDistance } = await import('${distIndex}');
     const e = tf.randomNormal([300, 64], 0, 1, 'float32', 7);
     const block = gramMatrix(e, 10);
     const ids = tf.tensor1d(Array.from({ length: 300 }, (_, i) => i % 150), 'int32');
@@ -60,6 +60,8 @@ function child(threads: number, nodeFlags: readonly string[] = [], xnnpackThread
       infoNceRowGradsNative('supcon', block, ids, ids, 0, dRow),
       infoNceRowsNative('ntxent', block, ids, ids, 0),
       infoNceRowGradsNative('ntxent', block, ids, ids, 0, dRow),
+      debiasedRowsNative(tf.div(block, 20), ids, ids, 0, { beta: 1, tauPlus: 0.1, clamp: true, temperature: 0.5 }),
+      debiasedRowGradsNative(tf.div(block, 20), ids, ids, 0, { beta: 1, tauPlus: 0.1, clamp: true, temperature: 0.5 }, dRow),
       addTransposeNative(tf.randomNormal([300, 300], 0, 1, 'float32', 11)),
       // Fractional arguments reach the worker unchanged (a Gram scale 1 / 0.07; the contrastive
       // gradient's 1 / count scales and a fractional margin).
@@ -105,12 +107,12 @@ describe('selectBackend({ wasmThreads }) in Node.js', () => {
     expect(two.pooled).toBe(true);
     expect(two.filterGrads.length).toBe(3 * 3 * 32 * 64 + 3 * 3 * 32 + 3 * 3 * 5 * 7);
     expect(two.filterGrads).toEqual(one.filterGrads);
-    // Row- and tile-chunked kernels (matMul, Gram, InfoNCE rows and their gradients, G + Gᵀ, the
+    // Row- and tile-chunked kernels (matMul, Gram, InfoNCE and hard-negative rows and their gradients, G + Gᵀ, the
     // Winograd convolutions; the filter gradient above is Winograd's for the 32 -> 64 case): bit-identical too.
-    expect(two.nativeValues.length).toBe(300 * 300 + 333 * 301 + 300 + 300 * 300 + 300 + 300 * 300 + 300 * 300 + 300 * 300 + 300 * 64 + 300 * 64 + 16 * 28 * 28 * 8 + 9 * 14 * 14 * 64 + 9 * 14 * 14 * 32 + 1 + 420352);
+    expect(two.nativeValues.length).toBe(300 * 300 + 333 * 301 + 300 + 300 * 300 + 300 + 300 * 300 + 300 + 300 * 300 + 300 * 300 + 300 * 300 + 300 * 64 + 300 * 64 + 16 * 28 * 28 * 8 + 9 * 14 * 14 * 64 + 9 * 14 * 14 * 32 + 1 + 420352);
     expect(two.nativeValues).toEqual(one.nativeValues);
     // ... and they are the right values: the fractional-scale Gram matrix is 1 / 0.07 times the plain one.
-    const offset = 300 * 300 + 333 * 301 + 300 + 300 * 300 + 300 + 300 * 300 + 300 * 300;
+    const offset = 300 * 300 + 333 * 301 + 300 + 300 * 300 + 300 + 300 * 300 + 300 + 300 * 300 + 300 * 300;
     let scaleError = 0;
     for (let i = 0; i < 300 * 300; i++) {
       const expected = (two.nativeValues[i] as number) / 10 / 0.07;

@@ -8,7 +8,7 @@ import { readyPool, runChunked, startNativePool } from './native-pool.js';
 const BPF_GROUPS = 8;
 
 /** The kernels that split their work with the pool's worker. */
-const POOL_FUNCTIONS = ['wino_conv3x3', 'wino_filter_grad', 'conv3x3_pool_direct', 'pool_relu_grad', 'conv2d_bpf_groups', 'info_nce_rows', 'info_nce_row_grads', 'gemm_packed', 'gemm_mirror', 'add_transpose', 'euclid_grad_sym', 'contrastive_self_backward', 'max_pool_grad_2x2'] as const;
+const POOL_FUNCTIONS = ['wino_conv3x3', 'wino_filter_grad', 'conv3x3_pool_direct', 'pool_relu_grad', 'conv2d_bpf_groups', 'info_nce_rows', 'info_nce_row_grads', 'debiased_rows', 'debiased_row_grads', 'gemm_packed', 'gemm_mirror', 'add_transpose', 'euclid_grad_sym', 'contrastive_self_backward', 'max_pool_grad_2x2'] as const;
 
 /** The exports of native/kernels.c (byte offsets into the tfjs heap; sizes in elements). */
 interface NativeExports {
@@ -47,6 +47,8 @@ interface NativeExports {
   pair_margin_grad(v: number, labels: number, refLabels: number, n: number, m: number, selfPairs: number, isSim: number, posMargin: number, negMargin: number, posScale: number, negScale: number, out: number): void;
   sum_leading(x: number, out: number, outer: number, summed: number, inner: number): void;
   info_nce_row_grads(kind: number, s: number, rows: number, cols: number, n: number, m: number, selfStart: number, dRow: number, g: number, lseIn: number, rowStart: number, rowEnd: number): void;
+  debiased_rows(s: number, rows: number, cols: number, n: number, m: number, selfStart: number, beta: number, logTauPlus: number, log1mTauPlus: number, floor: number, flags: number, out: number, rowStart: number, rowEnd: number): void;
+  debiased_row_grads(s: number, rows: number, cols: number, n: number, m: number, selfStart: number, beta: number, logTauPlus: number, log1mTauPlus: number, floor: number, flags: number, dRow: number, g: number, rowStart: number, rowEnd: number): void;
   euclid_finish(g: number, sqL: number, sqR: number, n: number, m: number, selfDiag: number, out: number): void;
   euclid_finish_grad(d: number, dy: number, n: number, m: number, selfDiag: number, out: number): void;
   euclid_grad_sym(d: number, dy: number, n: number, out: number, rowSums: number, rowStart: number, rowEnd: number): void;
@@ -928,7 +930,7 @@ const POOL_CHUNKS = 32;
 function onRowChunks(
   backend: WasmBackendLike,
   native: NativeExports,
-  fn: 'info_nce_rows' | 'info_nce_row_grads' | 'add_transpose' | 'gemm_mirror' | 'euclid_grad_sym' | 'contrastive_self_backward' | 'max_pool_grad_2x2' | 'conv3x3_pool_direct' | 'pool_relu_grad',
+  fn: 'info_nce_rows' | 'info_nce_row_grads' | 'debiased_rows' | 'debiased_row_grads' | 'add_transpose' | 'gemm_mirror' | 'euclid_grad_sym' | 'contrastive_self_backward' | 'max_pool_grad_2x2' | 'conv3x3_pool_direct' | 'pool_relu_grad',
   n: number,
   m: number,
   args: number[],
@@ -1076,6 +1078,115 @@ export function infoNceRowGradsNative(
     } finally {
       if (lse !== null) backend.disposeData(lse.dataId);
     }
+  }
+  return tf.engine().makeTensorFromTensorInfo(out) as tf.Tensor2D;
+}
+
+/**
+ * The settings of {@link debiasedRowsNative}: those of `hardNegativeLoss` (Robinson et al. 2021)
+ * and `debiasedContrastiveLoss` (Chuang et al. 2020) in `@contrastive/losses`.
+ * @category Backend
+ */
+export interface DebiasedRowOptions {
+  /** Concentration β ≥ 0 of the importance weights `exp(β·x)` (0: the debiased loss). */
+  readonly beta: number;
+  /** Class prior τ+ in `[0, 1)` (0: no debiasing). */
+  readonly tauPlus: number;
+  /** Floor the negative term at `N·e^(−1/τ)` (`torch.clamp`, no gradient there). */
+  readonly clamp: boolean;
+  /** The temperature τ > 0 the logits were divided by (only the floor `−1/τ` uses it). */
+  readonly temperature: number;
+}
+
+function checkDebiasedOptions(options: unknown, fn: string): DebiasedRowOptions {
+  if (options === null || typeof options !== 'object') bad('INVALID_ARGUMENT', 'options', fn, 'an object', String(options));
+  const { beta, tauPlus, clamp, temperature } = options as Record<string, unknown>;
+  if (typeof beta !== 'number' || !Number.isFinite(beta) || beta < 0) bad('INVALID_ARGUMENT', 'options.beta', fn, 'a finite number >= 0', String(beta));
+  if (typeof tauPlus !== 'number' || !(tauPlus >= 0 && tauPlus < 1)) bad('INVALID_ARGUMENT', 'options.tauPlus', fn, 'a number in [0, 1)', String(tauPlus));
+  if (typeof clamp !== 'boolean') bad('INVALID_ARGUMENT', 'options.clamp', fn, 'a boolean', String(clamp));
+  if (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature <= 0) {
+    bad('INVALID_ARGUMENT', 'options.temperature', fn, 'a finite number > 0', String(temperature));
+  }
+  return { beta, tauPlus, clamp, temperature };
+}
+
+/** The kernels' scalar arguments: β, log τ+, log(1 − τ+), the floor −1/τ, the flags. */
+function debiasedScalars(o: DebiasedRowOptions): number[] {
+  return [o.beta, o.tauPlus > 0 ? Math.log(o.tauPlus) : 0, Math.log1p(-o.tauPlus), -1 / o.temperature, (o.clamp ? 1 : 0) | (o.tauPlus > 0 ? 2 : 0)];
+}
+
+/**
+ * Row losses of the hard-negative (Robinson et al. 2021, "Contrastive Learning with Hard Negative
+ * Samples") and debiased (Chuang et al. 2020, "Debiased Contrastive Learning") objectives in one
+ * native pass per row (the wasm backend only; `null` elsewhere, where `@contrastive/losses`
+ * computes them with tensor ops, the reference these equal within 1e-5). `block` holds the logits
+ * `x = similarity / τ`, `[n, m]`; the negatives of row i are its columns of another id (N of them),
+ * its positives the same-id columns but its own (`selfStart + i`; `-1`: none). With
+ * `E = log Σ_neg e^((β+1)x) − log Σ_neg e^(βx)` (β = 0: `log Σ_neg e^x − log N`), each positive p
+ * has `u = x_p − E + log τ+`, `log Ng = E + log(1 − e^u) − log(1 − τ+)` (the debiased estimate,
+ * floored at `−1/τ` with `clamp`, or counted 0 when ≤ 0 without), `z_p = log N + log Ng − x_p`,
+ * and `loss_i = [N > 0] Σ_p softplus(z_p)`. A NaN logit gives a NaN row.
+ *
+ * @param block - `[n, m]` float32 logits (borrowed).
+ * @param rowIds - `[n]` int32 label ids of the rows.
+ * @param colIds - `[m]` int32 label ids of the columns.
+ * @param selfStart - row i's own column is `selfStart + i`; `-1` when the columns are other rows.
+ * @param options - β, τ+, clamp and τ ({@link DebiasedRowOptions}).
+ * @returns `[n]` float32 owned by the caller, or `null` when the native kernels do not run here.
+ * @throws {@link ContrastiveError} naming the argument: `block` not a float32 matrix, ids not int32
+ *   of `n` / `m` entries, `selfStart` out of range, an option out of range.
+ * @category Backend
+ */
+export function debiasedRowsNative(block: tf.Tensor2D, rowIds: tf.Tensor1D, colIds: tf.Tensor1D, selfStart: number, options: DebiasedRowOptions): tf.Tensor1D | null {
+  const fn = 'debiasedRowsNative';
+  checkRowArgs(fn, 'ntxent', block, rowIds, colIds, selfStart);
+  const settings = checkDebiasedOptions(options, fn);
+  const active = activeNative();
+  if (active === null) return null;
+  const [n, m] = block.shape;
+  const { backend, native } = active;
+  const out = backend.makeOutput([n], 'float32');
+  if (n > 0 && m > 0) {
+    onRowChunks(backend, native, 'debiased_rows', n, m, [
+      heapOffset(backend, block), heapOffset(backend, rowIds), heapOffset(backend, colIds), n, m, selfStart, ...debiasedScalars(settings), heapOffset(backend, out), 0, n,
+    ]);
+  } else if (n > 0) {
+    backend.typedArrayFromHeap(out).fill(0);
+  }
+  return tf.engine().makeTensorFromTensorInfo(out) as tf.Tensor1D;
+}
+
+/**
+ * `dRow_i · d loss_i / d x_ij` of {@link debiasedRowsNative}'s losses, `[n, m]` (the closed form:
+ * the softmax derivative of E on the negatives, `−dRow_i·w_p·(1 + r_p)` on the positives, with
+ * `w_p = sigmoid(z_p)` and `r_p = e^u/(1 − e^u)` where the estimate is used), or `null` off the
+ * wasm backend.
+ *
+ * @throws {@link ContrastiveError} as {@link debiasedRowsNative}, and for `dRow` not float32 `[n]`.
+ * @category Backend
+ */
+export function debiasedRowGradsNative(
+  block: tf.Tensor2D,
+  rowIds: tf.Tensor1D,
+  colIds: tf.Tensor1D,
+  selfStart: number,
+  options: DebiasedRowOptions,
+  dRow: tf.Tensor1D,
+): tf.Tensor2D | null {
+  const fn = 'debiasedRowGradsNative';
+  checkRowArgs(fn, 'ntxent', block, rowIds, colIds, selfStart);
+  const settings = checkDebiasedOptions(options, fn);
+  const [n, m] = block.shape;
+  checkVector(dRow, 'float32', n, 'dRow', fn);
+  const active = activeNative();
+  if (active === null) return null;
+  const { backend, native } = active;
+  const out = backend.makeOutput([n, m], 'float32');
+  if (n * m > 0) {
+    onRowChunks(backend, native, 'debiased_row_grads', n, m, [
+      heapOffset(backend, block), heapOffset(backend, rowIds), heapOffset(backend, colIds), n, m, selfStart, ...debiasedScalars(settings),
+      heapOffset(backend, dRow), heapOffset(backend, out), 0, n,
+    ]);
   }
   return tf.engine().makeTensorFromTensorInfo(out) as tf.Tensor2D;
 }
