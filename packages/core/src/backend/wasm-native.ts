@@ -981,6 +981,11 @@ function checkVector(t: unknown, dtype: 'int32' | 'float32', size: number, argum
 
 function checkRowArgs(fn: string, kind: unknown, block: unknown, rowIds: unknown, colIds: unknown, selfStart: unknown): void {
   if (kind !== 'supcon' && kind !== 'ntxent') bad('INVALID_ARGUMENT', 'kind', fn, "'supcon' or 'ntxent'", JSON.stringify(kind) ?? String(kind));
+  checkRowBlock(fn, block, rowIds, colIds, selfStart);
+}
+
+/** A row kernel's logits `[n, m]`, its row and column ids and its self offset. */
+function checkRowBlock(fn: string, block: unknown, rowIds: unknown, colIds: unknown, selfStart: unknown): void {
   checkFloatMatrix(block, 'block', fn);
   const [n, m] = block.shape;
   checkVector(rowIds, 'int32', n, 'rowIds', fn);
@@ -1139,7 +1144,7 @@ function debiasedScalars(o: DebiasedRowOptions): number[] {
  */
 export function debiasedRowsNative(block: tf.Tensor2D, rowIds: tf.Tensor1D, colIds: tf.Tensor1D, selfStart: number, options: DebiasedRowOptions): tf.Tensor1D | null {
   const fn = 'debiasedRowsNative';
-  checkRowArgs(fn, 'ntxent', block, rowIds, colIds, selfStart);
+  checkRowBlock(fn, block, rowIds, colIds, selfStart);
   const settings = checkDebiasedOptions(options, fn);
   const active = activeNative();
   if (active === null) return null;
@@ -1174,7 +1179,7 @@ export function debiasedRowGradsNative(
   dRow: tf.Tensor1D,
 ): tf.Tensor2D | null {
   const fn = 'debiasedRowGradsNative';
-  checkRowArgs(fn, 'ntxent', block, rowIds, colIds, selfStart);
+  checkRowBlock(fn, block, rowIds, colIds, selfStart);
   const settings = checkDebiasedOptions(options, fn);
   const [n, m] = block.shape;
   checkVector(dRow, 'float32', n, 'dRow', fn);
