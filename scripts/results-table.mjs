@@ -49,6 +49,7 @@ function variant(report) {
   if (report.recipe === 'triplet') parts.push(o.miner ?? 'batch-hard');
   if (report.recipe === 'moco') parts.push(`queue ${o.queueSize}`);
   if (report.recipe === 'moco' && o.momentum !== undefined && o.momentum !== 0.99) parts.push(`m ${o.momentum}`);
+  if (report.recipe === 'instdisc' && o.objective === 'softmax') parts.push('exact softmax');
   if (report.config.trainLimit !== undefined) parts.push(`${report.config.trainLimit} train images`);
   if (report.config.batchSize !== 256) parts.push(`batch ${report.config.batchSize}`);
   const defaultTemperature = { simclr: 0.5, supcon: 0.1, hcl: 0.5, dcl: 0.5, moco: 0.2, pcl: 0.2 }[report.recipe];

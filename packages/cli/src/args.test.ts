@@ -16,6 +16,7 @@ describe('parseTrainArgs', () => {
       queueSize: undefined,
       momentum: undefined,
       negatives: undefined,
+      objective: undefined,
       clusters: undefined,
       baselines: true,
       name: 'simclr-mnist',
@@ -29,13 +30,13 @@ describe('parseTrainArgs', () => {
       '--recipe', 'moco', '--dataset', 'fashion-mnist', '--epochs', '3', '--batch-size', '128', '--seed', '7',
       '--backend', 'cpu', '--threads', '2', '--temperature', '0.2', '--lr', '0.01', '--strength', '0.7',
       '--strengths', '0.1,0.5,0.9', '--miner', 'semihard', '--margin', '0.3', '--queue-size', '256',
-      '--momentum', '0.999', '--negatives', '100', '--clusters', '10,20', '--probe', 'adam', '--no-baselines',
+      '--momentum', '0.999', '--negatives', '100', '--objective', 'softmax', '--clusters', '10,20', '--probe', 'adam', '--no-baselines',
       '--train-limit', '1000', '--test-limit', '500', '--out', '/tmp/x', '--name', 'run1', '--quiet', '--resume',
     ]);
     expect(command).toEqual({
       recipe: 'moco', dataset: 'fashion-mnist', epochs: 3, batchSize: 128, seed: 7, backend: 'cpu', threads: 2,
       temperature: 0.2, learningRate: 0.01, strength: 0.7, strengths: [0.1, 0.5, 0.9], miner: 'semihard', margin: 0.3,
-      queueSize: 256, momentum: 0.999, negatives: 100, clusters: [10, 20], probe: 'adam', baselines: false,
+      queueSize: 256, momentum: 0.999, negatives: 100, objective: 'softmax', clusters: [10, 20], probe: 'adam', baselines: false,
       trainLimit: 1000, testLimit: 500, out: '/tmp/x', name: 'run1', quiet: true, resume: true,
     });
     expect(parseTrainArgs(['--help'])).toBe('help');
@@ -52,6 +53,7 @@ describe('parseTrainArgs', () => {
     expect(() => parseTrainArgs(['--strengths', '0.1,,0.3'])).toThrow(/'--strengths' .* comma-separated list/);
     expect(() => parseTrainArgs(['--clusters', '10,1'])).toThrow(/'--clusters' .* >= 2, got 1/);
     expect(() => parseTrainArgs(['--miner', 'hardest'])).toThrow(/'--miner'/);
+    expect(() => parseTrainArgs(['--objective', 'exact'])).toThrow(/Argument '--objective' passed to 'contrastive train' must be one of/);
     expect(() => parseTrainArgs(['--probe', 'svm'])).toThrow(/'--probe'/);
     expect(() => parseTrainArgs(['--threads', '0'])).toThrow(/'--threads' .* >= 1, got 0/);
     expect(() => parseTrainArgs(['--epochs=-1'])).toThrow(/Argument '--epochs' .* must be an integer >= 0, got -1/);

@@ -34,6 +34,8 @@ export interface TrainCommand {
   readonly queueSize: number | undefined;
   readonly momentum: number | undefined;
   readonly negatives: number | undefined;
+  /** instdisc's objective: NCE against sampled negatives, or the exact non-parametric softmax. */
+  readonly objective: 'nce' | 'softmax' | undefined;
   readonly clusters: readonly number[] | undefined;
   /** Linear probes to fit: Adam (500 steps), converged L-BFGS, or both. */
   readonly probe: 'adam' | 'lbfgs' | 'both';
@@ -86,6 +88,7 @@ Options:
   --queue-size <n>       moco queue                                (default 4096)
   --momentum <m>         moco key encoder / instdisc memory bank   (default 0.99 / 0.5)
   --negatives <n>        instdisc negatives per image              (default 4096)
+  --objective <name>     instdisc: nce | softmax (over the bank)   (default nce)
   --clusters <list>      pcl prototypes per granularity            (default 10,20,40)
   --probe <kind>         adam | lbfgs | both                       (default ${TRAIN_DEFAULTS.probe})
   --no-baselines         skip raw pixels and the untrained encoder
@@ -196,6 +199,7 @@ export function parseTrainArgs(argv: readonly string[]): TrainCommand | 'help' {
         'queue-size': { type: 'string' },
         momentum: { type: 'string' },
         negatives: { type: 'string' },
+        objective: { type: 'string' },
         clusters: { type: 'string' },
         probe: { type: 'string' },
         'no-baselines': { type: 'boolean' },
@@ -225,6 +229,8 @@ export function parseTrainArgs(argv: readonly string[]): TrainCommand | 'help' {
   assertOneOf(backend, ['auto', 'tensorflow', 'wasm', 'cpu'] as const, '--backend', COMMAND);
   const miner = values.miner;
   if (miner !== undefined) assertOneOf(miner, ['batch-hard', 'semihard'] as const, '--miner', COMMAND);
+  const objective = values.objective;
+  if (objective !== undefined) assertOneOf(objective, ['nce', 'softmax'] as const, '--objective', COMMAND);
   const probe = values.probe ?? TRAIN_DEFAULTS.probe;
   assertOneOf(probe, ['adam', 'lbfgs', 'both'] as const, '--probe', COMMAND);
   const optionalInteger = (value: string | undefined, argument: string, min: number): number | undefined =>
@@ -246,6 +252,7 @@ export function parseTrainArgs(argv: readonly string[]): TrainCommand | 'help' {
     queueSize: optionalInteger(values['queue-size'], '--queue-size', 1),
     momentum: bounded(values.momentum, '--momentum', 0, 1),
     negatives: optionalInteger(values.negatives, '--negatives', 1),
+    objective,
     clusters: numberList(values.clusters, '--clusters', INTEGER_TEXT, { min: 2, integer: true }),
     probe,
     baselines: values['no-baselines'] !== true,
@@ -289,6 +296,7 @@ export function assertTrainCommand(command: unknown, fn: string): asserts comman
   if (value.queueSize !== undefined) assertNumber(value.queueSize, 'command.queueSize', fn, { integer: true, min: 1 });
   if (value.momentum !== undefined) assertNumber(value.momentum, 'command.momentum', fn, { min: 0, max: 1 });
   if (value.negatives !== undefined) assertNumber(value.negatives, 'command.negatives', fn, { integer: true, min: 1 });
+  if (value.objective !== undefined) assertOneOf(value.objective, ['nce', 'softmax'] as const, 'command.objective', fn);
   if (value.clusters !== undefined) {
     if (!Array.isArray(value.clusters) || value.clusters.length === 0) {
       throw new ContrastiveError('INVALID_ARGUMENT', `Argument 'command.clusters' passed to '${fn}' must be a non-empty array of integers >= 2`);

@@ -104,6 +104,7 @@ const coverage: Record<keyof typeof api, ExportCoverage> = {
     { what: 'queue size 0', run: () => api.runTrainCommand(command({ queueSize: 0 })), code: 'INVALID_ARGUMENT', argument: 'command.queueSize' },
     { what: 'momentum 1.5', run: () => api.runTrainCommand(command({ momentum: 1.5 })), code: 'INVALID_ARGUMENT', argument: 'command.momentum' },
     { what: 'negatives 0', run: () => api.runTrainCommand(command({ negatives: 0 })), code: 'INVALID_ARGUMENT', argument: 'command.negatives' },
+    { what: 'an unknown instdisc objective', run: () => api.runTrainCommand(command({ objective: 'exact' as never })), code: 'INVALID_ARGUMENT', argument: 'command.objective' },
     { what: 'a cluster count of 1', run: () => api.runTrainCommand(command({ clusters: [10, 1] })), code: 'INVALID_ARGUMENT', argument: 'command.clusters[1]' },
     { what: 'an unknown probe', run: () => api.runTrainCommand(command({ probe: 'svm' })), code: 'INVALID_ARGUMENT', argument: 'command.probe' },
     { what: 'baselines not a boolean', run: () => api.runTrainCommand(command({ baselines: 'yes' })), code: 'INVALID_ARGUMENT', argument: 'command.baselines' },

@@ -119,6 +119,7 @@ export async function runTrainCommand(command: TrainCommand): Promise<RunReport>
       queueSize: command.queueSize,
       momentum: command.momentum,
       negatives: command.negatives,
+      objective: command.objective,
       clusters: command.clusters,
     },
     probe: command.probe,

@@ -238,6 +238,50 @@ describe('instdisc recipe (Wu et al. 2018)', () => {
     plan.dispose();
   });
 
+  it("objective 'softmax': the loss is the exact non-parametric softmax over the whole bank (float64 reference), no noise draws", () => {
+    const [n, dim, b, temperature] = [24, 6, 4, 0.2];
+    const plan = instdiscRecipe.plan(smallContext(n, dim, { temperature, objective: 'softmax' })) as RecipePlan;
+    const hooks = plan.hooks as TrainHooks;
+    const before = tf.memory().numTensors;
+    for (const [seed, batch] of [[31, [5, 0, 23, 9]], [32, [1, 5, 17, 12]]] as const) {
+      const zHost = new Rng(seed).normalArray(b * dim);
+      const z = tf.tensor2d(zHost, [b, dim]);
+      const indices = tf.tensor1d([...batch], 'int32');
+      const bank = bankRows(hooks);
+      const rng = new Rng(seed);
+      const state = JSON.stringify(rng.state());
+      const loss = step(plan, z, indices, rng);
+      expect(JSON.stringify(rng.state())).toBe(state); // no draws
+      const v = Array.from({ length: b }, (_, i) => normalize(Array.from(zHost.subarray(i * dim, (i + 1) * dim))));
+      let expected = 0;
+      v.forEach((row, i) => {
+        const logits = bank.map((entry) => dot(row, entry) / temperature);
+        const max = Math.max(...logits);
+        const lse = max + Math.log(logits.reduce((sum, x) => sum + Math.exp(x - max), 0));
+        expected += lse - (logits[batch[i] as number] as number);
+      });
+      expectClose(loss, expected / b);
+      tf.dispose([z, indices]);
+    }
+    // No partition function to checkpoint.
+    const saved = hooks.saveState?.() ?? {};
+    expect(Object.keys(saved)).toEqual(['instdisc.bank']);
+    tf.dispose(Object.values(saved).flat());
+    expect(tf.memory().numTensors).toBe(before);
+    plan.dispose();
+  });
+
+  it("objective 'softmax' trains one short epoch on mnist: finite loss, kNN far above chance, no leak", async () => {
+    const before = tf.memory().numTensors;
+    const outcome = await runRecipe(instdiscRecipe, { ...settings('short-softmax', 1), options: { objective: 'softmax' } });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(outcome.options).toMatchObject({ temperature: 0.07, objective: 'softmax' });
+    const loss = outcome.epochs[0]!.meanLoss;
+    expect(Number.isFinite(loss)).toBe(true);
+    expect(loss).toBeGreaterThan(0);
+    expect(outcome.learned.knnTop1).toBeGreaterThan(sizes.minTop1);
+  }, SLOW_TIMEOUT);
+
   it('clamps the negatives to the bank size - 1 on a tiny train set, and says so', () => {
     const lines: string[] = [];
     const plan = instdiscRecipe.plan(smallContext(10, 4, {}, (line) => lines.push(line))) as RecipePlan;
@@ -262,6 +306,7 @@ describe('instdisc recipe (Wu et al. 2018)', () => {
       [{ momentum: -0.1 }, /'options\.momentum'/],
       [{ temperature: 0 }, /'options\.temperature' passed to 'instdiscRecipe' must be a finite number > 0, got 0/],
       [{ temperature: Number.NaN }, /'options\.temperature'/],
+      [{ objective: 'exact' as never }, /'options\.objective' passed to 'instdiscRecipe'/],
     ];
     for (const [options, message] of cases) expectContrastiveError(() => instdiscRecipe.plan(smallContext(20, 4, options)), 'INVALID_ARGUMENT', message);
     expect(tf.memory().numTensors).toBe(before);

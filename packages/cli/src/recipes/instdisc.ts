@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ContrastiveError, assertNumber, dotProductSimilarity, l2Normalize } from '@contrastive/core';
+import { ContrastiveError, assertNumber, assertOneOf, dotProductSimilarity, l2Normalize } from '@contrastive/core';
 import type { Loss, LossInput, Rng, StepContext, TrainHooks, ViewGenerator } from '@contrastive/core';
 import { viewGenerator } from '@contrastive/augment';
 import type { Augmentation } from '@contrastive/augment';
-import { nceLoss } from '@contrastive/losses';
+import { nceLoss, supConLoss } from '@contrastive/losses';
 import type { NceLoss } from '@contrastive/losses';
 import { MemoryBank } from '@contrastive/samplers';
 import type { Recipe, RecipeContext, RecipePlan } from './recipe.js';
@@ -91,28 +91,39 @@ function oneView(augmentation: Augmentation): ViewGenerator {
  *   same loss as gathering `[B, K + 1, d]` rows, in `O(B N d)` instead of `O(B K d)` (cheaper here,
  *   where `B K ≥ N`; gathering would hold 67 M floats per step at `B` 256).
  *
- * Options: `temperature` (> 0), `momentum` (in `[0, 1)`), `negatives` (integer ≥ 1). The batches
+ * **Objective.** `options.objective: 'softmax'` (CLI `--objective softmax`) replaces steps 1–3 by the
+ * paper's exact non-parametric softmax (its Eq. 2; NCE is its approximation for ImageNet's 1.28 M
+ * entries): `L = (1 / B) Σ_i −log( exp(v̄_{idx_i} · v_i / τ) / Σ_j exp(v̄_j · v_i / τ) )` over all `N`
+ * bank entries — `supConLoss` against the bank with the dataset indices as labels (one positive
+ * per view), no noise draws and no `Z`. At this recipe's scale (`N` 8,000 or 60,000) the `[B, N]`
+ * logits are cheap, and the NCE's frozen `Z`, estimated on the first batch, does not hold once the
+ * bank fills with the reference CNN's bunched features (see the README).
+ *
+ * Options: `temperature` (> 0), `momentum` (in `[0, 1)`), `negatives` (integer ≥ 1, NCE only),
+ * `objective` (`'nce'` or `'softmax'`). The batches
  * must carry their dataset `indices` (the default data source does). Checkpoints hold the bank and
  * `log Z` (`hooks.saveState`), so `--resume` continues exactly.
  *
  * @throws `ContrastiveError` `INVALID_ARGUMENT` from `plan` naming `options.temperature`,
- *   `options.momentum` or `options.negatives` when out of range; from a step, naming `data` when a
+ *   `options.momentum`, `options.negatives` or `options.objective` when out of range; from a step, naming `data` when a
  *   batch has no `indices`.
  * @category Recipes
  */
 export const instdiscRecipe: Recipe = {
   name: 'instdisc',
   title: 'InstDisc, memory bank + NCE (Wu et al. 2018)',
-  defaults: { temperature: 0.07, momentum: 0.5, negatives: 4096 },
+  defaults: { temperature: 0.07, momentum: 0.5, negatives: 4096, objective: 'nce' },
   plan: (context: RecipeContext): RecipePlan => {
     const { temperature, momentum, negatives } = context.options;
+    const objective = context.options.objective ?? 'nce';
     assertNumber(temperature, 'options.temperature', FN, { min: 0, exclusiveMin: true });
     assertNumber(momentum, 'options.momentum', FN, { min: 0, max: 1, exclusiveMax: true });
     assertNumber(negatives, 'options.negatives', FN, { integer: true, min: 1 });
+    assertOneOf(objective, ['nce', 'softmax'] as const, 'options.objective', FN);
     const size = context.dataset.train.count;
     assertNumber(size, 'dataset.train.count', FN, { integer: true, min: 2 });
     const k = Math.min(negatives, size - 1);
-    if (k < negatives) context.progress.log(`instdisc: ${negatives} negatives per anchor clamped to ${k} (the train set has ${size} images)`);
+    if (objective === 'nce' && k < negatives) context.progress.log(`instdisc: ${negatives} negatives per anchor clamped to ${k} (the train set has ${size} images)`);
 
     const bank = new MemoryBank({ size, dim: context.head.outputDim, momentum, rng: context.rng });
     const similarity = dotProductSimilarity();
@@ -131,7 +142,10 @@ export const instdiscRecipe: Recipe = {
       pending = undefined;
     };
 
-    const loss: Loss = {
+    // The exact non-parametric softmax: each view against every bank entry, its own entry (same
+    // label: its dataset index) the one positive — SupCon's row with a single positive.
+    const softmax = objective === 'softmax' ? supConLoss({ temperature, distance: similarity }) : undefined;
+    const loss: Loss = softmax ?? {
       name: 'instdiscNce',
       compute(input: LossInput): tf.Scalar {
         if (frozen === undefined) {
@@ -155,6 +169,7 @@ export const instdiscRecipe: Recipe = {
         const v = l2Normalize(embeddings);
         dropPending();
         pending = tf.keep(v);
+        if (softmax !== undefined) return { embeddings: v, labels: indices, ref: bank.reference() };
         const drawn = drawNoiseIndices(rng, b, k, size);
         return {
           embeddings: v,

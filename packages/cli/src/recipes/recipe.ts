@@ -31,6 +31,12 @@ export interface RecipeOptions {
   readonly momentum?: number;
   /** Negatives drawn per anchor (InstDisc's NCE). */
   readonly negatives?: number;
+  /**
+   * InstDisc's objective: `'nce'` (the official code's NCE against sampled negatives) or
+   * `'softmax'` (the exact non-parametric softmax over the whole memory bank, the paper's Eq. 2).
+   * @defaultValue 'nce'
+   */
+  readonly objective?: 'nce' | 'softmax';
   /** Numbers of clusters of the prototype sets (PCL), e.g. `[10, 20, 40]`. */
   readonly clusters?: readonly number[];
   /** View strengths of a sweep (InfoMin). */
