@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { KERNELS_WASM_BASE64, KERNELS_WASM_SHARED_BASE64 } from './kernels-wasm.js';
 import { ContrastiveError } from '../errors.js';
+import { assertNumber, assertOneOf } from '../validate.js';
 import { kernelInput, type WasmBackendLike, type WasmKernelArgs } from './wasm-heap.js';
 import { readyPool, runChunked, startNativePool } from './native-pool.js';
 
@@ -1106,12 +1107,10 @@ export interface DebiasedRowOptions {
 function checkDebiasedOptions(options: unknown, fn: string): DebiasedRowOptions {
   if (options === null || typeof options !== 'object') bad('INVALID_ARGUMENT', 'options', fn, 'an object', String(options));
   const { beta, tauPlus, clamp, temperature } = options as Record<string, unknown>;
-  if (typeof beta !== 'number' || !Number.isFinite(beta) || beta < 0) bad('INVALID_ARGUMENT', 'options.beta', fn, 'a finite number >= 0', String(beta));
-  if (typeof tauPlus !== 'number' || !(tauPlus >= 0 && tauPlus < 1)) bad('INVALID_ARGUMENT', 'options.tauPlus', fn, 'a number in [0, 1)', String(tauPlus));
-  if (typeof clamp !== 'boolean') bad('INVALID_ARGUMENT', 'options.clamp', fn, 'a boolean', String(clamp));
-  if (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature <= 0) {
-    bad('INVALID_ARGUMENT', 'options.temperature', fn, 'a finite number > 0', String(temperature));
-  }
+  assertNumber(beta, 'options.beta', fn, { min: 0 });
+  assertNumber(tauPlus, 'options.tauPlus', fn, { min: 0, max: 1, exclusiveMax: true });
+  assertOneOf(clamp, [true, false], 'options.clamp', fn);
+  assertNumber(temperature, 'options.temperature', fn, { min: 0, exclusiveMin: true });
   return { beta, tauPlus, clamp, temperature };
 }
 
