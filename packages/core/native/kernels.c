@@ -1964,45 +1964,67 @@ EXPORT(wino_filter_grad_finish) void wino_filter_grad_finish(const float* scratc
 // The block for any input channel count (the first layer of an image CNN: 1 or 3 channels), by
 // direct sums: per pooled output, the four convolution outputs of its window for 8 output channels
 // at a time, summed over the 3x3 taps and channels in order (c, then kh, kw), then the bias,
-// pool_relu4. Pooled rows [rowStart, rowEnd) of the batch (row = b * PH + py); K a multiple of 8.
-EXPORT(conv3x3_pool_direct) void conv3x3_pool_direct(const float* x, const float* g, const float* bias, float* y, int32_t* mask, int32_t H,
+// pool_relu4. `xp` is the input with one pixel of zeros around each image ([batch, H + 2, W + 2, C],
+// pad_images), so the sums need no bounds checks (the zeros add exact zeros). Pooled rows
+// [rowStart, rowEnd) of the batch (row = b * PH + py); K a multiple of 8.
+EXPORT(conv3x3_pool_direct) void conv3x3_pool_direct(const float* xp, const float* g, const float* bias, float* y, int32_t* mask, int32_t H,
                                                      int32_t W, int32_t C, int32_t K, int32_t rowStart, int32_t rowEnd) {
   const int32_t PH = H / 2, PW = W / 2;
+  const int64_t rowStride = (int64_t)(W + 2) * C;
   const v128_t zero = f4(0.0f);
   for (int32_t row = rowStart; row < rowEnd; row++) {
     const int32_t b = row / PH, py = row % PH;
-    const float* image = x + (int64_t)b * H * W * C;
+    const float* image = xp + (int64_t)b * (H + 2) * rowStride;
     for (int32_t px = 0; px < PW; px++) {
-      const int32_t y0 = 2 * py - 1, x0 = 2 * px - 1;  // patch origin (4 x 4 inputs)
+      // The window's 4 x 4 input patch starts at padded (2 py, 2 px) = input (2 py - 1, 2 px - 1).
+      const float* patch = image + (int64_t)(2 * py) * rowStride + (int64_t)(2 * px) * C;
       const int64_t at = (((int64_t)b * PH + py) * PW + px) * K;
       for (int32_t k = 0; k < K; k += 8) {
-        const v128_t b0 = wasm_v128_load(bias + k), b1 = wasm_v128_load(bias + k + 4);
         v128_t a00 = zero, a01 = zero, a10 = zero, a11 = zero, a20 = zero, a21 = zero, a30 = zero, a31 = zero;
         for (int32_t c = 0; c < C; c++) {
           for (int32_t kh = 0; kh < 3; kh++) {
+            const float* p0 = patch + kh * rowStride + c;
+            const float* p1 = p0 + rowStride;
             for (int32_t kw = 0; kw < 3; kw++) {
               const float* w = g + ((int64_t)(kh * 3 + kw) * C + c) * K + k;
               const v128_t w0 = wasm_v128_load(w), w1 = wasm_v128_load(w + 4);
               // Window position (a, e) reads input (y0 + a + kh, x0 + e + kw).
-#define POOL_TAP(acc0, acc1, a, e)                                                                  \
-  {                                                                                                 \
-    const int32_t iy = y0 + (a) + kh, ix = x0 + (e) + kw;                                           \
-    if (iy >= 0 && iy < H && ix >= 0 && ix < W) {                                                   \
-      const v128_t v = wasm_v128_load32_splat(image + ((int64_t)iy * W + ix) * C + c);              \
-      acc0 = wasm_f32x4_add(acc0, wasm_f32x4_mul(v, w0));                                           \
-      acc1 = wasm_f32x4_add(acc1, wasm_f32x4_mul(v, w1));                                           \
-    }                                                                                               \
-  }
-              POOL_TAP(a00, a01, 0, 0) POOL_TAP(a10, a11, 0, 1) POOL_TAP(a20, a21, 1, 0) POOL_TAP(a30, a31, 1, 1)
-#undef POOL_TAP
+              const v128_t v00 = wasm_v128_load32_splat(p0 + kw * C), v01 = wasm_v128_load32_splat(p0 + (kw + 1) * C);
+              const v128_t v10 = wasm_v128_load32_splat(p1 + kw * C), v11 = wasm_v128_load32_splat(p1 + (kw + 1) * C);
+              a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(v00, w0));
+              a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(v00, w1));
+              a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(v01, w0));
+              a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(v01, w1));
+              a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(v10, w0));
+              a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(v10, w1));
+              a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(v11, w0));
+              a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(v11, w1));
             }
           }
         }
+        const v128_t b0 = wasm_v128_load(bias + k), b1 = wasm_v128_load(bias + k + 4);
         pool_relu4(wasm_f32x4_add(a00, b0), wasm_f32x4_add(a10, b0), wasm_f32x4_add(a20, b0), wasm_f32x4_add(a30, b0), y + at + k, mask + at + k);
         pool_relu4(wasm_f32x4_add(a01, b1), wasm_f32x4_add(a11, b1), wasm_f32x4_add(a21, b1), wasm_f32x4_add(a31, b1), y + at + k + 4,
                    mask + at + k + 4);
       }
     }
+  }
+}
+
+// Images with one pixel of zeros around them: xp [batch, H + 2, W + 2, C] from x [batch, H, W, C].
+// Padded rows [rowStart, rowEnd) of the batch (row = b * (H + 2) + r).
+EXPORT(pad_images) void pad_images(const float* x, float* xp, int32_t H, int32_t W, int32_t C, int32_t rowStart, int32_t rowEnd) {
+  const int64_t inRow = (int64_t)W * C, outRow = (int64_t)(W + 2) * C;
+  for (int32_t row = rowStart; row < rowEnd; row++) {
+    const int32_t b = row / (H + 2), r = row % (H + 2);
+    float* out = xp + (int64_t)row * outRow;
+    if (r == 0 || r == H + 1) {
+      for (int64_t i = 0; i < outRow; i++) out[i] = 0.0f;
+      continue;
+    }
+    const float* in = x + ((int64_t)b * H + (r - 1)) * inRow;
+    for (int32_t c = 0; c < C; c++) out[c] = 0.0f, out[outRow - C + c] = 0.0f;
+    for (int64_t i = 0; i < inRow; i++) out[C + i] = in[i];
   }
 }
 

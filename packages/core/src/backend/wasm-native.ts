@@ -9,7 +9,7 @@ import { readyPool, runChunked, startNativePool } from './native-pool.js';
 const BPF_GROUPS = 8;
 
 /** The kernels that split their work with the pool's worker. */
-const POOL_FUNCTIONS = ['wino_conv3x3', 'wino_filter_grad', 'conv3x3_pool_direct', 'pool_relu_grad', 'conv2d_bpf_groups', 'info_nce_rows', 'info_nce_row_grads', 'debiased_rows', 'debiased_row_grads', 'gemm_packed', 'gemm_mirror', 'add_transpose', 'euclid_grad_sym', 'contrastive_self_backward', 'max_pool_grad_2x2'] as const;
+const POOL_FUNCTIONS = ['wino_conv3x3', 'wino_filter_grad', 'conv3x3_pool_direct', 'pad_images', 'pool_relu_grad', 'conv2d_bpf_groups', 'info_nce_rows', 'info_nce_row_grads', 'debiased_rows', 'debiased_row_grads', 'gemm_packed', 'gemm_mirror', 'add_transpose', 'euclid_grad_sym', 'contrastive_self_backward', 'max_pool_grad_2x2'] as const;
 
 /** The exports of native/kernels.c (byte offsets into the tfjs heap; sizes in elements). */
 interface NativeExports {
@@ -24,7 +24,8 @@ interface NativeExports {
   conv2d_backprop_filter(x: number, dy: number, acc: number, first: number, count: number, inH: number, inW: number, inC: number, outH: number, outW: number, outC: number, fh: number, fw: number, sh: number, sw: number, pt: number, pl: number): void;
   round_f64_to_f32(acc: number, out: number, n: number): void;
   wino_filter(g: number, inC: number, outC: number, u: number): void;
-  conv3x3_pool_direct(x: number, g: number, bias: number, y: number, mask: number, h: number, w: number, inC: number, outC: number, rowStart: number, rowEnd: number): void;
+  conv3x3_pool_direct(xPadded: number, g: number, bias: number, y: number, mask: number, h: number, w: number, inC: number, outC: number, rowStart: number, rowEnd: number): void;
+  pad_images(x: number, xPadded: number, h: number, w: number, c: number, rowStart: number, rowEnd: number): void;
   pool_relu_grad(dy: number, mask: number, dPre: number, h: number, w: number, outC: number, rowStart: number, rowEnd: number): void;
   pool_bias_grad(dy: number, mask: number, acc: number, count: number, outC: number, out: number): void;
   wino_filter_grad(x: number, dy: number, scratch: number, batch: number, h: number, w: number, inC: number, outC: number, chunks: number, chunkStart: number, chunkEnd: number): void;
@@ -772,9 +773,18 @@ export function convReluPoolNative(backend: WasmBackendLike, x: tf.TensorInfo, f
     if (conv3x3NativeFits(info)) {
       winograd(backend, native, x, filter, heapOffset(backend, bias), true, yAt, maskAt, info);
     } else {
-      const rows = batch * (pooledShape[1] as number);
-      const args = [heapOffset(backend, x), heapOffset(backend, filter), heapOffset(backend, bias), yAt, maskAt, height, width, inC, outC, 0, rows];
-      onRowChunks(backend, native, 'conv3x3_pool_direct', rows, (pooledShape[2] as number) * outC * inC * 36, args, 1);
+      // The direct sums read a zero-padded copy of the input (no bounds checks in their loop).
+      const padded = backend.makeOutput([batch, height + 2, width + 2, inC], 'float32');
+      try {
+        const paddedAt = heapOffset(backend, padded);
+        const paddedRows = batch * (height + 2);
+        onRowChunks(backend, native, 'pad_images', paddedRows, (width + 2) * inC, [heapOffset(backend, x), paddedAt, height, width, inC, 0, paddedRows], 1);
+        const rows = batch * (pooledShape[1] as number);
+        const args = [paddedAt, heapOffset(backend, filter), heapOffset(backend, bias), yAt, maskAt, height, width, inC, outC, 0, rows];
+        onRowChunks(backend, native, 'conv3x3_pool_direct', rows, (pooledShape[2] as number) * outC * inC * 36, args, 1);
+      } finally {
+        backend.disposeData(padded.dataId);
+      }
     }
   } catch (error) {
     backend.disposeData(y.dataId);
@@ -931,7 +941,7 @@ const POOL_CHUNKS = 32;
 function onRowChunks(
   backend: WasmBackendLike,
   native: NativeExports,
-  fn: 'info_nce_rows' | 'info_nce_row_grads' | 'debiased_rows' | 'debiased_row_grads' | 'add_transpose' | 'gemm_mirror' | 'euclid_grad_sym' | 'contrastive_self_backward' | 'max_pool_grad_2x2' | 'conv3x3_pool_direct' | 'pool_relu_grad',
+  fn: 'info_nce_rows' | 'info_nce_row_grads' | 'debiased_rows' | 'debiased_row_grads' | 'add_transpose' | 'gemm_mirror' | 'euclid_grad_sym' | 'contrastive_self_backward' | 'max_pool_grad_2x2' | 'conv3x3_pool_direct' | 'pad_images' | 'pool_relu_grad',
   n: number,
   m: number,
   args: number[],
