@@ -1,5 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from './rng.js';
+import { Rng, setWasmNormals, wasmMathCheck } from './rng.js';
+
+/** `x` moved by `steps` units in the last place (same sign, finite). */
+function ulps(x: number, steps: number): number {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x);
+  view.setBigInt64(0, view.getBigInt64(0) + BigInt(steps));
+  return view.getFloat64(0);
+}
+
+/** |a - b| in units in the last place of b. */
+function ulpDistance(a: number, b: number): number {
+  const view = new DataView(new ArrayBuffer(16));
+  view.setFloat64(0, a);
+  view.setFloat64(8, b);
+  return Math.abs(Number(view.getBigInt64(0) - view.getBigInt64(8)));
+}
+
+// V8 before 11.6 (Node 20) runs fdlibm for Math.sin / Math.cos, later ones glibc's by default: the
+// module's fdlibm must equal the former bit for bit, and stays within 1 ulp of the latter.
+const FDLIBM_TRIG = Number(process.versions.v8?.split('.')[0] ?? 0) < 11 || process.versions.v8?.startsWith('11.') === true && Number(process.versions.v8.split('.')[1]) < 6;
 
 describe('Rng', () => {
   it('same seed, same stream; different seed, different stream', () => {
@@ -56,6 +76,62 @@ describe('Rng', () => {
       expect(fast.state()).toEqual(slow.state());
       expect([fast.normal(), fast.uniform()]).toEqual([slow.normal(), slow.uniform()]);
     }
+  });
+
+  it('normalArray through the WebAssembly module equals the JavaScript loop bit for bit, across its chunks, and leaves the same state', () => {
+    expect(wasmMathCheck()).not.toBeNull(); // the module loads here, so the path below is taken
+    for (const [seed, n, mean, std] of [[1, 200_704, 0, 1], [2, 2 * 16_384 * 2 + 7, 0.5, 0.05], [3, 17, -2, 3], [4, 784, 0, 0]] as const) {
+      const viaWasm = new Rng(seed);
+      const viaJs = viaWasm.clone();
+      const got = viaWasm.normalArray(n, mean, std);
+      const previous = setWasmNormals(false);
+      try {
+        const expected = viaJs.normalArray(n, mean, std);
+        expect(got.length).toBe(n);
+        let differing = 0;
+        for (let i = 0; i < n; i++) if (!Object.is(got[i], expected[i])) differing++;
+        expect(differing).toBe(0);
+      } finally {
+        setWasmNormals(previous);
+      }
+      expect(viaWasm.state()).toEqual(viaJs.state());
+      expect([viaWasm.uniform(), viaWasm.normal()]).toEqual([viaJs.uniform(), viaJs.normal()]);
+    }
+  });
+
+  it("the module's sine, cosine and logarithm are V8's Math (fdlibm) bit for bit, at quadrant edges and on random arguments", () => {
+    const check = wasmMathCheck();
+    if (check === null) throw new Error('the module did not load');
+    const rng = new Rng(12);
+    const angles: number[] = [0, Math.PI / 4, (3 * Math.PI) / 4, ulps(2 * Math.PI, -1)];
+    for (let i = 0; i < 100_000; i++) angles.push(2 * Math.PI * rng.uniform());
+    for (const edge of [Math.PI / 4, (3 * Math.PI) / 4, Math.PI / 2, Math.PI, (3 * Math.PI) / 2, 2 * Math.PI]) {
+      // The reduction's branches: exactly at, and a few ulps and small fractions around, each edge.
+      for (let d = -300; d <= 300; d++) angles.push(ulps(edge, d));
+      for (let e = 1; e < 45; e++) angles.push(edge * (1 + 2 ** -e), edge * (1 - 2 ** -e));
+    }
+    for (let e = 1; e < 60; e++) angles.push(2 ** -e);
+    const logs: number[] = [1, ulps(1, -1), 0.5, ulps(0.5, 1), Math.SQRT1_2, 2 ** -1074, 2 ** -1022, ulps(2 ** -1022, -1)];
+    for (let i = 0; i < 100_000; i++) logs.push(rng.uniform() || 1);
+    for (let e = 1; e <= 1074; e++) logs.push(2 ** -e);
+    for (let d = 1; d < 3000; d++) logs.push(ulps(1, -d), ulps(0.5, d), ulps(Math.SQRT1_2, d - 1500));
+    let inexact = 0;
+    let worst = 0;
+    for (const x of angles) {
+      if (!(x >= 0 && x < 2 * Math.PI)) continue;
+      const [sine, cosine] = check.sincos(x);
+      for (const [ours, theirs] of [[sine, Math.sin(x)], [cosine, Math.cos(x)]] as const) {
+        if (!Object.is(ours, theirs)) inexact++;
+        worst = Math.max(worst, ulpDistance(ours, theirs));
+      }
+    }
+    for (const x of logs) {
+      const ours = check.log(x);
+      if (!Object.is(ours, Math.log(x))) inexact++;
+      worst = Math.max(worst, ulpDistance(ours, Math.log(x)));
+    }
+    if (FDLIBM_TRIG) expect(inexact).toBe(0);
+    else expect(worst).toBeLessThanOrEqual(1);
   });
 
   it('permutation is a permutation and looks uniform', () => {

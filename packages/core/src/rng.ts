@@ -3,6 +3,7 @@ import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus, xoroshiro128plusFromState } from 'pure-rand/generator/xoroshiro128plus';
 import type { JumpableRandomGenerator } from 'pure-rand/types/JumpableRandomGenerator';
 import { ContrastiveError } from './errors.js';
+import { RNG_WASM_BASE64 } from './rng-wasm.js';
 import { assertNumber } from './validate.js';
 
 // pure-rand's uniformFloat64: (first word & (2^26 - 1)) * 2^-26 + (second word & (2^27 - 1)) * 2^-53.
@@ -10,6 +11,73 @@ const UNIFORM_MASK_HIGH = 0x3ffffff;
 const UNIFORM_MASK_LOW = 0x7ffffff;
 const UNIFORM_SCALE_HIGH = 2 ** -26;
 const UNIFORM_SCALE_LOW = 2 ** -53;
+
+/** native/rng.c's module: its memory holds the generator state (16 bytes) then the output floats. */
+interface NormalModule {
+  memory: WebAssembly.Memory;
+  normalPairs(state: number, out: number, pairs: number, mean: number, std: number): void;
+  sincosCheck(x: number, out: number): void;
+  logCheck(x: number): number;
+}
+
+/** Pairs per call of the module (their float32 output fills 2 of its 3 pages). */
+const WASM_CHUNK_PAIRS = 16384;
+/** Below this many pairs the JavaScript loop runs (a call and a copy cost more than they save). */
+const WASM_MIN_PAIRS = 8;
+
+let normalModule: NormalModule | null | undefined;
+let wasmNormals = true;
+
+/** The module, compiled on first use (synchronously: it is 4.5 KB); null where WebAssembly is missing or refuses. */
+function loadNormalModule(): NormalModule | null {
+  if (normalModule !== undefined) return normalModule;
+  normalModule = null;
+  try {
+    if (typeof WebAssembly !== 'object' || typeof atob !== 'function') return null;
+    const memory = new WebAssembly.Memory({ initial: 3, maximum: 3 });
+    const bytes = Uint8Array.from(atob(RNG_WASM_BASE64), (c) => c.charCodeAt(0));
+    const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports as Record<string, unknown>;
+    normalModule = {
+      memory,
+      normalPairs: exports.normal_pairs as NormalModule['normalPairs'],
+      sincosCheck: exports.sincos_check as NormalModule['sincosCheck'],
+      logCheck: exports.log_check as NormalModule['logCheck'],
+    };
+  } catch {
+    // e.g. a browser's main thread that refuses synchronous compilation: the JavaScript path.
+  }
+  return normalModule;
+}
+
+/**
+ * Whether {@link Rng.normalArray} may use the WebAssembly module (default true; both paths give the
+ * same values). For tests and benchmarks.
+ * @returns the previous setting.
+ * @internal
+ */
+export function setWasmNormals(enabled: boolean): boolean {
+  const previous = wasmNormals;
+  wasmNormals = enabled;
+  return previous;
+}
+
+/**
+ * The module's own sine, cosine (of `x` in `[0, 2π)`) and logarithm (of `x` in `(0, 1]`), to check
+ * them against `Math`; null when the module does not load.
+ * @internal
+ */
+export function wasmMathCheck(): { sincos(x: number): [number, number]; log(x: number): number } | null {
+  const module = loadNormalModule();
+  if (module === null) return null;
+  return {
+    sincos: (x) => {
+      module.sincosCheck(x, 16);
+      const out = new Float64Array(module.memory.buffer, 16, 2);
+      return [out[0] as number, out[1] as number];
+    },
+    log: (x) => module.logCheck(x),
+  };
+}
 
 /** splitmix32 finalizer over both 32-bit halves of a safe-integer seed. */
 function mixSeed(seed: number): number {
@@ -207,6 +275,9 @@ export class Rng {
    * @returns the index after the last pair written.
    */
   private fillNormalPairs(out: Float32Array, start: number, mean: number, std: number): number {
+    const pairs = Math.floor((out.length - start) / 2);
+    const module = wasmNormals && pairs >= WASM_MIN_PAIRS ? loadNormalModule() : null;
+    if (module !== null) return this.fillNormalPairsWasm(module, out, start, pairs, mean, std);
     let [s01, s00, s11, s10] = this.generator.getState() as [number, number, number, number];
     let i = start;
     for (; i + 1 < out.length; i += 2) {
@@ -243,6 +314,22 @@ export class Rng {
       out[i + 1] = mean + std * (radius * Math.sin(2 * Math.PI * v));
     }
     this.generator = xoroshiro128plusFromState([s01, s00, s11, s10]);
+    return i;
+  }
+
+  /** {@link fillNormalPairs} by native/rng.c (the same operations, fdlibm's log, sin and cos as V8's Math): the same values. */
+  private fillNormalPairsWasm(module: NormalModule, out: Float32Array, start: number, pairs: number, mean: number, std: number): number {
+    const state = new Int32Array(module.memory.buffer, 0, 4);
+    state.set(this.generator.getState());
+    let i = start;
+    for (let done = 0; done < pairs; ) {
+      const count = Math.min(WASM_CHUNK_PAIRS, pairs - done);
+      module.normalPairs(0, 16, count, mean, std);
+      out.set(new Float32Array(module.memory.buffer, 16, 2 * count), i);
+      i += 2 * count;
+      done += count;
+    }
+    this.generator = xoroshiro128plusFromState([state[0], state[1], state[2], state[3]] as number[]);
     return i;
   }
 
