@@ -64,13 +64,13 @@ INLINE double fd_log(double x) {
   const double t2 = z * (Lg1 + w * (Lg3 + w * (Lg5 + w * Lg7)));
   i |= j;
   const double R = t2 + t1;
-  if (i > 0) {
-    const double hfsq = 0.5 * f * f;
-    if (k == 0) return f - (hfsq - s * (hfsq + R));
-    return dk * ln2_hi - ((hfsq - (s * (hfsq + R) + dk * ln2_lo)) - f);
-  }
-  if (k == 0) return f - s * (f - R);
-  return dk * ln2_hi - ((s * (f - R) - dk * ln2_lo) - f);
+  // fdlibm returns f - (...) when k = 0 and dk ln2_hi - ((...) - f) otherwise; with k = 0 the
+  // latter is 0 - (X - f) = f - X exactly (and the added dk ln2_lo is +0), so one formula serves,
+  // and both of fdlibm's branches are computed and selected (no unpredictable jump).
+  const double hfsq = 0.5 * f * f;
+  const double accurate = dk * ln2_hi - ((hfsq - (s * (hfsq + R) + dk * ln2_lo)) - f);
+  const double plain = dk * ln2_hi - ((s * (f - R) - dk * ln2_lo) - f);
+  return i > 0 ? accurate : plain;
 }
 
 // fdlibm's k_cos.c: cos(x + y) for |x| <= pi / 4, y the tail of x.
@@ -81,11 +81,12 @@ INLINE double fd_kernel_cos(double x, double y) {
   if (ix < 0x3E400000 && (int32_t)x == 0) return 1.0;  // |x| < 2^-27
   const double z = x * x;
   const double r = z * (C1 + z * (C2 + z * (C3 + z * (C4 + z * (C5 + z * C6)))));
-  if (ix < 0x3FD33333) return 1.0 - (0.5 * z - (z * r - x * y));  // |x| < 0.3
+  const double small = 1.0 - (0.5 * z - (z * r - x * y));  // |x| < 0.3
   const double qx = ix > 0x3FE90000 ? 0.28125 : from_bits((uint64_t)(uint32_t)(ix - 0x00200000) << 32);  // x / 4 (high word only)
   const double iz = 0.5 * z - qx;
   const double a = 1.0 - qx;
-  return a - (iz - (z * r - x * y));
+  const double large = a - (iz - (z * r - x * y));
+  return ix < 0x3FD33333 ? small : large;  // both computed: a select, not a jump
 }
 
 // fdlibm's k_sin.c: sin(x + y) for |x| <= pi / 4, y the tail of x; iy = 0: y is taken as 0.
@@ -112,43 +113,33 @@ INLINE int32_t npio2_hw(int32_t n) {
 }
 
 // sin(x) and cos(x) as fdlibm's s_sin.c and s_cos.c, sharing e_rem_pio2.c's reduction, for x in
-// [0, 2 pi): no reduction up to pi / 4, the n = 1 case below 3 pi / 4, the medium-size path above
-// (n <= 4, so its table lookup is the switch above).
+// [0, 2 pi). fdlibm takes three paths: no reduction up to pi / 4, a special case for n = 1 below
+// 3 pi / 4, the medium-size reduction above (n <= 4 here, so its table is the switch above). The
+// medium path's arithmetic with n = 0 or 1 is the same as the first two paths' (r = x - 0 pio2_1 =
+// x, w = 0; resp. r = x - pio2_1, w = pio2_1t: fdlibm's own n = 1 formulas), except fdlibm's sine
+// without reduction (__kernel_sin with iy = 0) and its n = 1 case within 2^-20 of pi / 2; so the
+// reduction runs once for every x, both sines are computed and selected, and only that rare case
+// (and the medium path's own rare second iteration) branches.
 INLINE void fd_sincos(double x, double* sine, double* cosine) {
   const double invpio2 = 6.36619772367581382433e-01, pio2_1 = 1.57079632673412561417e+00,
                pio2_1t = 6.07710050650619224932e-11, pio2_2 = 6.07710050630396597660e-11,
                pio2_2t = 2.02226624879595063154e-21, pio2_3 = 2.02226624871116645580e-21,
                pio2_3t = 8.47842766036889956997e-32;
   const int32_t ix = high_word(x) & 0x7FFFFFFF;
-  if (ix <= 0x3FE921FB) {  // |x| ~<= pi / 4
-    *sine = fd_kernel_sin(x, 0.0, 0);
-    *cosine = fd_kernel_cos(x, 0.0);
-    return;
-  }
-  double y0, y1;
-  int32_t n;
-  if (ix < 0x4002D97C) {  // |x| < 3 pi / 4 (x > 0 here): n = 1
-    double z = x - pio2_1;
-    if (ix != 0x3FF921FB) {
-      y0 = z - pio2_1t;
-      y1 = (z - y0) - pio2_1t;
-    } else {  // near pi / 2: 33 + 33 + 53 bits of pi
-      z -= pio2_2;
+  const int reduced = ix > 0x3FE921FB;  // fdlibm reduces above the high word of pi / 4
+  const int32_t n = reduced ? (int32_t)(x * invpio2 + 0.5) : 0;  // x >= 0: fabs(x) = x
+  const double fn = (double)n;
+  double r = x - fn * pio2_1;
+  double w = fn * pio2_1t;
+  double y0 = r - w;
+  if (__builtin_expect(n >= 1 && ix == npio2_hw(n), 0)) {
+    if (n == 1) {  // fdlibm's n = 1 case near pi / 2: 33 + 33 + 53 bits of pi
+      const double z = (x - pio2_1) - pio2_2;
       y0 = z - pio2_2t;
-      y1 = (z - y0) - pio2_2t;
-    }
-    n = 1;
-  } else {
-    const double t0 = x;  // fabs(x), x > 0
-    n = (int32_t)(t0 * invpio2 + 0.5);
-    const double fn = (double)n;
-    double r = t0 - fn * pio2_1;
-    double w = fn * pio2_1t;
-    if (n < 32 && ix != npio2_hw(n)) {
-      y0 = r - w;
+      r = z;
+      w = pio2_2t;
     } else {
       const int32_t j = ix >> 20;
-      y0 = r - w;
       int32_t i = j - ((int32_t)((uint32_t)high_word(y0) >> 20) & 0x7FF);
       if (i > 16) {  // a second iteration, good to 118 bits
         double t = r;
@@ -166,15 +157,15 @@ INLINE void fd_sincos(double x, double* sine, double* cosine) {
         }
       }
     }
-    y1 = (r - y0) - w;
   }
-  const double s = fd_kernel_sin(y0, y1, 1), c = fd_kernel_cos(y0, y1);
-  switch (n & 3) {
-    case 0: *sine = s; *cosine = c; break;
-    case 1: *sine = c; *cosine = -s; break;
-    case 2: *sine = -s; *cosine = -c; break;
-    default: *sine = -c; *cosine = s; break;
-  }
+  const double y1 = (r - y0) - w;
+  const double s = reduced ? fd_kernel_sin(y0, y1, 1) : fd_kernel_sin(x, 0.0, 0);
+  const double c = fd_kernel_cos(y0, y1);
+  // Quadrant n & 3: (sin, cos) = (s, c), (c, -s), (-s, -c), (-c, s), by selects.
+  const int32_t q = n & 3;
+  const double sBase = (q & 1) ? c : s, cBase = (q & 1) ? s : c;
+  *sine = (q & 2) ? -sBase : sBase;
+  *cosine = ((q + 1) & 2) ? -cBase : cBase;
 }
 
 // xoroshiro128+ as pure-rand's: the state's 64-bit words s0, s1 (pure-rand keeps them as 32-bit
