@@ -20,6 +20,14 @@
 static inline v128_t f4(float x) { return wasm_f32x4_splat(x); }
 static inline v128_t i4(int32_t x) { return wasm_i32x4_splat(x); }
 
+// Where chunk c of `chunks` starts in `total` units of work, the chunks shrinking linearly from
+// about 2 / chunks of the work to 1 / chunks²: the two threads take chunks in order, so the last
+// ones, which decide how long one thread waits for the other, are short (guided scheduling).
+static inline int64_t guided_start(int64_t total, int32_t c, int32_t chunks) {
+  const int64_t left = chunks - c, all = (int64_t)chunks * chunks;
+  return total - (total * left * left + all - 1) / all;
+}
+
 // ------------------------------------------------------------------------------------ exp, log
 
 // exp(x) = 2^n * exp(r), n = round(x / ln 2), r = x - n ln 2 in [-ln2/2, ln2/2] (Cody-Waite), exp(r)
@@ -1812,7 +1820,7 @@ __attribute__((noinline)) static void wino_output_pool(const float* M, const flo
 // y [batch, H, W, K] = conv3x3(x [batch, H, W, C], g) (+ bias [K], then ReLU when relu != 0), with
 // U = wino_filter(g). With a mask (the fused block conv -> bias -> ReLU -> 2x2 max-pool): y is the
 // pooled [batch, H / 2, W / 2, K] and mask its window positions (wino_output_pool); bias required. The batch's tiles (ceil(H / 2) x ceil(W / 2) per image, in image-row order)
-// are cut into `chunks` fixed ranges; chunk c computes its tiles in blocks of WINO_TILES with the
+// are cut into `chunks` fixed ranges (guided_start); chunk c computes its tiles in blocks of WINO_TILES with the
 // scratch at scratch + c * 16 * (WINO_TILES * (C + K) + 2 * WINO_PAD) floats, chunks
 // [chunkStart, chunkEnd) here.
 // Every output depends on its own tile only, so the result does not depend on the chunks.
@@ -1824,8 +1832,8 @@ EXPORT(wino_conv3x3) void wino_conv3x3(const float* x, const float* U, const flo
   for (int32_t c = chunkStart; c < chunkEnd; c++) {
     float* V = scratch + (int64_t)c * 16 * (WINO_TILES * (C + K) + 2 * WINO_PAD);
     float* M = V + (int64_t)16 * (WINO_TILES * C + WINO_PAD);
-    const int64_t end = total * (c + 1) / chunks;
-    for (int64_t t0 = total * c / chunks; t0 < end; t0 += WINO_TILES) {
+    const int64_t end = guided_start(total, c + 1, chunks);
+    for (int64_t t0 = guided_start(total, c, chunks); t0 < end; t0 += WINO_TILES) {
       const int32_t n = end - t0 < WINO_TILES ? (int32_t)(end - t0) : WINO_TILES;
       wino_input(x, V, t0, n, H, W, C, tilesX, perImage);
       wino_products(V, U, M, n, C, K);
@@ -1921,8 +1929,8 @@ EXPORT(wino_filter_grad) void wino_filter_grad(const float* x, const float* dy, 
     float* D = V + (int64_t)16 * (WINO_TILES * C + WINO_PAD);
     float* acc = V + work;
     for (int64_t i = 0; i < (int64_t)16 * C * K; i += 4) wasm_v128_store(acc + i, f4(0.0f));
-    const int64_t end = total * (c + 1) / chunks;
-    for (int64_t t0 = total * c / chunks; t0 < end; t0 += WINO_TILES) {
+    const int64_t end = guided_start(total, c + 1, chunks);
+    for (int64_t t0 = guided_start(total, c, chunks); t0 < end; t0 += WINO_TILES) {
       const int32_t n = end - t0 < WINO_TILES ? (int32_t)(end - t0) : WINO_TILES;
       wino_input(x, V, t0, n, H, W, C, tilesX, perImage);
       wino_grad_output(dy, D, t0, n, H, W, K, tilesX, perImage);

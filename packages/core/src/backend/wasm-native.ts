@@ -778,7 +778,7 @@ export function convReluPoolNative(backend: WasmBackendLike, x: tf.TensorInfo, f
       try {
         const paddedAt = heapOffset(backend, padded);
         const paddedRows = batch * (height + 2);
-        onRowChunks(backend, native, 'pad_images', paddedRows, (width + 2) * inC, [heapOffset(backend, x), paddedAt, height, width, inC, 0, paddedRows], 1);
+        native.pad_images(heapOffset(backend, x), paddedAt, height, width, inC, 0, paddedRows); // a copy: not worth waking the worker
         const rows = batch * (pooledShape[1] as number);
         const args = [paddedAt, heapOffset(backend, filter), heapOffset(backend, bias), yAt, maskAt, height, width, inC, outC, 0, rows];
         onRowChunks(backend, native, 'conv3x3_pool_direct', rows, (pooledShape[2] as number) * outC * inC * 36, args, 1);
@@ -910,17 +910,24 @@ function sameInts(a: Int32Array, b: Int32Array): boolean {
 /** Rows × columns below which a row kernel runs on one thread (the hand-off costs more). */
 const POOL_MIN_ELEMENTS = 1 << 16;
 
-/** Row ranges for a chunked pool call: `chunks` ranges of about equal work (`work(row)`: the work of rows [0, row)), bounds multiples of `multiple`. */
+/**
+ * Row ranges for a chunked pool call (`work(row)`: the work of rows [0, row)), bounds multiples of
+ * `multiple`: `chunks` ranges whose work shrinks linearly from about 2 / chunks of the total to
+ * 1 / chunks² (as native/kernels.c's guided_start). The two threads take them in order, so the last
+ * ones, which decide how long one thread waits for the other, are short.
+ */
 function rowBounds(n: number, chunks: number, work: (row: number) => number = (row) => row, multiple = 4): number[] {
   const total = work(n);
   const bounds = [0];
+  const all = chunks * chunks;
   for (let c = 1; c < chunks; c++) {
-    // The first row at which the cumulative work reaches c / chunks of the total.
+    // The first row at which the cumulative work reaches 1 - (1 - c / chunks)² of the total.
+    const reach = all - (chunks - c) * (chunks - c);
     let lo = bounds[bounds.length - 1] as number;
     let hi = n;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (work(mid) * chunks < total * c) lo = mid + 1;
+      if (work(mid) * all < total * reach) lo = mid + 1;
       else hi = mid;
     }
     const at = Math.min(n, Math.max(bounds[bounds.length - 1] as number, multiple * Math.round(lo / multiple)));
