@@ -28,7 +28,7 @@ const WASM_MIN_PAIRS = 8;
 let normalModule: NormalModule | null | undefined;
 let wasmNormals = true;
 
-/** The module, compiled on first use (synchronously: it is 4.5 KB); null where WebAssembly is missing or refuses. */
+/** The module, compiled on first use (synchronously: it is under 4 KB); null where WebAssembly is missing or refuses. */
 function loadNormalModule(): NormalModule | null {
   if (normalModule !== undefined) return normalModule;
   normalModule = null;
