@@ -2086,3 +2086,36 @@ EXPORT(pool_bias_grad) void pool_bias_grad(const float* dy, const int32_t* mask,
   }
   for (int32_t k = 0; k < K; k++) out[k] = (float)acc[k];
 }
+
+// ------------------------------------------------------------------------------------- Adam
+
+// One Adam step (Kingma & Ba 2015) over elements [start, end), operation by operation as
+// tfjs-core 4.22's AdamOptimizer.applyGradients in float32, so the result is the same bit for bit:
+//   m' = m b1 + g c1,  v' = v b2 + (g g) c2   (c1 = 1 - b1, c2 = 1 - b2 rounded to float32)
+//   value' = ((m' / oma1) / (sqrt(v' / oma2) + eps)) (-lr) + value   (oma = 1 - beta^t)
+// The outputs are new buffers (the optimizer assigns them to its variables).
+EXPORT(adam_update) void adam_update(const float* value, const float* m, const float* v, const float* g, float* outValue, float* outM,
+                                     float* outV, float b1, float c1, float b2, float c2, float oma1, float oma2, float eps, float negLr,
+                                     int32_t start, int32_t end) {
+  const v128_t vb1 = f4(b1), vc1 = f4(c1), vb2 = f4(b2), vc2 = f4(c2), voma1 = f4(oma1), voma2 = f4(oma2), veps = f4(eps), vlr = f4(negLr);
+  int32_t i = start;
+  for (; i + 4 <= end; i += 4) {
+    const v128_t gi = wasm_v128_load(g + i);
+    const v128_t mi = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(m + i), vb1), wasm_f32x4_mul(gi, vc1));
+    const v128_t vi = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(v + i), vb2), wasm_f32x4_mul(wasm_f32x4_mul(gi, gi), vc2));
+    const v128_t denom = wasm_f32x4_add(wasm_f32x4_sqrt(wasm_f32x4_div(vi, voma2)), veps);
+    const v128_t step = wasm_f32x4_mul(wasm_f32x4_div(wasm_f32x4_div(mi, voma1), denom), vlr);
+    wasm_v128_store(outM + i, mi);
+    wasm_v128_store(outV + i, vi);
+    wasm_v128_store(outValue + i, wasm_f32x4_add(step, wasm_v128_load(value + i)));
+  }
+  for (; i < end; i++) {
+    const float gi = g[i];
+    const float mi = m[i] * b1 + gi * c1;
+    const float vi = v[i] * b2 + (gi * gi) * c2;
+    const float denom = __builtin_sqrtf(vi / oma2) + eps;
+    outM[i] = mi;
+    outV[i] = vi;
+    outValue[i] = ((mi / oma1) / denom) * negLr + value[i];
+  }
+}

@@ -73,6 +73,7 @@ export type {
 export { MomentumEncoder } from './momentum.js';
 export type { MomentumEncoderOptions } from './momentum.js';
 export { train, embedDataset, disposeTrainState } from './train.js';
+export { adam, FusedAdamOptimizer } from './optim.js';
 export type {
   Batch,
   BatchSampler,

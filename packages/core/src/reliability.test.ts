@@ -11,7 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as api from './index.js';
 import {
   ContrastiveError,
+  FusedAdamOptimizer,
   MomentumEncoder,
+  adam,
   Rng,
   assertDistance,
   assertEmbeddings,
@@ -234,6 +236,19 @@ const coverage: Record<keyof typeof api, ExportCoverage> = {
     },
     { what: 'a fraction where an integer is required', run: () => assertNumber(2.5, 'k', 'f', { integer: true }), code: 'INVALID_ARGUMENT', argument: 'k' },
     { what: 'above the maximum', run: () => assertNumber(5, 'k', 'f', { max: 4 }), code: 'INVALID_ARGUMENT', argument: 'k' },
+  ],
+  adam: [
+    { what: 'a zero learning rate', run: () => adam(0), code: 'INVALID_ARGUMENT', argument: 'learningRate' },
+    { what: 'a NaN learning rate', run: () => adam(Number.NaN), code: 'INVALID_ARGUMENT', argument: 'learningRate' },
+    { what: 'beta1 = 1', run: () => adam(1e-3, 1), code: 'INVALID_ARGUMENT', argument: 'beta1' },
+    { what: 'a negative beta2', run: () => adam(1e-3, 0.9, -0.1), code: 'INVALID_ARGUMENT', argument: 'beta2' },
+    { what: 'a negative epsilon', run: () => adam(1e-3, 0.9, 0.999, -1e-8), code: 'INVALID_ARGUMENT', argument: 'epsilon' },
+    { what: 'a string epsilon', run: () => adam(1e-3, 0.9, 0.999, '1e-8' as never), code: 'INVALID_ARGUMENT', argument: 'epsilon' },
+  ],
+  FusedAdamOptimizer: [
+    { what: 'an infinite learning rate', run: () => new FusedAdamOptimizer(Infinity, 0.9, 0.999), code: 'INVALID_ARGUMENT', argument: 'learningRate' },
+    { what: 'beta2 above 1', run: () => new FusedAdamOptimizer(1e-3, 0.9, 1.5), code: 'INVALID_ARGUMENT', argument: 'beta2' },
+    { what: 'a missing beta1', run: () => new FusedAdamOptimizer(1e-3, undefined as never, 0.999), code: 'INVALID_ARGUMENT', argument: 'beta1' },
   ],
   assertOneOf: [
     { what: 'a value outside the list', run: () => assertOneOf('l3', ['l1', 'l2'], 'norm', 'f'), code: 'INVALID_ARGUMENT', argument: 'norm' },

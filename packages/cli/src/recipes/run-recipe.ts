@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   ContrastiveError,
   Rng,
+  adam,
   assertNumber,
   assertOneOf,
   convEncoder,
@@ -249,7 +250,7 @@ export async function runRecipe(recipe: Recipe, settings: RecipeSettings): Promi
     owned.push(encoder);
     const head = projectionHead({ inputDim: encoder.outputDim, hiddenDim: 128, outputDim: 64, rng: initRng });
     owned.push(head);
-    const optimizer = tf.train.adam(settings.learningRate, 0.9, 0.999, 1e-8);
+    const optimizer = adam(settings.learningRate, 0.9, 0.999, 1e-8); // tf.train.adam's step, fused on wasm
     owned.push(optimizer);
     const parameters = [...encoder.trainableVariables, ...head.trainableVariables].reduce((sum, v) => sum + v.size, 0);
     const features = async (): Promise<RepresentationMetrics> => {

@@ -4,6 +4,7 @@
  * for the `wasm` backend by {@link registerWasmKernels}.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { ADAM_KERNEL, adamWasm } from './wasm-adam.js';
 import { conv2DBackpropFilterWasm } from './wasm-conv2d-backprop-filter.js';
 import { conv2DBackpropInputWasm } from './wasm-conv2d-backprop-input.js';
 import { conv2DWasm, fusedConv2DWasm } from './wasm-conv2d.js';
@@ -83,6 +84,7 @@ const SPECS: readonly KernelSpec[] = [
   { kind: 'missing', kernelName: RELU_GRAD_KERNEL, kernelFunc: () => (args) => reluGradWasm(args) },
   // The fused CNN stage conv3x3 -> bias -> ReLU -> 2x2 max-pool (convEncoder's fast path on wasm).
   { kind: 'missing', kernelName: CONV_RELU_POOL_KERNEL, kernelFunc: () => (args) => convReluPoolWasm(args) },
+  { kind: 'missing', kernelName: ADAM_KERNEL, kernelFunc: () => (args) => adamWasm(args) },
   { kind: 'missing', kernelName: POOL_RELU_GRAD_KERNEL, kernelFunc: () => (args) => poolReluGradWasm(args) },
   { kind: 'missing', kernelName: POOL_BIAS_GRAD_KERNEL, kernelFunc: () => (args) => poolBiasGradWasm(args) },
   // The engine clones every tensor it saves for the backward pass; tfjs-wasm's Identity copies
