@@ -83,7 +83,7 @@ describe.each(['wasm', 'cpu'] as const)('adam on %s', (backend) => {
       const afterOurs = v.dataSync().slice();
       v.assign(tf.tensor1d(start));
       reference.applyGradients([{ name: v.name, tensor: grad }]);
-      expectBitEqual([afterOurs], [v.dataSync() as Float32Array]);
+      expectBitEqual([afterOurs as Float32Array], [v.dataSync() as Float32Array]);
       tf.dispose(saved.map((w) => w.tensor));
       [ours, reference, fresh].forEach((o) => o.dispose());
     } finally {
