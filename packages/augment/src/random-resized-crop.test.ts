@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng, isContrastiveError } from '@contrastive/core';
+import { Rng, bilinearCropNative, isContrastiveError } from '@contrastive/core';
 import { FLOAT32_TOLERANCE, expectNoLeak, expectTensorClose, valueRange } from '@contrastive/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { applyCropBoxes, applyResizedCrop, cropAndResizeExact, cropBoxes, randomResizedCrop } from './random-resized-crop.js';
@@ -359,6 +359,59 @@ describe('bilinear crop: same bits on every backend', () => {
       expectSameBits(mirrored, reversed, `mirror ${shape}`);
       expectSameBits(mirroredWasm, reversed, `mirror ${shape} (wasm)`);
     }
+  });
+
+  it.each([
+    { shape: [8, 28, 28, 1], boxes: 64, size: [28, 28], outside: true },
+    { shape: [3, 9, 13, 3], boxes: 20, size: [5, 17], outside: true },
+    { shape: [2, 6, 5, 2], boxes: 7, size: [1, 1], outside: false },
+  ] as const)('on wasm, cropAndResizeExact runs one native pass (core bilinearCropNative), bit for bit the tensor path of cpu: $shape -> $size', async ({ shape, boxes: count, size, outside }) => {
+    const data = pattern(shape[0], shape[1], shape[2], shape[3]);
+    const boxes = randomBoxes(count, 11 + count);
+    const sources = Array.from({ length: count }, (_, i) => (i * 7) % shape[0]);
+    const [cpu, wasm] = await onCpuAndWasm(() => {
+      if (tf.getBackend() === 'wasm') {
+        // The native path is the one taken on wasm: it answers for these inputs.
+        const probe = bilinearCropNative(
+          tf.zeros([1, 2, 2, 1]) as tf.Tensor4D,
+          [0],
+          { low: new Int32Array([0]), high: new Int32Array([1]), weight: new Float32Array([0.5]) },
+          { low: new Int32Array([-1]), high: new Int32Array([-1]), weight: new Float32Array([0]) },
+          [1, 1],
+        );
+        expect(probe).not.toBeNull();
+        probe?.dispose();
+      } else {
+        expect(bilinearCropNative(tf.zeros([1, 2, 2, 1]) as tf.Tensor4D, [0], { low: new Int32Array([0]), high: new Int32Array([0]), weight: new Float32Array([0]) }, { low: new Int32Array([0]), high: new Int32Array([0]), weight: new Float32Array([0]) }, [1, 1])).toBeNull();
+      }
+      return cropAndResizeExact(tf.tensor4d(data, [...shape]), boxes.flat(), sources, size);
+    });
+    expectSameBits(wasm, cpu, 'native crop (wasm) vs tensor path (cpu)');
+    if (outside) expect(cpu.some((v) => v === 0)).toBe(true); // some samples fall outside the image (zeros)
+  });
+
+  it('bilinearCropNative names the bad argument', () => {
+    const images = tf.zeros([2, 4, 4, 1]) as tf.Tensor4D;
+    const lines = (n: number) => ({ low: new Int32Array(n), high: new Int32Array(n), weight: new Float32Array(n) });
+    const cases: [string, () => unknown][] = [
+      ['sources', () => bilinearCropNative(images, [2], lines(3), lines(3), [3, 3])],
+      ['rows.low', () => bilinearCropNative(images, [0], lines(2), lines(3), [3, 3])],
+      ['columns.weight', () => bilinearCropNative(images, [0], lines(3), { ...lines(3), weight: new Float64Array(3) as never }, [3, 3])],
+      ['rows.high', () => bilinearCropNative(images, [0], { ...lines(3), high: new Int32Array([0, 4, 0]) }, lines(3), [3, 3])],
+      ['size', () => bilinearCropNative(images, [0], lines(3), lines(3), [3, 0])],
+      ['images', () => bilinearCropNative(tf.zeros([4, 4]) as never, [0], lines(3), lines(3), [3, 3])],
+    ];
+    for (const [argument, run] of cases) {
+      let error: unknown;
+      try {
+        run();
+      } catch (caught) {
+        error = caught;
+      }
+      expect(isContrastiveError(error), argument).toBe(true);
+      expect((error as Error).message).toContain(`'${argument}'`);
+    }
+    images.dispose();
   });
 
   it('cropAndResizeExact maps boxes to source images like boxInd (more boxes than images)', async () => {

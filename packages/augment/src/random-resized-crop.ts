@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ContrastiveError, assertNumber, type Rng } from '@contrastive/core';
+import { ContrastiveError, assertNumber, bilinearCropNative, type Rng } from '@contrastive/core';
 import type { Augmentation } from './augmentation.js';
 import {
   type Interval,
@@ -158,10 +158,12 @@ function lineCoordinate(line: number, size: number): number {
   return FLOAT_SCRATCH[0] as number;
 }
 
-/** The two source lines (as {@link lineCoordinate}s, -1 outside the image) and the weight of every output line. */
+/** The two source lines (as {@link lineCoordinate}s and as indices, -1 outside the image) and the weight of every output line. */
 interface AxisSamples {
   readonly low: Float32Array;
   readonly high: Float32Array;
+  readonly lowLine: Int32Array;
+  readonly highLine: Int32Array;
   readonly weight: Float32Array;
 }
 
@@ -176,6 +178,8 @@ function axisSamples(boxes: Float32Array, first: number, size: number, out: numb
   const coordinates = Array.from({ length: size }, (_, line) => lineCoordinate(line, size));
   const low = new Float32Array(count * out);
   const high = new Float32Array(count * out);
+  const lowLine = new Int32Array(count * out);
+  const highLine = new Int32Array(count * out);
   const weight = new Float32Array(count * out);
   for (let b = 0; b < count; b++) {
     const start = boxes[b * 4 + first] as number;
@@ -187,15 +191,20 @@ function axisSamples(boxes: Float32Array, first: number, size: number, out: numb
       if (position < 0 || position > size - 1) {
         low[j] = -1;
         high[j] = -1;
+        lowLine[j] = -1;
+        highLine[j] = -1;
         continue;
       }
       const below = Math.floor(position);
+      const above = Math.ceil(position);
       low[j] = coordinates[below] as number;
-      high[j] = coordinates[Math.ceil(position)] as number;
+      high[j] = coordinates[above] as number;
+      lowLine[j] = below;
+      highLine[j] = above;
       weight[j] = position - below;
     }
   }
-  return { low, high, weight };
+  return { low, high, lowLine, highLine, weight };
 }
 
 /**
@@ -251,6 +260,18 @@ export function cropAndResizeExact(
   for (let i = 0; i < count * 4; i++) edges[i] = Math.min(COORDINATE_LIMIT, Math.max(-COORDINATE_LIMIT, boxes[i] as number));
   const columns = axisSamples(edges, 1, width, outWidth);
   const rows = axisSamples(edges, 0, height, outHeight);
+  // On wasm with core's native kernels: the same float32 operations in one pass (bit for bit).
+  const native =
+    images.dtype === 'float32'
+      ? bilinearCropNative(
+          images,
+          sources,
+          { low: rows.lowLine, high: rows.highLine, weight: rows.weight },
+          { low: columns.lowLine, high: columns.highLine, weight: columns.weight },
+          [outHeight, outWidth],
+        )
+      : null;
+  if (native !== null) return native;
   const perColumn = new Int32Array(count * outWidth);
   const perRow = new Int32Array(count * outHeight);
   for (let b = 0; b < count; b++) {

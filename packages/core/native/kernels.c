@@ -2119,3 +2119,43 @@ EXPORT(adam_update) void adam_update(const float* value, const float* m, const f
     outValue[i] = ((mi / oma1) / denom) * negLr + value[i];
   }
 }
+
+// ------------------------------------------------------------------------- bilinear crop-resize
+
+// Bilinear crop-and-resize from host-computed sample lines (augment's cropAndResizeExact, the
+// recipe's random resized crop): per box b, output pixel (oy, ox) and channel, with the column
+// lines cl / ch (-1: outside the image, a column of zeros) and weight wx of ox, the row lines
+// rl / rh and weight wy of oy, in float32:
+//   mixed(r) = L + (R - L) wx   (L, R: the image's columns cl, ch at row r, or 0)
+//   top = mixed(rl) (0 where rl = -1), bottom = mixed(rh) (0 where rh = -1)
+//   out = top + (bottom - top) wy
+// — TensorFlow's interpolation order, columns first, so the result equals augment's copy-and-
+// interpolate tensor path bit for bit. images [n, H, W, C]; out [boxes, outH, outW, C]; boxes
+// [boxStart, boxEnd) here.
+static inline float crop_mixed(const float* image, int32_t W, int32_t C, int32_t r, int32_t cl, int32_t ch, float wx, int32_t c) {
+  const float left = cl < 0 ? 0.0f : image[((int64_t)r * W + cl) * C + c];
+  const float right = ch < 0 ? 0.0f : image[((int64_t)r * W + ch) * C + c];
+  return left + (right - left) * wx;
+}
+
+EXPORT(bilinear_crop) void bilinear_crop(const float* images, int32_t H, int32_t W, int32_t C, const int32_t* sources, const int32_t* rowLow,
+                                         const int32_t* rowHigh, const float* wy, const int32_t* colLow, const int32_t* colHigh, const float* wx,
+                                         int32_t outH, int32_t outW, float* out, int32_t boxStart, int32_t boxEnd) {
+  for (int32_t b = boxStart; b < boxEnd; b++) {
+    const float* image = images + (int64_t)sources[b] * H * W * C;
+    for (int32_t oy = 0; oy < outH; oy++) {
+      const int32_t rl = rowLow[b * outH + oy], rh = rowHigh[b * outH + oy];
+      const float wyv = wy[b * outH + oy];
+      float* o = out + (((int64_t)b * outH + oy) * outW) * C;
+      for (int32_t ox = 0; ox < outW; ox++) {
+        const int32_t cl = colLow[b * outW + ox], ch = colHigh[b * outW + ox];
+        const float wxv = wx[b * outW + ox];
+        for (int32_t c = 0; c < C; c++) {
+          const float top = rl < 0 ? 0.0f : crop_mixed(image, W, C, rl, cl, ch, wxv, c);
+          const float bottom = rh < 0 ? 0.0f : crop_mixed(image, W, C, rh, cl, ch, wxv, c);
+          o[(int64_t)ox * C + c] = top + (bottom - top) * wyv;
+        }
+      }
+    }
+  }
+}

@@ -43,6 +43,7 @@ export type { BackendName, BackendSelection, SelectBackendOptions } from './back
 export { registerWasmKernels } from './backend/wasm-kernels.js';
 export {
   addTransposeNative,
+  bilinearCropNative,
   contrastiveSelfLossNative,
   debiasedRowGradsNative,
   debiasedRowsNative,
@@ -55,7 +56,7 @@ export {
   tripletMarginGradNative,
   tripletMarginNative,
 } from './backend/wasm-native.js';
-export type { ContrastiveSelfOptions, DebiasedRowOptions, PairMarginOptions, PairMarginSums, RowPickOptions, RowPicksNative, TripletMarginOptions } from './backend/wasm-native.js';
+export type { ContrastiveSelfOptions, CropLines, DebiasedRowOptions, PairMarginOptions, PairMarginSums, RowPickOptions, RowPicksNative, TripletMarginOptions } from './backend/wasm-native.js';
 export type { NativeRowLoss } from './backend/wasm-native.js';
 export { mlpEncoder, convEncoder, projectionHead, layersEncoder } from './encoders.js';
 export type {

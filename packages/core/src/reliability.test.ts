@@ -42,6 +42,7 @@ import {
   debiasedRowsNative,
   debiasedRowGradsNative,
   addTransposeNative,
+  bilinearCropNative,
   contrastiveSelfLossNative,
   firstNonFiniteNative,
   gramMatrix,
@@ -237,6 +238,21 @@ const coverage: Record<keyof typeof api, ExportCoverage> = {
     { what: 'a fraction where an integer is required', run: () => assertNumber(2.5, 'k', 'f', { integer: true }), code: 'INVALID_ARGUMENT', argument: 'k' },
     { what: 'above the maximum', run: () => assertNumber(5, 'k', 'f', { max: 4 }), code: 'INVALID_ARGUMENT', argument: 'k' },
   ],
+  bilinearCropNative: (() => {
+    const lines = (n: number) => ({ low: new Int32Array(n), high: new Int32Array(n), weight: new Float32Array(n) });
+    const images = () => tf.zeros([2, 4, 4, 1]) as tf.Tensor4D;
+    return [
+      { what: 'a source out of range', run: () => tf.tidy(() => bilinearCropNative(images(), [2], lines(3), lines(3), [3, 3]) ?? undefined), code: 'INVALID_ARGUMENT', argument: 'sources' },
+      { what: 'a fractional source', run: () => tf.tidy(() => bilinearCropNative(images(), [0.5], lines(3), lines(3), [3, 3]) ?? undefined), code: 'INVALID_ARGUMENT', argument: 'sources' },
+      { what: 'row lines of the wrong length', run: () => tf.tidy(() => bilinearCropNative(images(), [0], lines(2), lines(3), [3, 3]) ?? undefined), code: 'INVALID_ARGUMENT', argument: 'rows.low' },
+      { what: 'a row line past the image', run: () => tf.tidy(() => bilinearCropNative(images(), [0], { ...lines(3), high: new Int32Array([0, 4, 0]) }, lines(3), [3, 3]) ?? undefined), code: 'INVALID_ARGUMENT', argument: 'rows.high' },
+      { what: 'a column line below -1', run: () => tf.tidy(() => bilinearCropNative(images(), [0], lines(3), { ...lines(3), low: new Int32Array([0, -2, 0]) }, [3, 3]) ?? undefined), code: 'INVALID_ARGUMENT', argument: 'columns.low' },
+      { what: 'float64 column weights', run: () => tf.tidy(() => bilinearCropNative(images(), [0], lines(3), { ...lines(3), weight: new Float64Array(3) as never }, [3, 3]) ?? undefined), code: 'INVALID_ARGUMENT', argument: 'columns.weight' },
+      { what: 'a zero output size', run: () => tf.tidy(() => bilinearCropNative(images(), [0], lines(3), lines(3), [3, 0]) ?? undefined), code: 'INVALID_ARGUMENT', argument: 'size' },
+      { what: 'a 2-D image tensor', run: () => tf.tidy(() => bilinearCropNative(tf.zeros([4, 4]) as never, [0], lines(3), lines(3), [3, 3]) ?? undefined), code: 'SHAPE_MISMATCH', argument: 'images' },
+      { what: 'int32 images', run: () => tf.tidy(() => bilinearCropNative(tf.zeros([1, 4, 4, 1], 'int32') as never, [0], lines(3), lines(3), [3, 3]) ?? undefined), code: 'DTYPE_MISMATCH', argument: 'images' },
+    ];
+  })(),
   adam: [
     { what: 'a zero learning rate', run: () => adam(0), code: 'INVALID_ARGUMENT', argument: 'learningRate' },
     { what: 'a NaN learning rate', run: () => adam(Number.NaN), code: 'INVALID_ARGUMENT', argument: 'learningRate' },

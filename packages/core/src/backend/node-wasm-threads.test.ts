@@ -48,7 +48,7 @@ function child(threads: number, nodeFlags: readonly string[] = [], xnnpackThread
       filterGrads.push(...tf.engine().runKernel('Conv2DBackpropFilter', { x: xs, dy }, attrs).dataSync());
     }
     // The native kernels that split rows with the worker in chunks (gemm, Gram, InfoNCE rows, G + Gᵀ).
-    const { adam, addTransposeNative, contrastiveSelfLossNative, convEncoder, debiasedRowGradsNative, debiasedRowsNative, gramMatrix, infoNceRowsNative, infoNceRowGradsNative, lpDistance } = await import('${distIndex}');
+    const { adam, addTransposeNative, bilinearCropNative, contrastiveSelfLossNative, convEncoder, debiasedRowGradsNative, debiasedRowsNative, gramMatrix, infoNceRowsNative, infoNceRowGradsNative, lpDistance } = await import('${distIndex}');
     const e = tf.randomNormal([300, 64], 0, 1, 'float32', 7);
     const block = gramMatrix(e, 10);
     const ids = tf.tensor1d(Array.from({ length: 300 }, (_, i) => i % 150), 'int32');
@@ -86,6 +86,21 @@ function child(threads: number, nodeFlags: readonly string[] = [], xnnpackThread
         for (let s = 0; s < 2; s++) optimizer.applyGradients([{ name: v.name, tensor: tf.randomNormal([3136, 128], 0, 0.01, 'float32', 23 + s) }]);
         return [v];
       })(),
+      // The bilinear crop (boxes shared in ranges): 300 boxes of 28 x 28 from 8 images.
+      (() => {
+        const lines = (boxes, out, size, seed) => {
+          const low = new Int32Array(boxes * out), high = new Int32Array(boxes * out), weight = new Float32Array(boxes * out);
+          for (let i = 0; i < low.length; i++) {
+            const p = ((i * 7919 + seed) % 1000) / 1000 * (size + 1) - 1;
+            low[i] = p < 0 ? -1 : Math.floor(p);
+            high[i] = p < 0 ? -1 : Math.min(size - 1, Math.ceil(p));
+            weight[i] = p < 0 ? 0 : p - Math.floor(p);
+          }
+          return { low, high, weight };
+        };
+        const sources = Array.from({ length: 300 }, (_, i) => i % 8);
+        return bilinearCropNative(tf.randomUniform([8, 28, 28, 1], 0, 1, 'float32', 25), sources, lines(300, 28, 28, 1), lines(300, 28, 28, 2), [28, 28]);
+      })(),
     ];
     const nativeValues = chunked.flatMap((t) => Array.from(t.dataSync()));
     console.log(JSON.stringify({ threads: wasm.getThreadsCount(), values, pooled, filterGrads, nativeValues }));
@@ -97,7 +112,7 @@ function child(threads: number, nodeFlags: readonly string[] = [], xnnpackThread
 }
 
 describe('selectBackend({ wasmThreads }) in Node.js', () => {
-  it('runs the threaded wasm build with 2 threads, the same results as 1 thread (within 1e-5; the native filter gradient, row-chunked kernels and the fused Adam step bit-identical, on its own second thread), and exits by itself', () => {
+  it('runs the threaded wasm build with 2 threads, the same results as 1 thread (within 1e-5; the native filter gradient, row-chunked kernels, the fused Adam step and the bilinear crop bit-identical, on its own second thread), and exits by itself', () => {
     const one = child(1);
     const two = child(2, [], 2);
     expect(one.threads).toBe(1);
@@ -116,7 +131,7 @@ describe('selectBackend({ wasmThreads }) in Node.js', () => {
     expect(two.filterGrads).toEqual(one.filterGrads);
     // Row- and tile-chunked kernels (matMul, Gram, InfoNCE and hard-negative rows and their gradients, G + Gᵀ, the
     // Winograd convolutions; the filter gradient above is Winograd's for the 32 -> 64 case): bit-identical too.
-    expect(two.nativeValues.length).toBe(300 * 300 + 333 * 301 + 300 + 300 * 300 + 300 + 300 * 300 + 300 + 300 * 300 + 300 * 300 + 300 * 300 + 300 * 64 + 300 * 64 + 16 * 28 * 28 * 8 + 9 * 14 * 14 * 64 + 9 * 14 * 14 * 32 + 1 + 420352 + 3136 * 128);
+    expect(two.nativeValues.length).toBe(300 * 300 + 333 * 301 + 300 + 300 * 300 + 300 + 300 * 300 + 300 + 300 * 300 + 300 * 300 + 300 * 300 + 300 * 64 + 300 * 64 + 16 * 28 * 28 * 8 + 9 * 14 * 14 * 64 + 9 * 14 * 14 * 32 + 1 + 420352 + 3136 * 128 + 300 * 28 * 28);
     expect(two.nativeValues).toEqual(one.nativeValues);
     // ... and they are the right values: the fractional-scale Gram matrix is 1 / 0.07 times the plain one.
     const offset = 300 * 300 + 333 * 301 + 300 + 300 * 300 + 300 + 300 * 300 + 300 + 300 * 300 + 300 * 300;

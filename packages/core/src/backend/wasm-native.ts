@@ -9,7 +9,7 @@ import { readyPool, runChunked, startNativePool } from './native-pool.js';
 const BPF_GROUPS = 8;
 
 /** The kernels that split their work with the pool's worker. */
-const POOL_FUNCTIONS = ['wino_conv3x3', 'wino_filter_grad', 'conv3x3_pool_direct', 'pad_images', 'pool_relu_grad', 'adam_update', 'conv2d_bpf_groups', 'info_nce_rows', 'info_nce_row_grads', 'debiased_rows', 'debiased_row_grads', 'gemm_packed', 'gemm_mirror', 'add_transpose', 'euclid_grad_sym', 'contrastive_self_backward', 'max_pool_grad_2x2'] as const;
+const POOL_FUNCTIONS = ['wino_conv3x3', 'wino_filter_grad', 'conv3x3_pool_direct', 'pad_images', 'pool_relu_grad', 'adam_update', 'bilinear_crop', 'conv2d_bpf_groups', 'info_nce_rows', 'info_nce_row_grads', 'debiased_rows', 'debiased_row_grads', 'gemm_packed', 'gemm_mirror', 'add_transpose', 'euclid_grad_sym', 'contrastive_self_backward', 'max_pool_grad_2x2'] as const;
 
 /** The exports of native/kernels.c (byte offsets into the tfjs heap; sizes in elements). */
 interface NativeExports {
@@ -26,6 +26,7 @@ interface NativeExports {
   wino_filter(g: number, inC: number, outC: number, u: number): void;
   conv3x3_pool_direct(xPadded: number, g: number, bias: number, y: number, mask: number, h: number, w: number, inC: number, outC: number, rowStart: number, rowEnd: number): void;
   pad_images(x: number, xPadded: number, h: number, w: number, c: number, rowStart: number, rowEnd: number): void;
+  bilinear_crop(images: number, h: number, w: number, c: number, sources: number, rowLow: number, rowHigh: number, wy: number, colLow: number, colHigh: number, wx: number, outH: number, outW: number, out: number, boxStart: number, boxEnd: number): void;
   adam_update(value: number, m: number, v: number, g: number, outValue: number, outM: number, outV: number, b1: number, c1: number, b2: number, c2: number, oma1: number, oma2: number, eps: number, negLr: number, start: number, end: number): void;
   pool_relu_grad(dy: number, mask: number, dPre: number, h: number, w: number, outC: number, rowStart: number, rowEnd: number): void;
   pool_bias_grad(dy: number, mask: number, acc: number, count: number, outC: number, out: number): void;
@@ -890,6 +891,105 @@ export function poolBiasGradNative(backend: WasmBackendLike, dy: tf.TensorInfo, 
   return out;
 }
 
+// ------------------------------------------------------------------------- bilinear crop-resize
+
+/**
+ * The sample lines of one axis of {@link bilinearCropNative}, `boxes · out` entries each (box-major):
+ * the lower and upper source line of every output line (`-1`: outside the image, a line of zeros)
+ * and its interpolation weight.
+ * @category Backend
+ */
+export interface CropLines {
+  readonly low: Int32Array;
+  readonly high: Int32Array;
+  readonly weight: Float32Array;
+}
+
+function checkLines(lines: unknown, count: number, size: number, argument: string, fn: string): asserts lines is CropLines {
+  if (lines === null || typeof lines !== 'object') bad('INVALID_ARGUMENT', argument, fn, 'an object { low, high, weight }', String(lines));
+  const { low, high, weight } = lines as Partial<CropLines>;
+  for (const [name, array, type] of [['low', low, Int32Array], ['high', high, Int32Array], ['weight', weight, Float32Array]] as const) {
+    if (!(array instanceof type) || array.length !== count) {
+      bad('INVALID_ARGUMENT', `${argument}.${name}`, fn, `an ${type.name} of ${count} entries`, array instanceof Object ? `${array.constructor.name} of ${(array as { length?: number }).length}` : String(array));
+    }
+  }
+  for (const [name, array] of [['low', low], ['high', high]] as const) {
+    const lines = array as Int32Array;
+    let lowest = -1;
+    let highest = -1;
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i] as number;
+      if (line < lowest) lowest = line;
+      if (line > highest) highest = line;
+    }
+    if (lowest < -1 || highest >= size) bad('INVALID_ARGUMENT', `${argument}.${name}`, fn, `lines in [-1, ${size - 1}]`, String(lowest < -1 ? lowest : highest));
+  }
+}
+
+/**
+ * Bilinear crop-and-resize of images from host-computed sample lines in one native pass on the wasm
+ * backend's heap (native/kernels.c `bilinear_crop`): for box `b`, output `(oy, ox)`, with the column
+ * lines `cl`, `ch`, weight `wx` and the row lines `rl`, `rh`, weight `wy`, in float32
+ * `mixed(r) = L + (R − L) wx`, `out = top + (bottom − top) wy` with `top = mixed(rl)`,
+ * `bottom = mixed(rh)` (lines of `-1` read zeros) — TensorFlow's interpolation order (columns first),
+ * the same values bit for bit as the copy-and-interpolate tensor ops of augment's
+ * `cropAndResizeExact`, which calls it (SimCLR's random resized crop, Chen et al. 2020).
+ *
+ * @param images - `[n, H, W, C]` float32 (borrowed).
+ * @param sources - the image of every box, `boxes` integers in `[0, n)`.
+ * @param rows - the row lines, `boxes · outHeight` entries, lines in `[-1, H - 1]`.
+ * @param columns - the column lines, `boxes · outWidth` entries, lines in `[-1, W - 1]`.
+ * @param size - `[outHeight, outWidth]`, positive integers.
+ * @returns `[boxes, outHeight, outWidth, C]` float32, owned by the caller, or `null` off the wasm
+ *   backend with the native kernels (the caller then runs the tensor ops).
+ * @throws {@link ContrastiveError} naming the argument: `images` not a float32 4-D tensor, `size` not
+ *   two positive integers, `sources` out of range, line arrays of the wrong type, length or range.
+ * @category Backend
+ */
+export function bilinearCropNative(images: tf.Tensor4D, sources: ArrayLike<number>, rows: CropLines, columns: CropLines, size: readonly [number, number]): tf.Tensor4D | null {
+  const fn = 'bilinearCropNative';
+  if (!(images instanceof tf.Tensor) || images.isDisposed) bad('INVALID_ARGUMENT', 'images', fn, 'a live tf.Tensor', describeTensor(images));
+  if (images.rank !== 4) bad('SHAPE_MISMATCH', 'images', fn, 'a 4-D tensor [n, H, W, C]', describeTensor(images));
+  if (images.dtype !== 'float32') bad('DTYPE_MISMATCH', 'images', fn, 'float32', describeTensor(images));
+  if (!Array.isArray(size) || size.length !== 2 || !size.every((v) => Number.isInteger(v) && v > 0)) bad('INVALID_ARGUMENT', 'size', fn, '[outHeight, outWidth], positive integers', String(size));
+  const [n, height, width, channels] = images.shape;
+  const [outHeight, outWidth] = size;
+  if (sources === null || typeof sources !== 'object' || typeof sources.length !== 'number') bad('INVALID_ARGUMENT', 'sources', fn, 'an array of image indices', String(sources));
+  const boxes = sources.length;
+  for (let b = 0; b < boxes; b++) {
+    const source = sources[b] as number;
+    if (!Number.isInteger(source) || source < 0 || source >= n) bad('INVALID_ARGUMENT', 'sources', fn, `integers in [0, ${n})`, String(source));
+  }
+  checkLines(rows, boxes * outHeight, height, 'rows', fn);
+  checkLines(columns, boxes * outWidth, width, 'columns', fn);
+  const active = activeNative();
+  if (active === null) return null;
+  const { backend, native } = active;
+  const out = backend.makeOutput([boxes, outHeight, outWidth, channels], 'float32');
+  const scratch: tf.TensorInfo[] = [];
+  const onHeap = (values: Int32Array | Float32Array): number => {
+    const info = backend.makeOutput([Math.max(1, values.length)], values instanceof Int32Array ? 'int32' : 'float32');
+    scratch.push(info);
+    backend.typedArrayFromHeap(info).set(values);
+    return heapOffset(backend, info);
+  };
+  try {
+    if (boxes * channels > 0) {
+      const args = [
+        heapOffset(backend, images), height, width, channels, onHeap(Int32Array.from(sources)), onHeap(rows.low), onHeap(rows.high), onHeap(rows.weight),
+        onHeap(columns.low), onHeap(columns.high), onHeap(columns.weight), outHeight, outWidth, heapOffset(backend, out), 0, boxes,
+      ];
+      onRowChunks(backend, native, 'bilinear_crop', boxes, outHeight * outWidth * channels, args, 1);
+    }
+  } catch (error) {
+    backend.disposeData(out.dataId);
+    throw error;
+  } finally {
+    for (const info of scratch) backend.disposeData(info.dataId);
+  }
+  return tf.engine().makeTensorFromTensorInfo(out) as tf.Tensor4D;
+}
+
 // ------------------------------------------------------------------------------------ Adam
 
 /** The float32 scalars of one Adam step (see {@link adamUpdateNative}). @internal */
@@ -1003,7 +1103,7 @@ const POOL_CHUNKS = 32;
 function onRowChunks(
   backend: WasmBackendLike,
   native: NativeExports,
-  fn: 'info_nce_rows' | 'info_nce_row_grads' | 'debiased_rows' | 'debiased_row_grads' | 'add_transpose' | 'gemm_mirror' | 'euclid_grad_sym' | 'contrastive_self_backward' | 'max_pool_grad_2x2' | 'conv3x3_pool_direct' | 'pad_images' | 'pool_relu_grad' | 'adam_update',
+  fn: 'info_nce_rows' | 'info_nce_row_grads' | 'debiased_rows' | 'debiased_row_grads' | 'add_transpose' | 'gemm_mirror' | 'euclid_grad_sym' | 'contrastive_self_backward' | 'max_pool_grad_2x2' | 'conv3x3_pool_direct' | 'pad_images' | 'pool_relu_grad' | 'adam_update' | 'bilinear_crop',
   n: number,
   m: number,
   args: number[],
