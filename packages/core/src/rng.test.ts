@@ -132,6 +132,38 @@ describe('Rng', () => {
     }
     if (FDLIBM_TRIG) expect(inexact).toBe(0);
     else expect(worst).toBeLessThanOrEqual(1);
+    // The two-lane (SIMD) code on the same arguments, in pairs: equal to the scalar code wherever it
+    // does not hand the pair to it (and it hands over at least the edge cases it skips).
+    // Angles are paired with an ordinary log argument (0.3) and logs with an ordinary angle (1), so
+    // each list's edge cases decide the hand-over alone.
+    const bits = (values: number[]): string => values.map((v) => (Object.is(v, -0) ? '-0' : String(v))).join(',');
+    let simdPairs = 0;
+    let handedOver = 0;
+    for (let p = 0; p + 1 < angles.length; p += 2) {
+      const [a, b] = [angles[p] as number, angles[p + 1] as number];
+      if (!(a >= 0 && a < 2 * Math.PI && b >= 0 && b < 2 * Math.PI)) continue;
+      const lanes = check.simd(a, b, 0.3, 0.3);
+      if (lanes === null) {
+        handedOver++;
+        continue;
+      }
+      simdPairs++;
+      const [sa, ca] = check.sincos(a);
+      const [sb, cb] = check.sincos(b);
+      if (bits([...lanes.sin, ...lanes.cos]) !== bits([sa, sb, ca, cb])) throw new Error(`two-lane sin/cos of ${a}, ${b} differ from the scalar code`);
+    }
+    for (let p = 0; p + 1 < logs.length; p += 2) {
+      const [la, lb] = [logs[p] as number, logs[p + 1] as number];
+      const lanes = check.simd(1, 1, la, lb);
+      if (lanes === null) {
+        handedOver++;
+        continue;
+      }
+      simdPairs++;
+      if (bits(lanes.log) !== bits([check.log(la), check.log(lb)])) throw new Error(`two-lane log of ${la}, ${lb} differs from the scalar code`);
+    }
+    expect(simdPairs).toBeGreaterThan(95_000);
+    expect(handedOver).toBeGreaterThan(0);
   });
 
   it('permutation is a permutation and looks uniform', () => {

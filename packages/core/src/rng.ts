@@ -18,6 +18,7 @@ interface NormalModule {
   normalPairs(state: number, out: number, pairs: number, mean: number, std: number): void;
   sincosCheck(x: number, out: number): void;
   logCheck(x: number): number;
+  simdCheck(a: number, b: number, la: number, lb: number, out: number): number;
 }
 
 /** Pairs per call of the module (their float32 output fills 2 of its 3 pages). */
@@ -28,7 +29,7 @@ const WASM_MIN_PAIRS = 8;
 let normalModule: NormalModule | null | undefined;
 let wasmNormals = true;
 
-/** The module, compiled on first use (synchronously: it is under 4 KB); null where WebAssembly is missing or refuses. */
+/** The module, compiled on first use (synchronously: it is 9 KB); null where WebAssembly is missing or refuses. */
 function loadNormalModule(): NormalModule | null {
   if (normalModule !== undefined) return normalModule;
   normalModule = null;
@@ -42,6 +43,7 @@ function loadNormalModule(): NormalModule | null {
       normalPairs: exports.normal_pairs as NormalModule['normalPairs'],
       sincosCheck: exports.sincos_check as NormalModule['sincosCheck'],
       logCheck: exports.log_check as NormalModule['logCheck'],
+      simdCheck: exports.simd_check as NormalModule['simdCheck'],
     };
   } catch {
     // e.g. a browser's main thread that refuses synchronous compilation: the JavaScript path.
@@ -66,7 +68,12 @@ export function setWasmNormals(enabled: boolean): boolean {
  * them against `Math`; null when the module does not load.
  * @internal
  */
-export function wasmMathCheck(): { sincos(x: number): [number, number]; log(x: number): number } | null {
+export function wasmMathCheck(): {
+  sincos(x: number): [number, number];
+  log(x: number): number;
+  /** The two-lane (SIMD) code: sines, cosines of `[a, b]` and logs of `[la, lb]`, or `null` where a lane leaves the pair to the scalar code. */
+  simd(a: number, b: number, la: number, lb: number): { sin: [number, number]; cos: [number, number]; log: [number, number] } | null;
+} | null {
   const module = loadNormalModule();
   if (module === null) return null;
   return {
@@ -76,6 +83,11 @@ export function wasmMathCheck(): { sincos(x: number): [number, number]; log(x: n
       return [out[0] as number, out[1] as number];
     },
     log: (x) => module.logCheck(x),
+    simd: (a, b, la, lb) => {
+      if (module.simdCheck(a, b, la, lb, 16) !== 0) return null;
+      const out = new Float64Array(module.memory.buffer, 16, 6);
+      return { sin: [out[0] as number, out[1] as number], cos: [out[2] as number, out[3] as number], log: [out[4] as number, out[5] as number] };
+    },
   };
 }
 
