@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ContrastiveError, assertNumber, bilinearCropNative, type Rng } from '@contrastive/core';
+import { ContrastiveError, assertNumber, bilinearCropNative, type CropLines, type Rng } from '@contrastive/core';
 import type { Augmentation } from './augmentation.js';
 import {
   type Interval,
@@ -158,13 +158,13 @@ function lineCoordinate(line: number, size: number): number {
   return FLOAT_SCRATCH[0] as number;
 }
 
-/** The two source lines (as {@link lineCoordinate}s and as indices, -1 outside the image) and the weight of every output line. */
-interface AxisSamples {
-  readonly low: Float32Array;
-  readonly high: Float32Array;
-  readonly lowLine: Int32Array;
-  readonly highLine: Int32Array;
-  readonly weight: Float32Array;
+/** The two source lines (-1 outside the image) and the weight of every output line, as core's native crop takes them. */
+type AxisSamples = CropLines;
+
+/** The {@link lineCoordinate} of every line (-1 stays -1): the one-row boxes of {@link copyRows}. */
+function lineCoordinates(lines: Int32Array, size: number): Float32Array {
+  const coordinates = Array.from({ length: size }, (_, line) => lineCoordinate(line, size));
+  return Float32Array.from(lines, (line) => (line < 0 ? -1 : (coordinates[line] as number)));
 }
 
 /**
@@ -175,11 +175,8 @@ interface AxisSamples {
  */
 function axisSamples(boxes: Float32Array, first: number, size: number, out: number): AxisSamples {
   const count = boxes.length / 4;
-  const coordinates = Array.from({ length: size }, (_, line) => lineCoordinate(line, size));
-  const low = new Float32Array(count * out);
-  const high = new Float32Array(count * out);
-  const lowLine = new Int32Array(count * out);
-  const highLine = new Int32Array(count * out);
+  const low = new Int32Array(count * out);
+  const high = new Int32Array(count * out);
   const weight = new Float32Array(count * out);
   for (let b = 0; b < count; b++) {
     const start = boxes[b * 4 + first] as number;
@@ -191,20 +188,15 @@ function axisSamples(boxes: Float32Array, first: number, size: number, out: numb
       if (position < 0 || position > size - 1) {
         low[j] = -1;
         high[j] = -1;
-        lowLine[j] = -1;
-        highLine[j] = -1;
         continue;
       }
       const below = Math.floor(position);
-      const above = Math.ceil(position);
-      low[j] = coordinates[below] as number;
-      high[j] = coordinates[above] as number;
-      lowLine[j] = below;
-      highLine[j] = above;
+      low[j] = below;
+      high[j] = Math.ceil(position);
       weight[j] = position - below;
     }
   }
-  return { low, high, lowLine, highLine, weight };
+  return { low, high, weight };
 }
 
 /**
@@ -261,16 +253,7 @@ export function cropAndResizeExact(
   const columns = axisSamples(edges, 1, width, outWidth);
   const rows = axisSamples(edges, 0, height, outHeight);
   // On wasm with core's native kernels: the same float32 operations in one pass (bit for bit).
-  const native =
-    images.dtype === 'float32'
-      ? bilinearCropNative(
-          images,
-          sources,
-          { low: rows.lowLine, high: rows.highLine, weight: rows.weight },
-          { low: columns.lowLine, high: columns.highLine, weight: columns.weight },
-          [outHeight, outWidth],
-        )
-      : null;
+  const native = images.dtype === 'float32' ? bilinearCropNative(images, sources, rows, columns, [outHeight, outWidth]) : null;
   if (native !== null) return native;
   const perColumn = new Int32Array(count * outWidth);
   const perRow = new Int32Array(count * outHeight);
@@ -282,13 +265,13 @@ export function cropAndResizeExact(
     // Columns: the columns of the transposed images are rows, which copyRows picks cheaply.
     const transposed = tf.transpose(images, [0, 2, 1, 3]); // [n, w, h, c]
     const columnSources = tf.tensor1d(perColumn, 'int32');
-    const left = copyRows(transposed, columns.low, columnSources);
-    const right = copyRows(transposed, columns.high, columnSources);
+    const left = copyRows(transposed, lineCoordinates(columns.low, width), columnSources);
+    const right = copyRows(transposed, lineCoordinates(columns.high, width), columnSources);
     const mixed = interpolate(left, right, columns.weight); // [count outWidth, 1, h, c]
     const resized = tf.transpose(tf.reshape(mixed, [count, outWidth, height, channels]) as tf.Tensor4D, [0, 2, 1, 3]); // [count, h, outWidth, c]
     const rowSources = tf.tensor1d(perRow, 'int32');
-    const top = copyRows(resized, rows.low, rowSources);
-    const bottom = copyRows(resized, rows.high, rowSources);
+    const top = copyRows(resized, lineCoordinates(rows.low, height), rowSources);
+    const bottom = copyRows(resized, lineCoordinates(rows.high, height), rowSources);
     return tf.reshape(interpolate(top, bottom, rows.weight), [count, outHeight, outWidth, channels]);
   });
 }

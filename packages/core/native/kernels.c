@@ -2092,11 +2092,13 @@ EXPORT(pool_bias_grad) void pool_bias_grad(const float* dy, const int32_t* mask,
 // One Adam step (Kingma & Ba 2015) over elements [start, end), operation by operation as
 // tfjs-core 4.22's AdamOptimizer.applyGradients in float32, so the result is the same bit for bit:
 //   m' = m b1 + g c1,  v' = v b2 + (g g) c2   (c1 = 1 - b1, c2 = 1 - b2 rounded to float32)
-//   value' = ((m' / oma1) / (sqrt(v' / oma2) + eps)) (-lr) + value   (oma = 1 - beta^t)
+//   value' = ((m' / oma1) / (sqrt(v' / oma2) + eps)) (-lr) + value   (oma = 1 - acc, float32)
+// acc1, acc2: the optimizer's float32 accumulators β₁ᵗ, β₂ᵗ (read on the heap, not on the host).
 // The outputs are new buffers (the optimizer assigns them to its variables).
 EXPORT(adam_update) void adam_update(const float* value, const float* m, const float* v, const float* g, float* outValue, float* outM,
-                                     float* outV, float b1, float c1, float b2, float c2, float oma1, float oma2, float eps, float negLr,
-                                     int32_t start, int32_t end) {
+                                     float* outV, const float* acc1, const float* acc2, float b1, float c1, float b2, float c2, float eps,
+                                     float negLr, int32_t start, int32_t end) {
+  const float oma1 = 1.0f - *acc1, oma2 = 1.0f - *acc2;
   const v128_t vb1 = f4(b1), vc1 = f4(c1), vb2 = f4(b2), vc2 = f4(c2), voma1 = f4(oma1), voma2 = f4(oma2), veps = f4(eps), vlr = f4(negLr);
   int32_t i = start;
   for (; i + 4 <= end; i += 4) {

@@ -46,15 +46,12 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     }
     const state = this as unknown as AdamState;
     const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
-    // As tfjs: 1 - β^t in float32 from the float32 accumulators (exact in float64, then rounded once).
-    const [acc1, acc2] = [state.accBeta1.dataSync()[0] as number, state.accBeta2.dataSync()[0] as number];
+    // The kernel reads the accumulators β^t on the heap (1 - β^t in float32, as tfjs's sub).
     const scalars = {
       beta1: this.beta1,
       oneMinusBeta1: 1 - this.beta1,
       beta2: this.beta2,
       oneMinusBeta2: 1 - this.beta2,
-      correction1: Math.fround(1 - acc1),
-      correction2: Math.fround(1 - acc2),
       epsilon: this.epsilon,
       negLearningRate: -this.learningRate,
     };
@@ -70,7 +67,7 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
         const v = state.accumulatedSecondMoment[i].variable;
         const [next, nextM, nextV] = tf.engine().runKernel(
           ADAM_KERNEL,
-          { value, m, v, gradient: gradient.dtype === 'float32' ? gradient : tf.cast(gradient, 'float32') },
+          { value, m, v, gradient: gradient.dtype === 'float32' ? gradient : tf.cast(gradient, 'float32'), accBeta1: state.accBeta1, accBeta2: state.accBeta2 },
           scalars as unknown as tf.NamedAttrMap,
         ) as tf.Tensor[];
         m.assign(nextM as tf.Tensor);
@@ -104,9 +101,5 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
  * @category Training
  */
 export function adam(learningRate = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon?: number): FusedAdamOptimizer {
-  assertNumber(learningRate, 'learningRate', 'adam', { min: 0, exclusiveMin: true });
-  assertNumber(beta1, 'beta1', 'adam', { min: 0, max: 1, exclusiveMax: true });
-  assertNumber(beta2, 'beta2', 'adam', { min: 0, max: 1, exclusiveMax: true });
-  if (epsilon !== undefined) assertNumber(epsilon, 'epsilon', 'adam', { min: 0 });
-  return new FusedAdamOptimizer(learningRate, beta1, beta2, epsilon);
+  return new FusedAdamOptimizer(learningRate, beta1, beta2, epsilon); // which checks the arguments
 }

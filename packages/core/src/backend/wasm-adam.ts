@@ -1,10 +1,11 @@
 /**
- * The fused Adam step as a kernel of the wasm backend (inputs `value`, `m`, `v`, `gradient`; the
- * step's scalars as attributes; outputs `[value', m', v']`), used by {@link adam}'s optimizer.
+ * The fused Adam step as a kernel of the wasm backend (inputs `value`, `m`, `v`, `gradient` and the
+ * accumulators `accBeta1`, `accBeta2`; the step's constants as attributes; outputs
+ * `[value', m', v']`), used by {@link adam}'s optimizer.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { asWasmBackend, kernelInput, type WasmKernelArgs } from './wasm-heap.js';
-import { adamUpdateNative, nativeKernels, type AdamScalars } from './wasm-native.js';
+import { adamUpdateNative, nativeActive, type AdamScalars } from './wasm-native.js';
 
 /** The kernel's name. @internal */
 export const ADAM_KERNEL = 'ContrastiveAdam';
@@ -18,6 +19,8 @@ export function adamWasm(args: WasmKernelArgs): tf.TensorInfo[] {
     kernelInput(args.inputs, 'm', ADAM_KERNEL),
     kernelInput(args.inputs, 'v', ADAM_KERNEL),
     kernelInput(args.inputs, 'gradient', ADAM_KERNEL),
+    kernelInput(args.inputs, 'accBeta1', ADAM_KERNEL),
+    kernelInput(args.inputs, 'accBeta2', ADAM_KERNEL),
     args.attrs as unknown as AdamScalars,
   );
   if (out === null) throw new Error(`${ADAM_KERNEL}: the native kernels are not loaded`);
@@ -26,9 +29,5 @@ export function adamWasm(args: WasmKernelArgs): tf.TensorInfo[] {
 
 /** Whether the fused step runs on the active backend (wasm with the toolkit's native kernels). @internal */
 export function adamKernelActive(): boolean {
-  return (
-    tf.getBackend() === 'wasm' &&
-    tf.getKernel(ADAM_KERNEL, 'wasm') !== undefined &&
-    nativeKernels(tf.backend() as unknown as Parameters<typeof nativeKernels>[0]) !== null
-  );
+  return nativeActive() && tf.getKernel(ADAM_KERNEL, 'wasm') !== undefined;
 }

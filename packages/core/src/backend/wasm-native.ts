@@ -9,7 +9,7 @@ import { readyPool, runChunked, startNativePool } from './native-pool.js';
 const BPF_GROUPS = 8;
 
 /** The kernels that split their work with the pool's worker. */
-const POOL_FUNCTIONS = ['wino_conv3x3', 'wino_filter_grad', 'conv3x3_pool_direct', 'pad_images', 'pool_relu_grad', 'adam_update', 'bilinear_crop', 'conv2d_bpf_groups', 'info_nce_rows', 'info_nce_row_grads', 'debiased_rows', 'debiased_row_grads', 'gemm_packed', 'gemm_mirror', 'add_transpose', 'euclid_grad_sym', 'contrastive_self_backward', 'max_pool_grad_2x2'] as const;
+const POOL_FUNCTIONS = ['wino_conv3x3', 'wino_filter_grad', 'conv3x3_pool_direct', 'pool_relu_grad', 'adam_update', 'bilinear_crop', 'conv2d_bpf_groups', 'info_nce_rows', 'info_nce_row_grads', 'debiased_rows', 'debiased_row_grads', 'gemm_packed', 'gemm_mirror', 'add_transpose', 'euclid_grad_sym', 'contrastive_self_backward', 'max_pool_grad_2x2'] as const;
 
 /** The exports of native/kernels.c (byte offsets into the tfjs heap; sizes in elements). */
 interface NativeExports {
@@ -27,7 +27,7 @@ interface NativeExports {
   conv3x3_pool_direct(xPadded: number, g: number, bias: number, y: number, mask: number, h: number, w: number, inC: number, outC: number, rowStart: number, rowEnd: number): void;
   pad_images(x: number, xPadded: number, h: number, w: number, c: number, rowStart: number, rowEnd: number): void;
   bilinear_crop(images: number, h: number, w: number, c: number, sources: number, rowLow: number, rowHigh: number, wy: number, colLow: number, colHigh: number, wx: number, outH: number, outW: number, out: number, boxStart: number, boxEnd: number): void;
-  adam_update(value: number, m: number, v: number, g: number, outValue: number, outM: number, outV: number, b1: number, c1: number, b2: number, c2: number, oma1: number, oma2: number, eps: number, negLr: number, start: number, end: number): void;
+  adam_update(value: number, m: number, v: number, g: number, outValue: number, outM: number, outV: number, acc1: number, acc2: number, b1: number, c1: number, b2: number, c2: number, eps: number, negLr: number, start: number, end: number): void;
   pool_relu_grad(dy: number, mask: number, dPre: number, h: number, w: number, outC: number, rowStart: number, rowEnd: number): void;
   pool_bias_grad(dy: number, mask: number, acc: number, count: number, outC: number, out: number): void;
   wino_filter_grad(x: number, dy: number, scratch: number, batch: number, h: number, w: number, inC: number, outC: number, chunks: number, chunkStart: number, chunkEnd: number): void;
@@ -999,9 +999,6 @@ export interface AdamScalars {
   readonly oneMinusBeta1: number;
   readonly beta2: number;
   readonly oneMinusBeta2: number;
-  /** `1 - β₁ᵗ`, `1 - β₂ᵗ`: the bias corrections. */
-  readonly correction1: number;
-  readonly correction2: number;
   readonly epsilon: number;
   /** `-learningRate`. */
   readonly negLearningRate: number;
@@ -1009,14 +1006,17 @@ export interface AdamScalars {
 
 /**
  * One Adam step (Kingma & Ba 2015) of one variable by the native module, in tfjs-core's order of
- * float32 operations (native/kernels.c `adam_update`): the new value, first and second moments as
- * new buffers, the elements shared with the pool's worker in ranges when it runs. `null` when the
- * native module is not available.
+ * float32 operations (native/kernels.c `adam_update`, the bias corrections `1 - βᵗ` from the
+ * accumulators on the heap): the new value, first and second moments as new buffers, the elements
+ * shared with the pool's worker in ranges when it runs. `null` when the native module is not
+ * available.
  *
  * @param value - the variable's values, float32, any shape.
  * @param m - first moments, same size.
  * @param v - second moments, same size.
  * @param gradient - the gradient, same size.
+ * @param accBeta1 - the optimizer's float32 scalar `β₁ᵗ`.
+ * @param accBeta2 - the optimizer's float32 scalar `β₂ᵗ`.
  * @returns `[value', m', v']`, owned by the caller, or `null`.
  * @internal
  */
@@ -1026,6 +1026,8 @@ export function adamUpdateNative(
   m: tf.TensorInfo,
   v: tf.TensorInfo,
   gradient: tf.TensorInfo,
+  accBeta1: tf.TensorInfo,
+  accBeta2: tf.TensorInfo,
   scalars: AdamScalars,
 ): [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo] | null {
   const native = nativeKernels(backend);
@@ -1033,11 +1035,11 @@ export function adamUpdateNative(
   const size = value.shape.reduce((a, b) => a * b, 1);
   const outs = [backend.makeOutput([...value.shape], 'float32'), backend.makeOutput([...value.shape], 'float32'), backend.makeOutput([...value.shape], 'float32')] as const;
   if (size > 0) {
-    const { beta1, oneMinusBeta1, beta2, oneMinusBeta2, correction1, correction2, epsilon, negLearningRate } = scalars;
+    const { beta1, oneMinusBeta1, beta2, oneMinusBeta2, epsilon, negLearningRate } = scalars;
     const args = [
       heapOffset(backend, value), heapOffset(backend, m), heapOffset(backend, v), heapOffset(backend, gradient),
-      heapOffset(backend, outs[0]), heapOffset(backend, outs[1]), heapOffset(backend, outs[2]),
-      beta1, oneMinusBeta1, beta2, oneMinusBeta2, correction1, correction2, epsilon, negLearningRate, 0, size,
+      heapOffset(backend, outs[0]), heapOffset(backend, outs[1]), heapOffset(backend, outs[2]), heapOffset(backend, accBeta1), heapOffset(backend, accBeta2),
+      beta1, oneMinusBeta1, beta2, oneMinusBeta2, epsilon, negLearningRate, 0, size,
     ];
     onRowChunks(backend, native, 'adam_update', size, 1, args);
   }
@@ -1103,7 +1105,7 @@ const POOL_CHUNKS = 32;
 function onRowChunks(
   backend: WasmBackendLike,
   native: NativeExports,
-  fn: 'info_nce_rows' | 'info_nce_row_grads' | 'debiased_rows' | 'debiased_row_grads' | 'add_transpose' | 'gemm_mirror' | 'euclid_grad_sym' | 'contrastive_self_backward' | 'max_pool_grad_2x2' | 'conv3x3_pool_direct' | 'pad_images' | 'pool_relu_grad' | 'adam_update' | 'bilinear_crop',
+  fn: 'info_nce_rows' | 'info_nce_row_grads' | 'debiased_rows' | 'debiased_row_grads' | 'add_transpose' | 'gemm_mirror' | 'euclid_grad_sym' | 'contrastive_self_backward' | 'max_pool_grad_2x2' | 'conv3x3_pool_direct' | 'pool_relu_grad' | 'adam_update' | 'bilinear_crop',
   n: number,
   m: number,
   args: number[],
