@@ -11,7 +11,10 @@
  * retrieval metrics over 1,000,000 x 128 of bench/retrieval-scale.mjs — about an hour on 2 cores —
  * merged the same way; the full run keeps the figure already in bench/results.json), --table (only
  * issue 8's table of bench/training.mjs — losses, steps and recipe epochs at the torch shapes, on
- * wasm with 2 threads — merged the same way; `--table --skip-epochs` leaves out the epochs).
+ * wasm with 2 threads — merged the same way; `--table --skip-epochs` leaves out the epochs,
+ * `--epochs N` sets the recipe epochs per dataset, default 11). Where Python with torch is installed
+ * (Debian: python3-torch, with libopenblas0 for its BLAS), the table also runs the torch side on this
+ * machine (bench/torch/table.py, bench/torch/recipe_epoch.py; `--no-torch` skips it).
  * Every figure is the median of N runs after warm-up runs, in milliseconds.
  */
 import { spawnSync } from 'node:child_process';
@@ -382,9 +385,10 @@ function retrievalScaleBench() {
 }
 
 /**
- * Issue 8's reference figures, ms, measured on this machine (2 cores, AMD Zen 5): hand-written
+ * Issue 8's reference figures, ms, as the issue measured them (2 cores, AMD Zen 5): hand-written
  * torch 1.13 on CPU with 2 threads, and pytorch-metric-learning 2.8.1 (null: no such loss / out of
- * memory).
+ * memory). Where Python with torch is installed, bench/torch/ measures the torch column again on
+ * the machine the table runs on, and the ratio uses that figure.
  */
 const TORCH = {
   ntXent256: { torch: 4.0, pml: 1609 },
@@ -403,16 +407,64 @@ const TORCH = {
 /** Every row of issue 8's table, in its order. */
 const TABLE_ROWS = ['ntXent256', 'ntXent1024', 'supCon1024', 'tripletBatchHard1024', 'contrastive1024', 'clip1024', 'hcl1024', 'mlpStep512', 'cnnStep256', 'matMul', 'epochFashion', 'epochMnist'];
 
+/** `--epochs N` of `--table`: recipe epochs per dataset (the median is over all but the first). */
+const TABLE_EPOCHS = args.includes('--epochs') ? args[args.indexOf('--epochs') + 1] : '11';
+
+/**
+ * A Python that imports torch (CONTRASTIVE_TORCH_PYTHON, else python3, else /usr/bin/python3, where
+ * Debian's python3-torch lives), or undefined; `--no-torch` skips the torch column.
+ */
+function torchPython() {
+  if (args.includes('--no-torch')) return undefined;
+  for (const python of [process.env.CONTRASTIVE_TORCH_PYTHON, 'python3', '/usr/bin/python3']) {
+    if (!python) continue;
+    const probe = spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' });
+    if (probe.status === 0) return python;
+  }
+  return undefined;
+}
+
+/** A script of bench/torch/ with `python`; its last stdout line is JSON. */
+function runTorchScript(python, name, scriptArgs) {
+  const script = fileURLToPath(new URL(`./torch/${name}`, import.meta.url));
+  const child = spawnSync(python, [script, ...scriptArgs], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (child.status !== 0) throw new Error(`bench/torch/${name} failed with status ${child.status}`);
+  const lines = child.stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]);
+}
+
+/**
+ * The torch side on this machine: bench/torch/table.py's rows, and bench/torch/recipe_epoch.py's
+ * epochs of the same recipe (same epoch count, same median) unless `skipEpochs`.
+ */
+function torchHere(python, skipEpochs) {
+  const table = runTorchScript(python, 'table.py', ['--threads', '2', '--reps', String(Math.max(10, REPS))]);
+  const rows = { ...table.rows };
+  if (!skipEpochs) {
+    for (const [key, dataset] of [['epochFashion', 'fashion-mnist'], ['epochMnist', 'mnist']]) {
+      try {
+        const epochs = runTorchScript(python, 'recipe_epoch.py', ['--dataset', dataset, '--epochs', TABLE_EPOCHS, '--threads', '2']);
+        rows[key] = { ms: epochs.median_after_first_ms, min: epochs.min_after_first_ms, runs: epochs.epochs_seconds.length - 1 };
+      } catch (error) {
+        rows[key] = `failed: ${error instanceof Error ? error.message : String(error)}`;
+      }
+    }
+  }
+  return { torch: table.torch, threads: table.threads, cpu: table.cpu, date: table.date, method: table.method, rows };
+}
+
 /**
  * bench/training.mjs in a child process with its own wasm backend on 2 threads and XNNPACK's pool
  * on one (selectBackend's default, `xnnpackThreads = wasmThreads - 1`: XNNPACK's spinning worker
  * would take the core the toolkit's kernel worker needs, and the convolutions, matrix products
- * and loss rows are the toolkit's). Each row records its `xnnpackThreads`.
+ * and loss rows are the toolkit's). Each row records its `xnnpackThreads`; `torch` is the torch
+ * figure measured here when Python with torch is installed (`torchIssue`: the issue's), and
+ * `vsTorch` ours / that figure.
  */
 function torchTableBench(extra) {
   const script = fileURLToPath(new URL('./training.mjs', import.meta.url));
   const run = (more) => {
-    const child = spawnSync(process.execPath, [script, '--threads', '2', '--reps', String(Math.max(10, REPS)), ...extra, ...more], {
+    const child = spawnSync(process.execPath, [script, '--threads', '2', '--reps', String(Math.max(10, REPS)), '--epochs', TABLE_EPOCHS, ...extra, ...more], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -421,28 +473,49 @@ function torchTableBench(extra) {
     return JSON.parse(lines[lines.length - 1]);
   };
   const table = run(['--xnnpack-threads', '1', '--only', TABLE_ROWS.join(',')]);
+  const python = torchPython();
+  const here = python === undefined ? undefined : torchHere(python, extra.includes('--skip-epochs'));
+  if (here !== undefined) table.torchHere = { torch: here.torch, threads: here.threads, cpu: here.cpu, date: here.date, method: here.method };
   for (const [key, row] of Object.entries(table.rows)) {
+    const measured = here?.rows[key];
+    if (key === 'matMul' && measured !== undefined) row.torch = measured;
     const ref = TORCH[key];
     if (ref === undefined || typeof row.ms !== 'number') continue;
-    row.torch = ref.torch;
+    const torch = typeof measured?.ms === 'number' ? measured.ms : undefined;
+    row.torch = torch ?? ref.torch;
+    if (torch !== undefined) row.torchMin = measured.min;
+    row.torchIssue = ref.torch;
     row.pml = ref.pml;
-    row.vsTorch = Math.round((row.ms / ref.torch) * 100) / 100;
+    row.vsTorch = Math.round((row.ms / row.torch) * 100) / 100;
   }
   return table;
 }
 
+/**
+ * The newest table of each machine model (the figures are only comparable within one machine):
+ * `torchTablesByMachine` of bench/results.json, keyed by `machine.model`.
+ */
+function byMachine(previous, table) {
+  const tables = { ...(previous.torchTablesByMachine ?? {}) };
+  if (previous.torchTable?.machine?.model !== undefined) tables[previous.torchTable.machine.model] ??= previous.torchTable;
+  tables[table.machine?.model ?? 'unknown'] = table;
+  return tables;
+}
+
 function printTorchTable(table) {
-  console.log(`\nissue 8 table: ${table.backend}${table.threads ? ` (${table.threads} threads)` : ''}, ${table.method}`);
-  console.log(`${'workload'.padEnd(74)} ${'ours'.padStart(9)} ${'torch'.padStart(8)} ${'PML'.padStart(7)} ${'x torch'.padStart(8)} ${'xnnpack'.padStart(8)}`);
+  const where = table.torchHere === undefined ? "the issue's figures (AMD Zen 5)" : `torch ${table.torchHere.torch} measured here (${table.torchHere.cpu})`;
+  console.log(`\nissue 8 table: ${table.backend}${table.threads ? ` (${table.threads} threads)` : ''} on ${table.machine?.model ?? 'this machine'}, ${table.method}; torch: ${where}`);
+  console.log(`${'workload'.padEnd(74)} ${'ours'.padStart(9)} ${'torch'.padStart(8)} ${'x torch'.padStart(8)} ${'issue'.padStart(8)} ${'PML'.padStart(7)}`);
   for (const row of Object.values(table.rows)) {
     if (row.gflops !== undefined || row['1024x1024x1024'] !== undefined) continue;
     const ours = typeof row.ms === 'number' ? row.ms.toFixed(1) : String(row);
     console.log(
-      `${row.what.padEnd(74)} ${ours.padStart(9)} ${String(row.torch ?? '-').padStart(8)} ${String(row.pml ?? '-').padStart(7)} ${String(row.vsTorch ?? '-').padStart(8)} ${String(row.xnnpackThreads ?? '-').padStart(8)}`,
+      `${row.what.padEnd(74)} ${ours.padStart(9)} ${String(row.torch ?? '-').padStart(8)} ${String(row.vsTorch ?? '-').padStart(8)} ${String(row.torchIssue ?? '-').padStart(8)} ${String(row.pml ?? '-').padStart(7)}`,
     );
   }
   const mm = table.rows.matMul;
-  if (mm !== undefined) console.log(`matMul: ${Object.entries(mm).filter(([k]) => k !== 'what' && k !== 'xnnpackThreads').map(([k, v]) => `${k} ${v.ms} ms = ${v.gflops} GFLOP/s`).join('; ')}`);
+  const shapes = (m) => Object.entries(m).filter(([k]) => /^\d+x\d+x\d+$/.test(k)).map(([k, v]) => `${k} ${v.ms} ms = ${v.gflops} GFLOP/s`).join('; ');
+  if (mm !== undefined) console.log(`matMul: ${shapes(mm)}${mm.torch === undefined ? '' : ` (torch: ${shapes(mm.torch)})`}`);
 }
 
 if (tableOnly) {
@@ -453,7 +526,7 @@ if (tableOnly) {
     ? Object.fromEntries(Object.entries(previous.torchTable.rows).filter(([key]) => key.startsWith('epoch')))
     : {};
   torchTable.rows = { ...torchTable.rows, ...kept };
-  writeFileSync(out, `${JSON.stringify({ ...previous, torchTable }, null, 2)}\n`);
+  writeFileSync(out, `${JSON.stringify({ ...previous, torchTable, torchTablesByMachine: byMachine(previous, torchTable) }, null, 2)}\n`);
   printTorchTable(torchTable);
   console.log(`merged torchTable into ${out}`);
   process.exit(0);
@@ -564,10 +637,11 @@ results.kMeans = kMeansBench();
 results.augment = augmentBench();
 results.torchTable = torchTableBench([]);
 {
-  // An hour of two cores: measured by --retrieval, kept across full runs.
+  // An hour of two cores: measured by --retrieval, kept across full runs; other machines' tables too.
   const previousFile = fileURLToPath(new URL('./results.json', import.meta.url));
   const previous = existsSync(previousFile) ? JSON.parse(readFileSync(previousFile, 'utf8')) : {};
   if (previous.retrievalScale !== undefined) results.retrievalScale = previous.retrievalScale;
+  results.torchTablesByMachine = byMachine(previous, results.torchTable);
 }
 results.totalSeconds = Math.round((Date.now() - started) / 1000);
 
