@@ -34,8 +34,9 @@ import sys
 import time
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+
+from reference import nt_xent, reference_cnn
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FASHION_DIR = '/usr/share/datasets/fashion-mnist'
@@ -62,17 +63,6 @@ def load_mnist():
             data = json.load(f)['data']
         parts.append(torch.tensor(data, dtype=torch.float32).view(-1, 1, 28, 28)[:800])
     return torch.cat(parts)
-
-
-def make_model():
-    """Encoder (h = output of the ReLU after the 3136->128 linear) + projection head (z, 64-d); default init."""
-    encoder = nn.Sequential(
-        nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(),
-    )
-    head = nn.Sequential(nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 64))
-    return nn.Sequential(encoder, head)
 
 
 def augment(x, flip):
@@ -113,16 +103,6 @@ def apply_augment(x, sw, sh, cx, cy, flips, jitter, bright, contrast, noise, eps
     return v.clamp(0, 1)
 
 
-def nt_xent(z, tau=TAU):
-    """NT-Xent over 2N rows: positive of i is (i + N) mod 2N, denominator all a != i, mean over the 2N anchors."""
-    n2 = z.shape[0]
-    u = F.normalize(z, dim=1)
-    logits = (u @ u.t()) / tau
-    logits = logits.masked_fill(torch.eye(n2, dtype=torch.bool), float('-inf'))
-    targets = (torch.arange(n2) + n2 // 2) % n2
-    return F.cross_entropy(logits, targets)
-
-
 def cpu_model():
     try:
         with open('/proc/cpuinfo') as f:
@@ -155,7 +135,7 @@ def main():
     if args.steps is not None:
         steps = min(steps, args.steps)
 
-    model = make_model()
+    model = reference_cnn()
     n_params = sum(t.numel() for t in model.parameters())
     print(f'{args.dataset}: {n_train} train images, {steps} steps/epoch, {n_params:,} parameters, '
           f'torch {torch.__version__}, {torch.get_num_threads()} threads', file=sys.stderr)
@@ -169,7 +149,7 @@ def main():
         for step in range(steps):
             x = x_train[order[step * BATCH:(step + 1) * BATCH]]
             views = augment(torch.cat([x, x]), flip)  # rows 0..N-1 view 1, N..2N-1 view 2, one batch
-            loss = nt_xent(model(views))
+            loss = nt_xent(model(views), TAU)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

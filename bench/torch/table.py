@@ -20,6 +20,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from reference import nt_xent, reference_cnn
+
 parser = argparse.ArgumentParser()
 parser.add_argument("--threads", type=int, default=2)
 parser.add_argument("--reps", type=int, default=10)
@@ -49,16 +51,6 @@ def timed(run):
 
 def view_labels(pairs):
     return torch.arange(pairs).repeat(2)
-
-
-def nt_xent(z, tau):
-    """SimCLR's NT-Xent: rows i and i + n/2 are the two views of one image; mean over all anchors."""
-    n = z.shape[0]
-    u = F.normalize(z, dim=1)
-    logits = u @ u.t() / tau
-    logits = logits.masked_fill(torch.eye(n, dtype=torch.bool), float("-inf"))
-    target = (torch.arange(n) + n // 2) % n
-    return F.cross_entropy(logits, target)
 
 
 def sup_con(z, labels, tau):
@@ -156,20 +148,6 @@ class MLP(nn.Module):
         return self.net(x)
 
 
-class CNN(nn.Module):
-    """RECIPE.md's encoder (conv 32-64, max-pool, dense 128) and its 128-128-64 projection head."""
-    def __init__(self):
-        super().__init__()
-        self.encoder = nn.Sequential(
-            nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(3136, 128), nn.ReLU())
-        self.head = nn.Sequential(nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 64))
-
-    def forward(self, x):
-        return self.head(self.encoder(x))
-
-
 def step_row(model, x):
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
 
@@ -201,7 +179,7 @@ ROWS = {
     "clip1024": lambda: loss_row(lambda e, r: clip(e, r, 0.07), 1024, with_ref=True),
     "hcl1024": lambda: loss_row(lambda e: hcl(e, 0.5, 1.0, 0.1), 2048),
     "mlpStep512": lambda: step_row(MLP(), torch.rand(512, 784)),
-    "cnnStep256": lambda: step_row(CNN(), torch.rand(512, 1, 28, 28)),
+    "cnnStep256": lambda: step_row(reference_cnn(), torch.rand(512, 1, 28, 28)),
     "matMul": matmul_row,
 }
 
