@@ -5,10 +5,13 @@
 //   packages/core/native/kernels.c  -> packages/core/src/backend/kernels-wasm.ts (wasm-backend kernels)
 //   packages/core/native/rng.c      -> packages/core/src/rng-wasm.ts     (Rng's normal draws)
 // `--check` rebuilds and fails when a committed module differs from what its source compiles to
-// (CI runs it with Debian's clang-14). `--only <name>` builds one module (knn | kernels | rng).
+// (CI runs it with Debian's clang-14 and clang-16). `--only <name>` builds one module (knn | kernels | rng).
 //
 // Toolchain: clang with the wasm32 target and wasm-ld (Debian: clang-14 lld-14). Override with
-// CLANG=/path/to/clang and OBJDUMP=/path/to/llvm-objdump.
+// CLANG=/path/to/clang and OBJDUMP=/path/to/llvm-objdump. The kernels' relaxed-SIMD variants
+// (-mrelaxed-simd: f32x4.relaxed_madd, the fused multiply-add) need clang-16 (Debian: clang-16
+// lld-16), whose relaxed SIMD opcodes are the standard's (clang-14 emits the draft's, which engines
+// refuse); override with CLANG_RELAXED and OBJDUMP_RELAXED.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -42,7 +45,7 @@ const MODULES = [
     source: 'packages/core/native/kernels.c',
     target: 'packages/core/src/backend/kernels-wasm.ts',
     title: 'The wasm-backend kernels module (native/kernels.c)',
-    exports: ['KERNELS_WASM_BASE64', 'KERNELS_WASM_SHARED_BASE64'],
+    exports: ['KERNELS_WASM_BASE64', 'KERNELS_WASM_SHARED_BASE64', 'KERNELS_WASM_RELAXED_BASE64', 'KERNELS_WASM_RELAXED_SHARED_BASE64'],
     flags: ['-mbulk-memory'],
   },
   {
@@ -71,12 +74,25 @@ if (!clang || !objdump) {
   console.error('build-wasm: needs clang (wasm32 target, wasm-ld) and llvm-objdump; on Debian: apt-get install clang-14 lld-14');
   process.exit(2);
 }
+const clangRelaxed = pick([process.env.CLANG_RELAXED, 'clang-16', '/usr/lib/llvm-16/bin/clang']);
+const objdumpRelaxed = pick([process.env.OBJDUMP_RELAXED, 'llvm-objdump-16', '/usr/lib/llvm-16/bin/llvm-objdump']);
+const needsRelaxed = MODULES.some((m) => (only === undefined || m.name === only) && m.exports.length > 2);
+if (needsRelaxed && (!clangRelaxed || !objdumpRelaxed)) {
+  console.error("build-wasm: the kernels' relaxed-SIMD variants need clang-16 (wasm32 target, wasm-ld) and llvm-objdump-16; on Debian: apt-get install clang-16 lld-16");
+  process.exit(2);
+}
+
+/** f32x4.relaxed_madd as the standard encodes it (0xfd, then 0x105 as LEB128). */
+const RELAXED_MADD = 'fd 85 02';
 
 const common = ['--target=wasm32', '-O3', '-msimd128', '-nostdlib', '-Wl,--no-entry', '-Wl,--import-memory',
   '-Wl,--max-memory=4294967296', '-Wl,--strip-all'];
+const shared = ['-matomics', '-mbulk-memory', '-Wl,--shared-memory'];
 const variants = [
   { doc: 'private memory (one thread)', flags: [] },
-  { doc: 'shared memory (several threads)', flags: ['-matomics', '-mbulk-memory', '-Wl,--shared-memory'] },
+  { doc: 'shared memory (several threads)', flags: shared },
+  { doc: 'relaxed SIMD (fused multiply-add), private memory', flags: ['-mrelaxed-simd'], relaxed: true },
+  { doc: 'relaxed SIMD (fused multiply-add), shared memory', flags: ['-mrelaxed-simd', ...shared], relaxed: true },
 ];
 
 const dir = mkdtempSync(join(tmpdir(), 'build-wasm-'));
@@ -90,11 +106,21 @@ try {
     variants.slice(0, module.exports.length).forEach((variant, i) => {
       const name = module.exports[i];
       const out = join(dir, `${name}.wasm`);
-      execFileSync(clang, [...common, ...new Set([...module.flags, ...variant.flags]), '-o', out, source], { stdio: 'inherit' });
-      const listing = execFileSync(objdump, ['-d', out], { encoding: 'utf8', maxBuffer: 256 << 20 });
-      const sections = execFileSync(objdump, ['-h', out], { encoding: 'utf8' });
+      const cc = variant.relaxed ? clangRelaxed : clang;
+      const dump = variant.relaxed ? objdumpRelaxed : objdump;
+      execFileSync(cc, [...common, ...new Set([...module.flags, ...variant.flags]), '-o', out, source], { stdio: 'inherit' });
+      const listing = execFileSync(dump, ['-d', out], { encoding: 'utf8', maxBuffer: 256 << 20 });
+      const sections = execFileSync(dump, ['-h', out], { encoding: 'utf8' });
       if (/\bglobal\.(get|set)\b/.test(listing) || /^\s*\d+\s+DATA\b/m.test(sections)) {
         console.error(`build-wasm: ${module.source} keeps data in linear memory (a global or a data segment); it cannot run on memory it does not own`);
+        process.exit(1);
+      }
+      // llvm-objdump (14 and 16) prints relaxed SIMD instructions as <unknown>: the standard variants
+      // must have none, the relaxed ones the fused multiply-add and nothing else unknown.
+      const unknown = listing.split('\n').filter((line) => line.includes('<unknown>'));
+      const madds = unknown.filter((line) => line.includes(RELAXED_MADD)).length;
+      if (variant.relaxed ? madds === 0 || madds !== unknown.length : unknown.length > 0) {
+        console.error(`build-wasm: ${name} has ${madds} f32x4.relaxed_madd and ${unknown.length - madds} other unknown instructions; expected ${variant.relaxed ? 'only relaxed_madd' : 'none'}`);
         process.exit(1);
       }
       const bytes = readFileSync(out);

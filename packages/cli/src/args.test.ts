@@ -28,13 +28,13 @@ describe('parseTrainArgs', () => {
   it('reads every option', () => {
     const command = parseTrainArgs([
       '--recipe', 'moco', '--dataset', 'fashion-mnist', '--epochs', '3', '--batch-size', '128', '--seed', '7',
-      '--backend', 'cpu', '--threads', '2', '--temperature', '0.2', '--lr', '0.01', '--strength', '0.7',
+      '--backend', 'cpu', '--threads', '2', '--fma', 'on', '--temperature', '0.2', '--lr', '0.01', '--strength', '0.7',
       '--strengths', '0.1,0.5,0.9', '--miner', 'semihard', '--margin', '0.3', '--queue-size', '256',
       '--momentum', '0.999', '--negatives', '100', '--objective', 'softmax', '--clusters', '10,20', '--probe', 'adam', '--no-baselines',
       '--train-limit', '1000', '--test-limit', '500', '--out', '/tmp/x', '--name', 'run1', '--quiet', '--resume',
     ]);
     expect(command).toEqual({
-      recipe: 'moco', dataset: 'fashion-mnist', epochs: 3, batchSize: 128, seed: 7, backend: 'cpu', threads: 2,
+      recipe: 'moco', dataset: 'fashion-mnist', epochs: 3, batchSize: 128, seed: 7, backend: 'cpu', threads: 2, fma: 'on',
       temperature: 0.2, learningRate: 0.01, strength: 0.7, strengths: [0.1, 0.5, 0.9], miner: 'semihard', margin: 0.3,
       queueSize: 256, momentum: 0.999, negatives: 100, objective: 'softmax', clusters: [10, 20], probe: 'adam', baselines: false,
       trainLimit: 1000, testLimit: 500, out: '/tmp/x', name: 'run1', quiet: true, resume: true,
@@ -56,6 +56,7 @@ describe('parseTrainArgs', () => {
     expect(() => parseTrainArgs(['--objective', 'exact'])).toThrow(/Argument '--objective' passed to 'contrastive train' must be one of/);
     expect(() => parseTrainArgs(['--probe', 'svm'])).toThrow(/'--probe'/);
     expect(() => parseTrainArgs(['--threads', '0'])).toThrow(/'--threads' .* >= 1, got 0/);
+    expect(() => parseTrainArgs(['--fma', 'yes'])).toThrow(/Argument '--fma' passed to 'contrastive train' must be one of/);
     expect(() => parseTrainArgs(['--epochs=-1'])).toThrow(/Argument '--epochs' .* must be an integer >= 0, got -1/);
     expect(() => parseTrainArgs(['--batch-size', 'many'])).toThrow(/'--batch-size' .* got NaN/);
     expect(() => parseTrainArgs(['--temperature', '0'])).toThrow(/'--temperature' .* must be a finite number > 0, got 0/);

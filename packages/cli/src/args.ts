@@ -20,6 +20,11 @@ export interface TrainCommand {
   readonly backend: BackendName | 'auto';
   /** wasm threads (Node.js: worker threads sharing the wasm memory); 1 = single-threaded. */
   readonly threads: number;
+  /**
+   * The wasm kernels' fused multiply-adds (`selectBackend`'s `fma`): `auto` where the engine runs
+   * relaxed SIMD as it stands, `on` also behind Node.js 20's flag, `off` never. Undefined: `auto`.
+   */
+  readonly fma?: 'auto' | 'on' | 'off';
   readonly out: string;
   readonly name: string;
   readonly trainLimit: number | undefined;
@@ -54,6 +59,7 @@ export const TRAIN_DEFAULTS = {
   seed: 0,
   backend: 'auto',
   threads: 1,
+  fma: 'auto',
   out: 'runs',
   learningRate: 1e-3,
   probe: 'both',
@@ -79,6 +85,8 @@ Options:
   --seed <n>             seed of every random draw                 (default ${TRAIN_DEFAULTS.seed})
   --backend <name>       auto | tensorflow | wasm | cpu            (default ${TRAIN_DEFAULTS.backend})
   --threads <n>          wasm threads                              (default ${TRAIN_DEFAULTS.threads})
+  --fma <mode>           wasm kernels' fused multiply-adds: auto | on | off (default ${TRAIN_DEFAULTS.fma};
+                         on: also in Node.js 20, behind its V8 flag; results move in the last bits)
   --lr <rate>            Adam learning rate                        (default ${TRAIN_DEFAULTS.learningRate})
   --temperature <t>      loss temperature                          (default: the recipe's)
   --strength <s>         view strength in [0, 1]; 0.5 = RECIPE.md  (default 0.5)
@@ -190,6 +198,7 @@ export function parseTrainArgs(argv: readonly string[]): TrainCommand | 'help' {
         seed: { type: 'string' },
         backend: { type: 'string' },
         threads: { type: 'string' },
+        fma: { type: 'string' },
         temperature: { type: 'string' },
         lr: { type: 'string' },
         strength: { type: 'string' },
@@ -227,6 +236,8 @@ export function parseTrainArgs(argv: readonly string[]): TrainCommand | 'help' {
   assertDataset(dataset, '--dataset', COMMAND);
   const backend = values.backend ?? TRAIN_DEFAULTS.backend;
   assertOneOf(backend, ['auto', 'tensorflow', 'wasm', 'cpu'] as const, '--backend', COMMAND);
+  const fma = values.fma ?? TRAIN_DEFAULTS.fma;
+  assertOneOf(fma, ['auto', 'on', 'off'] as const, '--fma', COMMAND);
   const miner = values.miner;
   if (miner !== undefined) assertOneOf(miner, ['batch-hard', 'semihard'] as const, '--miner', COMMAND);
   const objective = values.objective;
@@ -240,6 +251,7 @@ export function parseTrainArgs(argv: readonly string[]): TrainCommand | 'help' {
     dataset,
     backend,
     threads: integer(values.threads, TRAIN_DEFAULTS.threads, '--threads', 1),
+    fma,
     epochs: integer(values.epochs, TRAIN_DEFAULTS.epochs, '--epochs', 0),
     batchSize: integer(values['batch-size'], TRAIN_DEFAULTS.batchSize, '--batch-size', 2),
     seed: integer(values.seed, TRAIN_DEFAULTS.seed, '--seed', 0),
@@ -279,6 +291,7 @@ export function assertTrainCommand(command: unknown, fn: string): asserts comman
   assertDataset(value.dataset, 'command.dataset', fn);
   assertOneOf(value.backend, ['auto', 'tensorflow', 'wasm', 'cpu'] as const, 'command.backend', fn);
   assertNumber(value.threads, 'command.threads', fn, { integer: true, min: 1 });
+  if (value.fma !== undefined) assertOneOf(value.fma, ['auto', 'on', 'off'] as const, 'command.fma', fn);
   assertNumber(value.epochs, 'command.epochs', fn, { integer: true, min: 0 });
   assertNumber(value.batchSize, 'command.batchSize', fn, { integer: true, min: 2 });
   assertNumber(value.seed, 'command.seed', fn, { integer: true, min: 0 });

@@ -97,6 +97,7 @@ const coverage: Record<keyof typeof api, ExportCoverage> = {
     { what: 'NaN seed', run: () => api.runTrainCommand(command({ seed: NaN })), code: 'INVALID_ARGUMENT', argument: 'command.seed' },
     { what: 'temperature 0', run: () => api.runTrainCommand(command({ temperature: 0 })), code: 'INVALID_ARGUMENT', argument: 'command.temperature' },
     { what: 'threads 0', run: () => api.runTrainCommand(command({ threads: 0 })), code: 'INVALID_ARGUMENT', argument: 'command.threads' },
+    { what: 'fma yes', run: () => api.runTrainCommand(command({ fma: 'yes' as never })), code: 'INVALID_ARGUMENT', argument: 'command.fma' },
     { what: 'a strength of 2', run: () => api.runTrainCommand(command({ strength: 2 })), code: 'INVALID_ARGUMENT', argument: 'command.strength' },
     { what: 'an empty strength list', run: () => api.runTrainCommand(command({ strengths: [] })), code: 'INVALID_ARGUMENT', argument: 'command.strengths' },
     { what: 'an unknown miner', run: () => api.runTrainCommand(command({ miner: 'hardest' })), code: 'INVALID_ARGUMENT', argument: 'command.miner' },
@@ -212,7 +213,7 @@ describe('cli reliability battery', () => {
 describe('parseTrainArgs (fast-check)', () => {
   it('any argv gives help, a command that runTrainCommand accepts, or INVALID_ARGUMENT — never another error', () => {
     const option = fc.constantFrom(
-      '--recipe', '--dataset', '--epochs', '--batch-size', '--seed', '--backend', '--threads', '--temperature', '--lr', '--strength', '--strengths',
+      '--recipe', '--dataset', '--epochs', '--batch-size', '--seed', '--backend', '--threads', '--fma', '--temperature', '--lr', '--strength', '--strengths',
       '--miner', '--margin', '--queue-size', '--momentum', '--negatives', '--clusters', '--probe', '--no-baselines', '--train-limit', '--test-limit',
       '--out', '--name', '--quiet', '--resume', '--help', '-h', '--bogus',
     );

@@ -44,6 +44,8 @@ export interface RunReport extends RunSummary {
   readonly config: Omit<TrainCommand, 'quiet' | 'resume'> & { readonly trainCount: number; readonly testCount: number };
   readonly backend: string;
   readonly threads: number;
+  /** Whether the wasm kernels ran their fused multiply-add build (`selectBackend`'s `fma`). */
+  readonly fma: boolean;
   readonly totalSeconds: number;
   /** The InfoMin sweep: one summary per strength (the top-level figures are the best strength's). */
   readonly sweep?: { readonly bestStrength: number; readonly peaksInside: boolean; readonly points: readonly (RunSummary & { readonly strength: number })[] };
@@ -95,7 +97,8 @@ export async function runTrainCommand(command: TrainCommand): Promise<RunReport>
   assertTrainCommand(command, 'runTrainCommand');
   const started = performance.now();
   const preference: readonly BackendName[] = command.backend === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [command.backend];
-  const backend = await selectBackend({ preference, ...(command.threads > 1 ? { wasmThreads: command.threads } : {}) });
+  const fma = command.fma === 'on' ? true : command.fma === 'off' ? false : 'auto';
+  const backend = await selectBackend({ preference, fma, ...(command.threads > 1 ? { wasmThreads: command.threads } : {}) });
   const dataset = await loadDatasetSpec(command.dataset, { trainLimit: command.trainLimit, testLimit: command.testLimit });
   const runDir = join(command.out, command.name);
   await mkdir(runDir, { recursive: true });
@@ -152,6 +155,7 @@ export async function runTrainCommand(command: TrainCommand): Promise<RunReport>
     config: { ...config, trainCount: dataset.train.count, testCount: dataset.test.count },
     backend: backend.name,
     threads: command.threads,
+    fma: backend.fma,
     ...summary(outcome),
     totalSeconds: (performance.now() - started) / 1000,
     ...(sweep === undefined ? {} : { sweep }),

@@ -12,6 +12,9 @@
 // tfjs-cpu, where tfjs-wasm's own differ on NaN and tiny values); exp and log are Cephes'
 // single-precision polynomials (Moshier), within 2 ulp of the correctly rounded result (softplus
 // within 4 ulp).
+//
+// Built twice: standard SIMD (-msimd128; matrix products bit-equal to XNNPACK's) and relaxed SIMD
+// (-mrelaxed-simd), where madd4, the products' multiply-add, is one fused multiply-add.
 #include <stdint.h>
 #include <wasm_simd128.h>
 
@@ -19,6 +22,18 @@
 
 static inline v128_t f4(float x) { return wasm_f32x4_splat(x); }
 static inline v128_t i4(int32_t x) { return wasm_i32x4_splat(x); }
+
+// acc + a·b in the products' inner loops (matrix products, Winograd products, the filter
+// gradients). Built with -mrelaxed-simd (the module's FMA variant) it is relaxed SIMD's
+// f32x4.relaxed_madd: one fused multiply-add where the CPU has one (rounded once), else the two
+// operations; built without, it is the multiply then the add, each rounded.
+static inline v128_t madd4(v128_t a, v128_t b, v128_t acc) {
+#ifdef __wasm_relaxed_simd__
+  return __builtin_wasm_relaxed_madd_f32x4(a, b, acc);
+#else
+  return wasm_f32x4_add(acc, wasm_f32x4_mul(a, b));
+#endif
+}
 
 // Where chunk c of `chunks` starts in `total` units of work, the chunks shrinking linearly from
 // about 2 / chunks of the work to 1 / chunks²: the two threads take chunks in order, so the last
@@ -354,14 +369,14 @@ static inline void bpf_tile_4x8(const float* x, const float* dy, double* acc, in
       v128_t g0 = wasm_v128_load(gp), g1 = wasm_v128_load(gp + 4);
       v128_t v0 = wasm_v128_load32_splat(xp), v1 = wasm_v128_load32_splat(xp + 1);
       v128_t v2 = wasm_v128_load32_splat(xp + 2), v3 = wasm_v128_load32_splat(xp + 3);
-      a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(v0, g0));
-      a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(v0, g1));
-      a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(v1, g0));
-      a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(v1, g1));
-      a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(v2, g0));
-      a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(v2, g1));
-      a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(v3, g0));
-      a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(v3, g1));
+      a00 = madd4(v0, g0, a00);
+      a01 = madd4(v0, g1, a01);
+      a10 = madd4(v1, g0, a10);
+      a11 = madd4(v1, g1, a11);
+      a20 = madd4(v2, g0, a20);
+      a21 = madd4(v2, g1, a21);
+      a30 = madd4(v3, g0, a30);
+      a31 = madd4(v3, g1, a31);
     }
   }
 #define BPF_STORE(row, v0_, v1_)                                              \
@@ -385,14 +400,14 @@ static inline void bpf_tile_1xv(const float* x, const float* dy, double* acc, in
     const float* gp = dy + oy * dyRow + ox0 * dyCol;
     for (int32_t ox = ox0; ox < ox1; ox++, xp += xCol, gp += dyCol) {
       v128_t v = wasm_v128_load32_splat(xp);
-      a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(v, wasm_v128_load(gp)));
-      if (vecs > 1) a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(v, wasm_v128_load(gp + 4)));
-      if (vecs > 2) a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(v, wasm_v128_load(gp + 8)));
-      if (vecs > 3) a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(v, wasm_v128_load(gp + 12)));
-      if (vecs > 4) a4 = wasm_f32x4_add(a4, wasm_f32x4_mul(v, wasm_v128_load(gp + 16)));
-      if (vecs > 5) a5 = wasm_f32x4_add(a5, wasm_f32x4_mul(v, wasm_v128_load(gp + 20)));
-      if (vecs > 6) a6 = wasm_f32x4_add(a6, wasm_f32x4_mul(v, wasm_v128_load(gp + 24)));
-      if (vecs > 7) a7 = wasm_f32x4_add(a7, wasm_f32x4_mul(v, wasm_v128_load(gp + 28)));
+      a0 = madd4(v, wasm_v128_load(gp), a0);
+      if (vecs > 1) a1 = madd4(v, wasm_v128_load(gp + 4), a1);
+      if (vecs > 2) a2 = madd4(v, wasm_v128_load(gp + 8), a2);
+      if (vecs > 3) a3 = madd4(v, wasm_v128_load(gp + 12), a3);
+      if (vecs > 4) a4 = madd4(v, wasm_v128_load(gp + 16), a4);
+      if (vecs > 5) a5 = madd4(v, wasm_v128_load(gp + 20), a5);
+      if (vecs > 6) a6 = madd4(v, wasm_v128_load(gp + 24), a6);
+      if (vecs > 7) a7 = madd4(v, wasm_v128_load(gp + 28), a7);
     }
   }
 #define BPF_ADD4(k, v_)                                                                                   \
@@ -1258,14 +1273,14 @@ EXPORT(gemm_packed) void gemm_packed(const float* a, const float* packed, int32_
         const v128_t b0 = wasm_v128_load(panel + (int64_t)p * 8), b1 = wasm_v128_load(panel + (int64_t)p * 8 + 4);
         const v128_t x0 = wasm_v128_load32_splat(a0 + p), x1 = wasm_v128_load32_splat(a1 + p);
         const v128_t x2 = wasm_v128_load32_splat(a2 + p), x3 = wasm_v128_load32_splat(a3 + p);
-        c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(x0, b0));
-        c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(x0, b1));
-        c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(x1, b0));
-        c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(x1, b1));
-        c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(x2, b0));
-        c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(x2, b1));
-        c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(x3, b0));
-        c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(x3, b1));
+        c00 = madd4(x0, b0, c00);
+        c01 = madd4(x0, b1, c01);
+        c10 = madd4(x1, b0, c10);
+        c11 = madd4(x1, b1, c11);
+        c20 = madd4(x2, b0, c20);
+        c21 = madd4(x2, b1, c21);
+        c30 = madd4(x3, b0, c30);
+        c31 = madd4(x3, b1, c31);
       }
       const int32_t w = n - j0 < 8 ? n - j0 : 8;
       if (alpha != 1.0f) {
@@ -1705,14 +1720,14 @@ __attribute__((noinline)) static void wino_products(const float* V, const float*
           const v128_t b0 = wasm_v128_load(panel + p * 8), b1 = wasm_v128_load(panel + p * 8 + 4);
           const v128_t x0 = wasm_v128_load32_splat(a0 + p), x1 = wasm_v128_load32_splat(a1 + p);
           const v128_t x2 = wasm_v128_load32_splat(a2 + p), x3 = wasm_v128_load32_splat(a3 + p);
-          c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(x0, b0));
-          c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(x0, b1));
-          c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(x1, b0));
-          c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(x1, b1));
-          c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(x2, b0));
-          c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(x2, b1));
-          c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(x3, b0));
-          c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(x3, b1));
+          c00 = madd4(x0, b0, c00);
+          c01 = madd4(x0, b1, c01);
+          c10 = madd4(x1, b0, c10);
+          c11 = madd4(x1, b1, c11);
+          c20 = madd4(x2, b0, c20);
+          c21 = madd4(x2, b1, c21);
+          c30 = madd4(x3, b0, c30);
+          c31 = madd4(x3, b1, c31);
         }
         float* o = m + (int64_t)i * K + k0;
         wasm_v128_store(o, c00);
@@ -1895,14 +1910,14 @@ __attribute__((noinline)) static void wino_filter_products(const float* V, const
           const float* vr = v + t * C + c;
           const v128_t x0 = wasm_v128_load32_splat(vr), x1 = wasm_v128_load32_splat(vr + 1);
           const v128_t x2 = wasm_v128_load32_splat(vr + 2), x3 = wasm_v128_load32_splat(vr + 3);
-          c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(x0, b0));
-          c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(x0, b1));
-          c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(x1, b0));
-          c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(x1, b1));
-          c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(x2, b0));
-          c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(x2, b1));
-          c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(x3, b0));
-          c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(x3, b1));
+          c00 = madd4(x0, b0, c00);
+          c01 = madd4(x0, b1, c01);
+          c10 = madd4(x1, b0, c10);
+          c11 = madd4(x1, b1, c11);
+          c20 = madd4(x2, b0, c20);
+          c21 = madd4(x2, b1, c21);
+          c30 = madd4(x3, b0, c30);
+          c31 = madd4(x3, b1, c31);
         }
         float* o = a + (int64_t)c * K + k0;
 #define WINO_ACC(row, lo, hi)                                                              \
@@ -1999,14 +2014,14 @@ EXPORT(conv3x3_pool_direct) void conv3x3_pool_direct(const float* xp, const floa
               // Window position (a, e) reads input (y0 + a + kh, x0 + e + kw).
               const v128_t v00 = wasm_v128_load32_splat(p0 + kw * C), v01 = wasm_v128_load32_splat(p0 + (kw + 1) * C);
               const v128_t v10 = wasm_v128_load32_splat(p1 + kw * C), v11 = wasm_v128_load32_splat(p1 + (kw + 1) * C);
-              a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(v00, w0));
-              a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(v00, w1));
-              a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(v01, w0));
-              a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(v01, w1));
-              a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(v10, w0));
-              a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(v10, w1));
-              a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(v11, w0));
-              a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(v11, w1));
+              a00 = madd4(v00, w0, a00);
+              a01 = madd4(v00, w1, a01);
+              a10 = madd4(v01, w0, a10);
+              a11 = madd4(v01, w1, a11);
+              a20 = madd4(v10, w0, a20);
+              a21 = madd4(v10, w1, a21);
+              a30 = madd4(v11, w0, a30);
+              a31 = madd4(v11, w1, a31);
             }
           }
         }

@@ -17,16 +17,20 @@ interface ChildResult {
   filterGrads: number[];
   /** Kernels whose rows the two threads share in chunks. */
   nativeValues: number[];
+  /** The kernels ran their relaxed-SIMD (fused multiply-add) build. */
+  fma: boolean;
+  /** Sizes of the tensors laid end to end in `values`, `filterGrads` and `nativeValues`. */
+  sizes: { values: number[]; filterGrads: number[]; nativeValues: number[] };
 }
 
-function child(threads: number, nodeFlags: readonly string[] = [], xnnpackThreads?: number): ChildResult {
+function child(threads: number, nodeFlags: readonly string[] = [], xnnpackThreads?: number, fma: boolean | 'auto' = 'auto'): ChildResult {
   const source = `
     import * as tf from '@tensorflow/tfjs-core';
     import '@tensorflow/tfjs-layers';
     import * as wasm from '@tensorflow/tfjs-backend-wasm';
     import { selectBackend } from '${distIndex}';
     import { nativeKernelsReady } from '${distNative}';
-    await selectBackend({ preference: 'wasm', log: false, ${threads > 1 ? `wasmThreads: ${threads},` : ''} ${xnnpackThreads === undefined ? '' : `xnnpackThreads: ${xnnpackThreads}`} });
+    const selection = await selectBackend({ preference: 'wasm', log: false, fma: ${JSON.stringify(fma)}, ${threads > 1 ? `wasmThreads: ${threads},` : ''} ${xnnpackThreads === undefined ? '' : `xnnpackThreads: ${xnnpackThreads}`} });
     const a = tf.randomNormal([256, 300], 0, 1, 'float32', 1);
     const b = tf.randomNormal([300, 200], 0, 1, 'float32', 2);
     const x = tf.randomNormal([4, 28, 28, 3], 0, 1, 'float32', 3);
@@ -40,12 +44,15 @@ function child(threads: number, nodeFlags: readonly string[] = [], xnnpackThread
     ];
     const values = out.flatMap((t) => Array.from(t.dataSync()));
     const pooled = await nativeKernelsReady(tf.backend());
+    const filterSizes = [];
     const filterGrads = [];
     for (const [shape, filter] of [[[7, 14, 14, 32], [3, 3, 32, 64]], [[5, 28, 28, 1], [3, 3, 1, 32]], [[1, 9, 9, 5], [3, 3, 5, 7]]]) {
       const xs = tf.randomNormal(shape, 0, 1, 'float32', 5);
       const dy = tf.randomNormal([shape[0], shape[1], shape[2], filter[3]], 0, 1, 'float32', 6);
       const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: filter };
-      filterGrads.push(...tf.engine().runKernel('Conv2DBackpropFilter', { x: xs, dy }, attrs).dataSync());
+      const grad = tf.engine().runKernel('Conv2DBackpropFilter', { x: xs, dy }, attrs).dataSync();
+      filterSizes.push(grad.length);
+      filterGrads.push(...grad);
     }
     // The native kernels that split rows with the worker in chunks (gemm, Gram, InfoNCE rows, G + Gᵀ).
     const { adam, addTransposeNative, bilinearCropNative, contrastiveSelfLossNative, convEncoder, debiasedRowGradsNative, debiasedRowsNative, gramMatrix, infoNceRowsNative, infoNceRowGradsNative, lpDistance } = await import('${distIndex}');
@@ -103,7 +110,7 @@ function child(threads: number, nodeFlags: readonly string[] = [], xnnpackThread
       })(),
     ];
     const nativeValues = chunked.flatMap((t) => Array.from(t.dataSync()));
-    console.log(JSON.stringify({ threads: wasm.getThreadsCount(), values, pooled, filterGrads, nativeValues }));
+    console.log(JSON.stringify({ threads: wasm.getThreadsCount(), values, pooled, filterGrads, nativeValues, fma: selection.fma, sizes: { values: out.map((t) => t.size), filterGrads: filterSizes, nativeValues: chunked.map((t) => t.size) } }));
   `;
   // No process.exit in the child: it must end on its own (the pool threads must not hold it).
   const result = spawnSync(process.execPath, [...nodeFlags, '--input-type=module', '-e', source], { cwd: packageDir, encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024 });
@@ -150,6 +157,55 @@ describe('selectBackend({ wasmThreads }) in Node.js', () => {
     expect(split.pooled).toBe(true);
     expect(split.nativeValues).toEqual(one.nativeValues);
     expect(split.filterGrads).toEqual(one.filterGrads);
+  }, 120_000);
+
+  it('fma: true runs the relaxed-SIMD build (fused multiply-adds; Node 20 behind its V8 flag): within 1e-5 of the standard build, and the same on 1 or 2 threads bit for bit', () => {
+    const standard = child(1, [], undefined, false);
+    const one = child(1, [], undefined, true);
+    const two = child(2, [], 2, true);
+    expect(standard.fma).toBe(false);
+    expect(one.fma).toBe(true);
+    expect(two.fma).toBe(true);
+    expect(two.pooled).toBe(true);
+    // Thread-independent under FMA too: each element is summed by one thread, in the same order.
+    expect(two.nativeValues).toEqual(one.nativeValues);
+    expect(two.filterGrads).toEqual(one.filterGrads);
+    // Within 1e-5 of the multiply-then-add build on every product (matMul, Gram matrices, the
+    // Winograd and direct convolutions, their input and filter gradients, the fused conv stages
+    // and the encoder's gradients through them), relative to each tensor's largest magnitude (at
+    // least 1): a sum of ~1,000 unit products that cancels to near 0 carries rounding of the
+    // terms' size in either build. Kernels without products (G + Gᵀ, the max-pool gradient, the
+    // Adam step, the crop) are bit-identical. The InfoNCE / hard-negative rows and the contrastive
+    // gradient read the Gram block at scale 10: logits of ±100s turn its last-bit changes into
+    // relative changes of ~1e-5 in the softmax (as any reordering of the products would), so they
+    // are checked bit for bit across threads above, not against the other build.
+    const rowConsumers = new Set([2, 3, 4, 5, 6, 7, 10]);
+    const parts = one.sizes.nativeValues.length;
+    const noProducts = new Set([8, 12, parts - 2, parts - 1]);
+    let worst = 0;
+    let differing = 0;
+    for (const part of ['values', 'filterGrads', 'nativeValues'] as const) {
+      const ours = one[part];
+      const reference = standard[part];
+      expect(ours.length).toBe(reference.length);
+      expect(one.sizes[part].reduce((a, b) => a + b, 0)).toBe(reference.length);
+      let start = 0;
+      one.sizes[part].forEach((size, index) => {
+        const kind = part !== 'nativeValues' ? 'products' : rowConsumers.has(index) ? 'rows' : noProducts.has(index) ? 'exact' : 'products';
+        if (kind === 'exact') expect(ours.slice(start, start + size)).toEqual(reference.slice(start, start + size));
+        if (kind === 'products') {
+          let scale = 1;
+          for (let i = start; i < start + size; i++) scale = Math.max(scale, Math.abs(reference[i] as number));
+          for (let i = start; i < start + size; i++) {
+            if (ours[i] !== reference[i]) differing++;
+            worst = Math.max(worst, Math.abs((ours[i] as number) - (reference[i] as number)) / scale);
+          }
+        }
+        start += size;
+      });
+    }
+    expect(worst).toBeLessThanOrEqual(1e-5);
+    expect(differing).toBeGreaterThan(1000);
   }, 120_000);
 
   it('starts its workers when Node runs with V8 heap flags (which a worker may not inherit)', () => {

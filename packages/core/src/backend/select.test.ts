@@ -18,7 +18,7 @@ describe('selectBackend', () => {
 
   it('switches to the cpu backend on request, silently', async () => {
     const selection = await selectBackend({ preference: 'cpu', log: false });
-    expect(selection).toEqual({ name: 'cpu', skipped: [] });
+    expect(selection).toEqual({ name: 'cpu', skipped: [], fma: false });
     expect(tf.getBackend()).toBe('cpu');
   });
 
@@ -32,6 +32,11 @@ describe('selectBackend', () => {
     for (const wasmThreads of [0, 1.5, Number.NaN]) {
       await expect(selectBackend({ preference: 'cpu', log: false, wasmThreads })).rejects.toThrow(
         /Argument 'wasmThreads' passed to 'selectBackend' must be an integer >= 1/,
+      );
+    }
+    for (const fma of ['yes', 1, null]) {
+      await expect(selectBackend({ preference: 'cpu', log: false, fma: fma as never })).rejects.toThrow(
+        /Argument 'fma' passed to 'selectBackend' must be true, false or 'auto', got/,
       );
     }
   });

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { KERNELS_WASM_BASE64, KERNELS_WASM_SHARED_BASE64 } from './kernels-wasm.js';
+import { KERNELS_WASM_BASE64, KERNELS_WASM_RELAXED_BASE64, KERNELS_WASM_RELAXED_SHARED_BASE64, KERNELS_WASM_SHARED_BASE64 } from './kernels-wasm.js';
 import { ContrastiveError } from '../errors.js';
 import { assertNumber, assertOneOf } from '../validate.js';
 import { kernelInput, type WasmBackendLike, type WasmKernelArgs } from './wasm-heap.js';
@@ -66,38 +66,86 @@ interface EmscriptenModuleLike {
   readonly asm?: { readonly memory?: WebAssembly.Memory };
 }
 
-const instances = new WeakMap<WebAssembly.Memory, NativeExports | null>();
-const compiled = new Map<boolean, WebAssembly.Module | Promise<WebAssembly.Module> | null>();
+/** The kernels instantiated on one backend memory: their exports, module and variant. */
+interface NativeInstance {
+  readonly exports: NativeExports;
+  readonly module: WebAssembly.Module;
+  /** The relaxed-SIMD (fused multiply-add) variant. */
+  readonly relaxed: boolean;
+}
+
+const instances = new WeakMap<WebAssembly.Memory, NativeInstance | null>();
+const compiled = new Map<string, WebAssembly.Module | Promise<WebAssembly.Module> | null>();
 
 const decodeBase64 = (text: string): Uint8Array<ArrayBuffer> => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 
 /**
- * The compiled kernels module for private or shared memory. Compiled synchronously where the
- * platform allows it (Node.js, workers); a browser's main thread refuses synchronous compilation
- * of modules over 4 KB, so there it compiles in the background and the kernels fall back to the
- * backend's own until it is ready.
+ * A minimal module with one `f32x4.relaxed_madd`: `(func (param v128 v128 v128) (result v128))`.
+ * The engine runs relaxed SIMD when it validates.
  */
-function moduleFor(shared: boolean): WebAssembly.Module | null {
-  const known = compiled.get(shared);
+const RELAXED_SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+  0x01, 0x08, 0x01, 0x60, 0x03, 0x7b, 0x7b, 0x7b, 0x01, 0x7b, // type section: (v128 v128 v128) -> v128
+  0x03, 0x02, 0x01, 0x00, // function section: one function of type 0
+  0x0a, 0x0d, 0x01, 0x0b, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfd, 0x85, 0x02, 0x0b, // local.get 0..2, f32x4.relaxed_madd, end
+]);
+
+/**
+ * Whether the JavaScript engine runs WebAssembly relaxed SIMD (`f32x4.relaxed_madd` as the
+ * standard encodes it): Chrome and Edge from 114, Node.js from 22; Node.js 20 behind
+ * `--experimental-wasm-relaxed-simd`.
+ * @internal
+ */
+export function relaxedSimdSupported(): boolean {
+  try {
+    return WebAssembly.validate(RELAXED_SIMD_PROBE);
+  } catch {
+    return false;
+  }
+}
+
+/** Whether kernels instantiated from now on may use the relaxed-SIMD variant (where the engine runs it). */
+let relaxedAllowed = true;
+
+/**
+ * Allow or forbid the relaxed-SIMD (fused multiply-add) variant of the native kernels for the
+ * backend memories they are instantiated on from now on (`selectBackend`'s `fma`). Memories that
+ * already have their kernels keep them.
+ * @internal
+ */
+export function allowNativeFma(allowed: boolean): void {
+  relaxedAllowed = allowed;
+}
+
+/**
+ * The compiled kernels module for private or shared memory, standard or relaxed SIMD. Compiled
+ * synchronously where the platform allows it (Node.js, workers); a browser's main thread refuses
+ * synchronous compilation of modules over 4 KB, so there it compiles in the background and the
+ * kernels fall back to the backend's own until it is ready.
+ */
+function moduleFor(shared: boolean, relaxed: boolean): WebAssembly.Module | null {
+  const key = `${shared ? 'shared' : 'private'}/${relaxed ? 'relaxed' : 'standard'}`;
+  const known = compiled.get(key);
   if (known instanceof WebAssembly.Module) return known;
   if (known !== undefined) return null; // compiling, or failed
-  const bytes = decodeBase64(shared ? KERNELS_WASM_SHARED_BASE64 : KERNELS_WASM_BASE64);
+  const text = relaxed ? (shared ? KERNELS_WASM_RELAXED_SHARED_BASE64 : KERNELS_WASM_RELAXED_BASE64) : shared ? KERNELS_WASM_SHARED_BASE64 : KERNELS_WASM_BASE64;
+  const bytes = decodeBase64(text);
   try {
     const module = new WebAssembly.Module(bytes);
-    compiled.set(shared, module);
+    compiled.set(key, module);
     return module;
   } catch {
     const pending = WebAssembly.compile(bytes).then(
       (module) => {
-        compiled.set(shared, module);
+        compiled.set(key, module);
         return module;
       },
       () => {
-        compiled.set(shared, null);
+        compiled.set(key, null);
         return null as unknown as WebAssembly.Module;
       },
     );
-    compiled.set(shared, pending);
+    compiled.set(key, pending);
     return null;
   }
 }
@@ -115,23 +163,38 @@ function memoryOf(backend: WasmBackendLike): WebAssembly.Memory | undefined {
  * the backend's kernels.
  */
 export function nativeKernels(backend: WasmBackendLike): NativeExports | null {
+  return nativeInstance(backend)?.exports ?? null;
+}
+
+function nativeInstance(backend: WasmBackendLike): NativeInstance | null {
   const memory = memoryOf(backend);
   if (memory === undefined) return null;
   const known = instances.get(memory);
   if (known !== undefined) return known;
   const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-  const module = moduleFor(shared);
+  const relaxed = relaxedAllowed && relaxedSimdSupported();
+  const module = moduleFor(shared, relaxed);
   if (module === null) return null;
-  let exports: NativeExports | null;
+  let instance: NativeInstance | null;
   try {
-    exports = { ...new WebAssembly.Instance(module, { env: { memory } }).exports } as unknown as NativeExports;
+    const exports = { ...new WebAssembly.Instance(module, { env: { memory } }).exports } as unknown as NativeExports;
+    instance = { exports, module, relaxed };
   } catch {
-    exports = null;
+    instance = null;
   }
-  instances.set(memory, exports);
+  instances.set(memory, instance);
   // Shared memory (the threaded build): start the second thread; kernels use it once it is ready.
-  if (exports !== null && shared) void startNativePool(memory, module, POOL_FUNCTIONS);
-  return exports;
+  if (instance !== null && shared) void startNativePool(memory, module, POOL_FUNCTIONS);
+  return instance;
+}
+
+/**
+ * Whether the native kernels on this backend are the relaxed-SIMD variant (products as fused
+ * multiply-adds); `false` also when they do not run there.
+ * @internal
+ */
+export function nativeFma(backend: WasmBackendLike): boolean {
+  return nativeInstance(backend)?.relaxed ?? false;
 }
 
 /**
@@ -144,12 +207,11 @@ export function nativeKernels(backend: WasmBackendLike): NativeExports | null {
  */
 export async function nativeKernelsReady(backend: WasmBackendLike): Promise<boolean> {
   const memory = memoryOf(backend);
-  if (memory === undefined || nativeKernels(backend) === null) return false;
+  const instance = nativeInstance(backend);
+  if (memory === undefined || instance === null) return false;
   const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
   if (!shared) return false;
-  const module = moduleFor(true);
-  if (module === null) return false;
-  return (await startNativePool(memory, module, POOL_FUNCTIONS)) !== null;
+  return (await startNativePool(memory, instance.module, POOL_FUNCTIONS)) !== null;
 }
 
 /** Byte offset of a tensor's data on the wasm heap. */
