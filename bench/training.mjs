@@ -5,7 +5,10 @@
  * threads and the toolkit's kernels). Prints one JSON line (bench/run.mjs merges it into
  * bench/results.json as `torchTable`).
  *
- *   node bench/training.mjs [--threads 2] [--xnnpack-threads 1] [--reps 10] [--epochs 11] [--skip-epochs] [--only a,b]
+ *   node bench/training.mjs [--threads 2] [--xnnpack-threads 1] [--fma on|off|auto] [--reps 10] [--epochs 11] [--skip-epochs] [--only a,b]
+ *
+ * `--fma` (default on): the toolkit's wasm kernels in their fused multiply-add (relaxed SIMD) build,
+ * turned on behind Node.js 20's V8 flag by `selectBackend({ fma: true })`; the JSON says whether it ran.
  *
  * Every figure is the median wall time (ms) of `--reps` runs after at least 3 warm-up runs and 1.5 s; losses are
  * forward + backward (`tf.valueAndGrad` w.r.t. the embeddings, the gradient read back), steps are
@@ -37,9 +40,12 @@ const ONLY = flag('--only', '')?.split(',').filter(Boolean) ?? [];
 const WARMUP = 3;
 
 const XNNPACK = flag('--xnnpack-threads', undefined) === undefined ? undefined : Number(flag('--xnnpack-threads', undefined));
+const FMA = flag('--fma', 'on');
+if (!['on', 'off', 'auto'].includes(FMA)) throw new Error(`--fma must be on, off or auto, got ${FMA}`);
 
 const selection = await core.selectBackend({
   log: false,
+  fma: FMA === 'on' ? true : FMA === 'off' ? false : 'auto',
   ...(THREADS > 1 ? { wasmThreads: THREADS } : {}),
   ...(XNNPACK !== undefined && THREADS > 1 ? { xnnpackThreads: XNNPACK } : {}),
 });
@@ -128,7 +134,7 @@ function epochRow(dataset) {
   try {
     const child = spawnSync(
       process.execPath,
-      [bin, 'train', '--recipe', 'simclr', '--dataset', dataset, '--epochs', String(EPOCHS), '--threads', String(THREADS), '--probe', 'adam',
+      [bin, 'train', '--recipe', 'simclr', '--dataset', dataset, '--epochs', String(EPOCHS), '--threads', String(THREADS), '--fma', FMA, '--probe', 'adam',
         '--no-baselines', '--test-limit', '200', '--out', dir, '--name', 'bench'],
       { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] },
     );
@@ -136,7 +142,7 @@ function epochRow(dataset) {
     const report = JSON.parse(readFileSync(join(dir, 'bench', 'report.json'), 'utf8'));
     const seconds = report.epochs.map((e) => e.seconds);
     const timed = seconds.slice(1);
-    return { ms: Math.round(median(timed) * 1000), min: Math.round(Math.min(...timed) * 1000), runs: timed.length, steps: report.steps_per_epoch ?? null };
+    return { ms: Math.round(median(timed) * 1000), min: Math.round(Math.min(...timed) * 1000), runs: timed.length, steps: report.steps_per_epoch ?? null, fma: report.fma ?? null };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -182,6 +188,8 @@ console.log(
     // wasm threads asked for (XNNPACK's pool plus the toolkit's kernel worker), and XNNPACK's share.
     threads: selection.name === 'wasm' ? THREADS : null,
     xnnpackThreads: wasm?.getThreadsCount?.() ?? null,
+    // The toolkit's kernels as fused multiply-adds (relaxed SIMD); the epochs' CLI runs say so in their reports.
+    fma: selection.fma,
     node: process.version,
     tfjs: tf.version_core,
     date: new Date().toISOString(),
