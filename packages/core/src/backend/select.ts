@@ -133,8 +133,9 @@ async function tryBackend(name: BackendName, options: SelectBackendOptions): Pro
       if (options.fma === true) await enableRelaxedSimd();
       allowNativeFma(options.fma !== false);
       registerWasmKernels();
+    } else {
+      registerFastGradients();
     }
-    else registerFastGradients();
     const ok = await tf.setBackend(registryName);
     if (!ok) throw new Error(`tf.setBackend('${registryName}') returned false`);
     await tf.ready();
