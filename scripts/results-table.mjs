@@ -52,6 +52,7 @@ function variant(report) {
   if (report.recipe === 'instdisc' && o.objective === 'softmax') parts.push('exact softmax');
   if (report.config.trainLimit !== undefined) parts.push(`${report.config.trainLimit} train images`);
   if (report.config.batchSize !== 256) parts.push(`batch ${report.config.batchSize}`);
+  if (report.config.learningRate !== undefined && report.config.learningRate !== 1e-3) parts.push(`lr ${report.config.learningRate}`);
   const defaultTemperature = { simclr: 0.5, supcon: 0.1, hcl: 0.5, dcl: 0.5, moco: 0.2, pcl: 0.2 }[report.recipe];
   if (defaultTemperature !== undefined && o.temperature !== undefined && o.temperature !== defaultTemperature) parts.push(`τ ${o.temperature}`);
   if (o.strength !== undefined && o.strength !== 0.5 && report.recipe !== 'infomin-sweep') parts.push(`strength ${o.strength}`);
@@ -94,7 +95,7 @@ for (const [, runs] of sorted) {
     `| ${first.recipe}${variant(first) ? ` (${variant(first)})` : ''} | ${first.dataset} | ${first.config.epochs} | ${runs.map((run) => run.config.seed).join(', ')} | ` +
       `${pct(runs.map((run) => run.metrics.knn_top1))} | ${pct(runs.map((run) => run.metrics.linear_top1))} | ` +
       `${nmi.length ? mean(nmi).toFixed(3) : '–'} | ${extra.join('; ') || ''} | ${(mean(runs.map((run) => run.epochs.reduce((sum, epoch) => sum + epoch.seconds, 0))) / 60).toFixed(1)} | ` +
-      `${first.backend}${first.threads > 1 ? ` ×${first.threads}` : ''} | ${ref ? `${(100 * ref.knn_top1).toFixed(2)} / ${(100 * ref.linear_top1).toFixed(2)}` : '–'} |`,
+      `${first.backend}${first.threads > 1 ? ` ×${first.threads}` : ''}${first.fma === true ? ' FMA' : ''} | ${ref ? `${(100 * ref.knn_top1).toFixed(2)} / ${(100 * ref.linear_top1).toFixed(2)}` : '–'} |`,
   );
 }
 console.log(rows.join('\n'));
