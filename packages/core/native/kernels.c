@@ -35,6 +35,18 @@ static inline v128_t madd4(v128_t a, v128_t b, v128_t acc) {
 #endif
 }
 
+// One step of a 4 x 8 register tile: acc##r0 += x_r · lo and acc##r1 += x_r · hi for rows r = 0..3
+// (the accumulators named acc00, acc01, ..., acc31).
+#define MADD_4X8(acc, x0, x1, x2, x3, lo, hi) \
+  acc##00 = madd4(x0, lo, acc##00);            \
+  acc##01 = madd4(x0, hi, acc##01);            \
+  acc##10 = madd4(x1, lo, acc##10);            \
+  acc##11 = madd4(x1, hi, acc##11);            \
+  acc##20 = madd4(x2, lo, acc##20);            \
+  acc##21 = madd4(x2, hi, acc##21);            \
+  acc##30 = madd4(x3, lo, acc##30);            \
+  acc##31 = madd4(x3, hi, acc##31);
+
 // Where chunk c of `chunks` starts in `total` units of work, the chunks shrinking linearly from
 // about 2 / chunks of the work to 1 / chunks²: the two threads take chunks in order, so the last
 // ones, which decide how long one thread waits for the other, are short (guided scheduling).
@@ -369,14 +381,7 @@ static inline void bpf_tile_4x8(const float* x, const float* dy, double* acc, in
       v128_t g0 = wasm_v128_load(gp), g1 = wasm_v128_load(gp + 4);
       v128_t v0 = wasm_v128_load32_splat(xp), v1 = wasm_v128_load32_splat(xp + 1);
       v128_t v2 = wasm_v128_load32_splat(xp + 2), v3 = wasm_v128_load32_splat(xp + 3);
-      a00 = madd4(v0, g0, a00);
-      a01 = madd4(v0, g1, a01);
-      a10 = madd4(v1, g0, a10);
-      a11 = madd4(v1, g1, a11);
-      a20 = madd4(v2, g0, a20);
-      a21 = madd4(v2, g1, a21);
-      a30 = madd4(v3, g0, a30);
-      a31 = madd4(v3, g1, a31);
+      MADD_4X8(a, v0, v1, v2, v3, g0, g1)
     }
   }
 #define BPF_STORE(row, v0_, v1_)                                              \
@@ -1273,14 +1278,7 @@ EXPORT(gemm_packed) void gemm_packed(const float* a, const float* packed, int32_
         const v128_t b0 = wasm_v128_load(panel + (int64_t)p * 8), b1 = wasm_v128_load(panel + (int64_t)p * 8 + 4);
         const v128_t x0 = wasm_v128_load32_splat(a0 + p), x1 = wasm_v128_load32_splat(a1 + p);
         const v128_t x2 = wasm_v128_load32_splat(a2 + p), x3 = wasm_v128_load32_splat(a3 + p);
-        c00 = madd4(x0, b0, c00);
-        c01 = madd4(x0, b1, c01);
-        c10 = madd4(x1, b0, c10);
-        c11 = madd4(x1, b1, c11);
-        c20 = madd4(x2, b0, c20);
-        c21 = madd4(x2, b1, c21);
-        c30 = madd4(x3, b0, c30);
-        c31 = madd4(x3, b1, c31);
+        MADD_4X8(c, x0, x1, x2, x3, b0, b1)
       }
       const int32_t w = n - j0 < 8 ? n - j0 : 8;
       if (alpha != 1.0f) {
@@ -1720,14 +1718,7 @@ __attribute__((noinline)) static void wino_products(const float* V, const float*
           const v128_t b0 = wasm_v128_load(panel + p * 8), b1 = wasm_v128_load(panel + p * 8 + 4);
           const v128_t x0 = wasm_v128_load32_splat(a0 + p), x1 = wasm_v128_load32_splat(a1 + p);
           const v128_t x2 = wasm_v128_load32_splat(a2 + p), x3 = wasm_v128_load32_splat(a3 + p);
-          c00 = madd4(x0, b0, c00);
-          c01 = madd4(x0, b1, c01);
-          c10 = madd4(x1, b0, c10);
-          c11 = madd4(x1, b1, c11);
-          c20 = madd4(x2, b0, c20);
-          c21 = madd4(x2, b1, c21);
-          c30 = madd4(x3, b0, c30);
-          c31 = madd4(x3, b1, c31);
+          MADD_4X8(c, x0, x1, x2, x3, b0, b1)
         }
         float* o = m + (int64_t)i * K + k0;
         wasm_v128_store(o, c00);
@@ -1910,14 +1901,7 @@ __attribute__((noinline)) static void wino_filter_products(const float* V, const
           const float* vr = v + t * C + c;
           const v128_t x0 = wasm_v128_load32_splat(vr), x1 = wasm_v128_load32_splat(vr + 1);
           const v128_t x2 = wasm_v128_load32_splat(vr + 2), x3 = wasm_v128_load32_splat(vr + 3);
-          c00 = madd4(x0, b0, c00);
-          c01 = madd4(x0, b1, c01);
-          c10 = madd4(x1, b0, c10);
-          c11 = madd4(x1, b1, c11);
-          c20 = madd4(x2, b0, c20);
-          c21 = madd4(x2, b1, c21);
-          c30 = madd4(x3, b0, c30);
-          c31 = madd4(x3, b1, c31);
+          MADD_4X8(c, x0, x1, x2, x3, b0, b1)
         }
         float* o = a + (int64_t)c * K + k0;
 #define WINO_ACC(row, lo, hi)                                                              \
@@ -2014,14 +1998,7 @@ EXPORT(conv3x3_pool_direct) void conv3x3_pool_direct(const float* xp, const floa
               // Window position (a, e) reads input (y0 + a + kh, x0 + e + kw).
               const v128_t v00 = wasm_v128_load32_splat(p0 + kw * C), v01 = wasm_v128_load32_splat(p0 + (kw + 1) * C);
               const v128_t v10 = wasm_v128_load32_splat(p1 + kw * C), v11 = wasm_v128_load32_splat(p1 + (kw + 1) * C);
-              a00 = madd4(v00, w0, a00);
-              a01 = madd4(v00, w1, a01);
-              a10 = madd4(v01, w0, a10);
-              a11 = madd4(v01, w1, a11);
-              a20 = madd4(v10, w0, a20);
-              a21 = madd4(v10, w1, a21);
-              a30 = madd4(v11, w0, a30);
-              a31 = madd4(v11, w1, a31);
+              MADD_4X8(a, v00, v01, v10, v11, w0, w1)
             }
           }
         }
