@@ -867,65 +867,72 @@ static inline void load_tr4(const float* p, int64_t stride, v128_t* t0, v128_t* 
   tr4(t0, t1, t2, t3);
 }
 
-// Blocks of 8 x 8: a block touches 8 source and 8 destination lines, so rows a power-of-two
-// stride apart (which share one L1 set) do not evict each other before they are reused.
-#define TB 8
+// Transposes run in blocks of TB x TB (TB 16: every destination line is written whole, 64 bytes,
+// while its block is in the cache) with the destination rows cut into bands: within a band the
+// source rows are swept once, so a block's pages stay in the TLB even when each row is a page or
+// more (a 2048 x 2048 matrix: rows 8 KB apart; sweeping every destination row per band of source
+// rows took 21 ms, with bands 6 ms less).
+#define TB 16
+#define TBAND 128
+
+// Rows [iStart, iEnd) of out [ni, nj] = the transpose of in [nj, ni] (out[i][j] = in[j][i]), plus
+// add[i][j] when add != 0 (add laid out as out). Source rows in the outer loop, the band's blocks in
+// the inner one.
+static inline void transpose_band(const uint32_t* in, const float* add, uint32_t* out, int32_t ni, int32_t nj, int32_t iStart, int32_t iEnd) {
+  for (int32_t j0 = 0; j0 < nj; j0 += TB) {
+    const int32_t j1 = j0 + TB < nj ? j0 + TB : nj;
+    for (int32_t i0 = iStart; i0 < iEnd; i0 += TB) {
+      const int32_t i1 = i0 + TB < iEnd ? i0 + TB : iEnd;
+      if (i1 - i0 == TB && j1 - j0 == TB) {
+        for (int32_t i = i0; i < i1; i += 4) {
+          for (int32_t j = j0; j < j1; j += 4) {
+            v128_t t0, t1, t2, t3;
+            load_tr4((const float*)(in + (int64_t)j * ni + i), ni, &t0, &t1, &t2, &t3);
+            if (add != 0) {
+              t0 = wasm_f32x4_add(wasm_v128_load(add + (int64_t)i * nj + j), t0);
+              t1 = wasm_f32x4_add(wasm_v128_load(add + (int64_t)(i + 1) * nj + j), t1);
+              t2 = wasm_f32x4_add(wasm_v128_load(add + (int64_t)(i + 2) * nj + j), t2);
+              t3 = wasm_f32x4_add(wasm_v128_load(add + (int64_t)(i + 3) * nj + j), t3);
+            }
+            wasm_v128_store(out + (int64_t)i * nj + j, t0);
+            wasm_v128_store(out + (int64_t)(i + 1) * nj + j, t1);
+            wasm_v128_store(out + (int64_t)(i + 2) * nj + j, t2);
+            wasm_v128_store(out + (int64_t)(i + 3) * nj + j, t3);
+          }
+        }
+      } else if (add != 0) {
+        const float* f = (const float*)in;
+        for (int32_t i = i0; i < i1; i++)
+          for (int32_t j = j0; j < j1; j++) ((float*)out)[(int64_t)i * nj + j] = add[(int64_t)i * nj + j] + f[(int64_t)j * ni + i];
+      } else {
+        for (int32_t i = i0; i < i1; i++)
+          for (int32_t j = j0; j < j1; j++) out[(int64_t)i * nj + j] = in[(int64_t)j * ni + i];
+      }
+    }
+  }
+}
 
 // dst[b][c][r] = src[b][r][c] for `batch` matrices [rows, cols] of 4-byte values.
 EXPORT(transpose32) void transpose32(const uint32_t* src, int32_t batch, int32_t rows, int32_t cols, uint32_t* dst) {
   for (int32_t b = 0; b < batch; b++) {
     const uint32_t* s = src + (int64_t)b * rows * cols;
     uint32_t* d = dst + (int64_t)b * rows * cols;
-    for (int32_t r0 = 0; r0 < rows; r0 += TB) {
-      const int32_t r1 = r0 + TB < rows ? r0 + TB : rows;
-      for (int32_t c0 = 0; c0 < cols; c0 += TB) {
-        const int32_t c1 = c0 + TB < cols ? c0 + TB : cols;
-        if (r1 - r0 == TB && c1 - c0 == TB) {
-          for (int32_t r = r0; r < r1; r += 4) {
-            for (int32_t c = c0; c < c1; c += 4) {
-              v128_t x0, x1, x2, x3;
-              load_tr4((const float*)(s + (int64_t)r * cols + c), cols, &x0, &x1, &x2, &x3);
-              wasm_v128_store(d + (int64_t)c * rows + r, x0);
-              wasm_v128_store(d + (int64_t)(c + 1) * rows + r, x1);
-              wasm_v128_store(d + (int64_t)(c + 2) * rows + r, x2);
-              wasm_v128_store(d + (int64_t)(c + 3) * rows + r, x3);
-            }
-          }
-        } else {
-          for (int32_t r = r0; r < r1; r++)
-            for (int32_t c = c0; c < c1; c++) d[(int64_t)c * rows + r] = s[(int64_t)r * cols + c];
-        }
-      }
-    }
+    for (int32_t c0 = 0; c0 < cols; c0 += TBAND) transpose_band(s, 0, d, cols, rows, c0, c0 + TBAND < cols ? c0 + TBAND : cols);
   }
 }
 
+// Rows [rowStart, rowEnd) of dst [cols, rows], the transpose of src [rows, cols] (4-byte values):
+// transpose32 of one matrix, cut into row ranges for the kernel pool.
+EXPORT(transpose32_rows) void transpose32_rows(const uint32_t* src, int32_t rows, int32_t cols, uint32_t* dst, int32_t rowStart, int32_t rowEnd) {
+  for (int32_t c0 = rowStart; c0 < rowEnd; c0 += TBAND) transpose_band(src, 0, dst, cols, rows, c0, c0 + TBAND < rowEnd ? c0 + TBAND : rowEnd);
+}
+
 // out = g + transpose(g) for a square [n, n] matrix (the gradient of a loss on A·Aᵀ with respect
-// to A is (G + Gᵀ)·A: one matrix product instead of two), in 8 x 8 blocks.
-// Rows [rowStart, rowEnd) of the output; rowStart a multiple of 8.
-EXPORT(add_transpose) void add_transpose(const float* g, float* out, int32_t n, int32_t rowStart, int32_t rowEnd) {
-  for (int32_t i0 = rowStart; i0 < rowEnd; i0 += TB) {
-    const int32_t i1 = i0 + TB < rowEnd ? i0 + TB : rowEnd;
-    for (int32_t j0 = 0; j0 < n; j0 += TB) {
-      const int32_t j1 = j0 + TB < n ? j0 + TB : n;
-      if (i1 - i0 == TB && j1 - j0 == TB) {
-        for (int32_t i = i0; i < i1; i += 4) {
-          for (int32_t j = j0; j < j1; j += 4) {
-            // rows j..j+3 of g at columns i..i+3, transposed: (g^T) rows i..i+3 at columns j..j+3.
-            v128_t t0, t1, t2, t3;
-            load_tr4(g + (int64_t)j * n + i, n, &t0, &t1, &t2, &t3);
-            wasm_v128_store(out + (int64_t)i * n + j, wasm_f32x4_add(wasm_v128_load(g + (int64_t)i * n + j), t0));
-            wasm_v128_store(out + (int64_t)(i + 1) * n + j, wasm_f32x4_add(wasm_v128_load(g + (int64_t)(i + 1) * n + j), t1));
-            wasm_v128_store(out + (int64_t)(i + 2) * n + j, wasm_f32x4_add(wasm_v128_load(g + (int64_t)(i + 2) * n + j), t2));
-            wasm_v128_store(out + (int64_t)(i + 3) * n + j, wasm_f32x4_add(wasm_v128_load(g + (int64_t)(i + 3) * n + j), t3));
-          }
-        }
-      } else {
-        for (int32_t i = i0; i < i1; i++)
-          for (int32_t j = j0; j < j1; j++) out[(int64_t)i * n + j] = g[(int64_t)i * n + j] + g[(int64_t)j * n + i];
-      }
-    }
-  }
+// to A is (G + Gᵀ)·A: one matrix product instead of two); out = a + transpose(b) with b != a (the
+// two directions of a symmetric cross-entropy). Rows [rowStart, rowEnd) of the output.
+EXPORT(add_transpose) void add_transpose(const float* a, const float* b, float* out, int32_t n, int32_t rowStart, int32_t rowEnd) {
+  for (int32_t i0 = rowStart; i0 < rowEnd; i0 += TBAND)
+    transpose_band((const uint32_t*)b, a, (uint32_t*)out, n, n, i0, i0 + TBAND < rowEnd ? i0 + TBAND : rowEnd);
 }
 
 // Sum over leading axes: out[o, c] = sum over r of x[o, r, c] for x viewed as [outer, summed, inner]
@@ -985,22 +992,25 @@ EXPORT(sum_leading) void sum_leading(const float* x, float* out, int32_t outer, 
 // mul by 2, sub, relu, sqrt; relu keeps a NaN). selfDiag: the matrix of a set against itself,
 // whose diagonal is multiplied by 0 (0 for a finite value, NaN otherwise, as the tensor path's
 // product with an off-diagonal mask).
+// Row i of euclid_finish: o_j = sqrt(relu((sqLi + sqR_j) - 2 gr_j)).
+static inline void euclid_row(const float* gr, float sqLi, const float* sqR, int32_t m, float* o) {
+  const v128_t zero = f4(0.0f), two = f4(2.0f), li = f4(sqLi);
+  int32_t j = 0;
+  for (; j + 4 <= m; j += 4) {
+    v128_t s = wasm_f32x4_sub(wasm_f32x4_add(li, wasm_v128_load(sqR + j)), wasm_f32x4_mul(wasm_v128_load(gr + j), two));
+    s = wasm_v128_bitselect(zero, s, wasm_f32x4_lt(s, zero));
+    wasm_v128_store(o + j, wasm_f32x4_sqrt(s));
+  }
+  for (; j < m; j++) {
+    float s = (sqLi + sqR[j]) - gr[j] * 2.0f;
+    o[j] = __builtin_sqrtf(s < 0.0f ? 0.0f : s);
+  }
+}
+
 EXPORT(euclid_finish) void euclid_finish(const float* g, const float* sqL, const float* sqR, int32_t n, int32_t m, int32_t selfDiag, float* out) {
-  const v128_t zero = f4(0.0f), two = f4(2.0f);
   for (int32_t i = 0; i < n; i++) {
-    const float* gr = g + (int64_t)i * m;
     float* o = out + (int64_t)i * m;
-    const v128_t li = wasm_v128_load32_splat(sqL + i);
-    int32_t j = 0;
-    for (; j + 4 <= m; j += 4) {
-      v128_t s = wasm_f32x4_sub(wasm_f32x4_add(li, wasm_v128_load(sqR + j)), wasm_f32x4_mul(wasm_v128_load(gr + j), two));
-      s = wasm_v128_bitselect(zero, s, wasm_f32x4_lt(s, zero));
-      wasm_v128_store(o + j, wasm_f32x4_sqrt(s));
-    }
-    for (; j < m; j++) {
-      float s = (sqL[i] + sqR[j]) - gr[j] * 2.0f;
-      o[j] = __builtin_sqrtf(s < 0.0f ? 0.0f : s);
-    }
+    euclid_row(g + (int64_t)i * m, sqL[i], sqR, m, o);
     if (selfDiag && i < m) o[i] = o[i] * 0.0f;
   }
 }
@@ -1109,57 +1119,72 @@ EXPORT(gather32) int32_t gather32(const uint32_t* x, const int32_t* idx, int32_t
 // (similarity: relu(v - negMargin)), each difference rounded to float32 as the tensor ops do.
 // out (float64): positive sum, positive non-zero count, negative sum, negative non-zero count; all
 // four NaN when v holds a NaN.
+// One row of pair_margin_sums (self: the column excluded as the row's own pair, or -1): its
+// positive and negative sums and non-zero counts, and whether the row holds a NaN.
+typedef struct {
+  double pos, neg;
+  int64_t posCount, negCount;
+  int32_t nan;
+} MarginRow;
+
+static inline __attribute__((always_inline)) MarginRow margin_row(const float* row, int32_t li, const int32_t* refLabels, int32_t m, int32_t self, int32_t isSim, float posMargin,
+                                                                   float negMargin) {
+  const v128_t zero = f4(0.0f), pm = f4(posMargin), nm = f4(negMargin), lane = wasm_i32x4_make(0, 1, 2, 3);
+  const v128_t vl = i4(li), vself = i4(self);
+  v128_t ps = zero, ns = zero, pc = i4(0), nc = i4(0), bad = i4(0);
+  MarginRow r = {0.0, 0.0, 0, 0, 0};
+  int32_t j = 0;
+  for (; j + 4 <= m; j += 4) {
+    const v128_t d = wasm_v128_load(row + j);
+    const v128_t same = wasm_i32x4_eq(wasm_v128_load(refLabels + j), vl);
+    const v128_t pos = wasm_v128_andnot(same, wasm_i32x4_eq(wasm_i32x4_add(i4(j), lane), vself));
+    const v128_t pl = isSim ? wasm_f32x4_sub(pm, d) : wasm_f32x4_sub(d, pm);
+    const v128_t nl = isSim ? wasm_f32x4_sub(d, nm) : wasm_f32x4_sub(nm, d);
+    const v128_t pOn = wasm_v128_and(pos, wasm_f32x4_gt(pl, zero));
+    const v128_t nOn = wasm_v128_andnot(wasm_f32x4_gt(nl, zero), same);
+    ps = wasm_f32x4_add(ps, wasm_v128_and(pl, pOn));
+    ns = wasm_f32x4_add(ns, wasm_v128_and(nl, nOn));
+    pc = wasm_i32x4_sub(pc, pOn);
+    nc = wasm_i32x4_sub(nc, nOn);
+    bad = wasm_v128_or(bad, wasm_f32x4_ne(d, d));
+  }
+  for (int32_t k = 0; k < 4; k++) {
+    float a, b;
+    __builtin_memcpy(&a, (const char*)&ps + 4 * k, 4);
+    __builtin_memcpy(&b, (const char*)&ns + 4 * k, 4);
+    r.pos += a;
+    r.neg += b;
+  }
+  r.posCount = wasm_i32x4_extract_lane(pc, 0) + wasm_i32x4_extract_lane(pc, 1) + wasm_i32x4_extract_lane(pc, 2) + wasm_i32x4_extract_lane(pc, 3);
+  r.negCount = wasm_i32x4_extract_lane(nc, 0) + wasm_i32x4_extract_lane(nc, 1) + wasm_i32x4_extract_lane(nc, 2) + wasm_i32x4_extract_lane(nc, 3);
+  r.nan = wasm_v128_any_true(bad);
+  for (; j < m; j++) {
+    const float d = row[j];
+    if (d != d) r.nan = 1;
+    if (refLabels[j] == li) {
+      if (j == self) continue;
+      const float l = isSim ? posMargin - d : d - posMargin;
+      if (l > 0.0f) { r.pos += l; r.posCount++; }
+    } else {
+      const float l = isSim ? d - negMargin : negMargin - d;
+      if (l > 0.0f) { r.neg += l; r.negCount++; }
+    }
+  }
+  return r;
+}
+
 EXPORT(pair_margin_sums) void pair_margin_sums(const float* v, const int32_t* labels, const int32_t* refLabels, int32_t n, int32_t m,
                                                int32_t selfPairs, int32_t isSim, float posMargin, float negMargin, double* out) {
-  const v128_t zero = f4(0.0f), pm = f4(posMargin), nm = f4(negMargin), lane = wasm_i32x4_make(0, 1, 2, 3);
   double posSum = 0.0, negSum = 0.0;
   int64_t posCount = 0, negCount = 0;
   int32_t nan = 0;
   for (int32_t i = 0; i < n; i++) {
-    const float* row = v + (int64_t)i * m;
-    const int32_t li = labels[i];
-    const v128_t vl = i4(li), self = i4(selfPairs ? i : -1);
-    v128_t ps = zero, ns = zero, pc = i4(0), nc = i4(0), bad = i4(0);
-    int32_t j = 0;
-    for (; j + 4 <= m; j += 4) {
-      const v128_t d = wasm_v128_load(row + j);
-      const v128_t same = wasm_i32x4_eq(wasm_v128_load(refLabels + j), vl);
-      const v128_t pos = wasm_v128_andnot(same, wasm_i32x4_eq(wasm_i32x4_add(i4(j), lane), self));
-      const v128_t pl = isSim ? wasm_f32x4_sub(pm, d) : wasm_f32x4_sub(d, pm);
-      const v128_t nl = isSim ? wasm_f32x4_sub(d, nm) : wasm_f32x4_sub(nm, d);
-      const v128_t pOn = wasm_v128_and(pos, wasm_f32x4_gt(pl, zero));
-      const v128_t nOn = wasm_v128_andnot(wasm_f32x4_gt(nl, zero), same);
-      ps = wasm_f32x4_add(ps, wasm_v128_and(pl, pOn));
-      ns = wasm_f32x4_add(ns, wasm_v128_and(nl, nOn));
-      pc = wasm_i32x4_sub(pc, pOn);
-      nc = wasm_i32x4_sub(nc, nOn);
-      bad = wasm_v128_or(bad, wasm_f32x4_ne(d, d));
-    }
-    double rowPos = 0.0, rowNeg = 0.0;
-    for (int32_t k = 0; k < 4; k++) {
-      float a, b;
-      __builtin_memcpy(&a, (const char*)&ps + 4 * k, 4);
-      __builtin_memcpy(&b, (const char*)&ns + 4 * k, 4);
-      rowPos += a;
-      rowNeg += b;
-    }
-    posCount += wasm_i32x4_extract_lane(pc, 0) + wasm_i32x4_extract_lane(pc, 1) + wasm_i32x4_extract_lane(pc, 2) + wasm_i32x4_extract_lane(pc, 3);
-    negCount += wasm_i32x4_extract_lane(nc, 0) + wasm_i32x4_extract_lane(nc, 1) + wasm_i32x4_extract_lane(nc, 2) + wasm_i32x4_extract_lane(nc, 3);
-    if (wasm_v128_any_true(bad)) nan = 1;
-    for (; j < m; j++) {
-      const float d = row[j];
-      if (d != d) nan = 1;
-      if (refLabels[j] == li) {
-        if (selfPairs && j == i) continue;
-        const float l = isSim ? posMargin - d : d - posMargin;
-        if (l > 0.0f) { rowPos += l; posCount++; }
-      } else {
-        const float l = isSim ? d - negMargin : negMargin - d;
-        if (l > 0.0f) { rowNeg += l; negCount++; }
-      }
-    }
-    posSum += rowPos;
-    negSum += rowNeg;
+    const MarginRow r = margin_row(v + (int64_t)i * m, labels[i], refLabels, m, selfPairs ? i : -1, isSim, posMargin, negMargin);
+    posSum += r.pos;
+    negSum += r.neg;
+    posCount += r.posCount;
+    negCount += r.negCount;
+    nan |= r.nan;
   }
   const double q = nan ? __builtin_nan("") : 0.0;
   out[0] = posSum + q;
@@ -1294,14 +1319,16 @@ EXPORT(gemm_packed) void gemm_packed(const float* a, const float* packed, int32_
 }
 
 // Below the diagonal of a square Gram matrix from above it: c[i][j] = c[j][i] for j < i, rows
-// [rowStart, rowEnd) (rowStart a multiple of 8), in 8 x 8 blocks of 4 x 4 register transposes.
-EXPORT(gemm_mirror) void gemm_mirror(float* c, int32_t n, int32_t rowStart, int32_t rowEnd) {
-  for (int32_t i0 = rowStart; i0 < rowEnd; i0 += TB) {
-    const int32_t i1 = i0 + TB < rowEnd ? i0 + TB : rowEnd;
-    for (int32_t j0 = 0; j0 < i0; j0 += TB) {
-      if (i1 - i0 == TB) {
+// [rowStart, rowEnd) in bands of TBAND rows, in TB x TB blocks of 4 x 4 register transposes (source rows in the outer
+// loop, as transpose_band); the blocks that reach the diagonal element by element.
+static inline void mirror_band(float* c, int32_t n, int32_t rowStart, int32_t rowEnd) {
+  for (int32_t j0 = 0; j0 < rowEnd - 1; j0 += TB) {
+    const int32_t j1 = j0 + TB < n ? j0 + TB : n;
+    for (int32_t i0 = rowStart; i0 < rowEnd; i0 += TB) {
+      const int32_t i1 = i0 + TB < rowEnd ? i0 + TB : rowEnd;
+      if (j1 <= i0 && i1 - i0 == TB && j1 - j0 == TB) {
         for (int32_t i = i0; i < i1; i += 4) {
-          for (int32_t j = j0; j < j0 + TB; j += 4) {
+          for (int32_t j = j0; j < j1; j += 4) {
             v128_t t0, t1, t2, t3;
             load_tr4(c + (int64_t)j * n + i, n, &t0, &t1, &t2, &t3);
             wasm_v128_store(c + (int64_t)i * n + j, t0);
@@ -1312,13 +1339,14 @@ EXPORT(gemm_mirror) void gemm_mirror(float* c, int32_t n, int32_t rowStart, int3
         }
       } else {
         for (int32_t i = i0; i < i1; i++)
-          for (int32_t j = j0; j < j0 + TB; j++) c[(int64_t)i * n + j] = c[(int64_t)j * n + i];
+          for (int32_t j = j0; j < j1 && j < i; j++) c[(int64_t)i * n + j] = c[(int64_t)j * n + i];
       }
     }
-    // the diagonal block: below its diagonal.
-    for (int32_t i = i0; i < i1; i++)
-      for (int32_t j = i0; j < i; j++) c[(int64_t)i * n + j] = c[(int64_t)j * n + i];
   }
+}
+
+EXPORT(gemm_mirror) void gemm_mirror(float* c, int32_t n, int32_t rowStart, int32_t rowEnd) {
+  for (int32_t i0 = rowStart; i0 < rowEnd; i0 += TBAND) mirror_band(c, n, i0, i0 + TBAND < rowEnd ? i0 + TBAND : rowEnd);
 }
 
 // --------------------------------------------------------------------------- L2 normalization
@@ -1544,16 +1572,28 @@ EXPORT(triplet_margin) void triplet_margin(const float* u, int32_t d, const int3
 
 // ---------------------------------------------- contrastive loss on the Euclidean self-distances
 
-// The Euclidean matrix of rows x [n, d] with themselves from their Gram matrix g and squared norms
-// sq (d_ij = sqrt(relu((sq_i + sq_j) - 2 g_ij)), the diagonal times 0, as euclid_finish), written
-// to dist, together with pair_margin_sums over it (self pairs, a distance) in the same pass.
-EXPORT(contrastive_self_forward) void contrastive_self_forward(const float* g, const float* sq, const int32_t* labels, int32_t n, float posMargin,
-                                                               float negMargin, float* dist, double* sums) {
-  euclid_finish(g, sq, sq, n, n, 1, dist);
-  pair_margin_sums(dist, labels, labels, n, n, 1, 0, posMargin, negMargin, sums);
+// Rows [rowStart, rowEnd) of the Euclidean matrix of rows x [n, d] with themselves from their Gram
+// matrix g and squared norms sq (d_ij = sqrt(relu((sq_i + sq_j) - 2 g_ij)), the diagonal times 0,
+// as euclid_finish), written to dist, and each row's pair_margin_sums over it (self pairs, a
+// distance) in the same pass: rowSums[4 i ..] = positive sum, positive count, negative sum,
+// negative count, all four NaN when the row holds a NaN. Summed over the rows in order they are
+// pair_margin_sums' four values, bit for bit.
+EXPORT(contrastive_self_rows) void contrastive_self_rows(const float* g, const float* sq, const int32_t* labels, int32_t n, float posMargin,
+                                                         float negMargin, float* dist, double* rowSums, int32_t rowStart, int32_t rowEnd) {
+  for (int32_t i = rowStart; i < rowEnd; i++) {
+    float* o = dist + (int64_t)i * n;
+    euclid_row(g + (int64_t)i * n, sq[i], sq, n, o);
+    o[i] = o[i] * 0.0f;
+    const MarginRow r = margin_row(o, labels[i], labels, n, i, 0, posMargin, negMargin);
+    const double q = r.nan ? __builtin_nan("") : 0.0;
+    rowSums[4 * (int64_t)i] = r.pos + q;
+    rowSums[4 * (int64_t)i + 1] = (double)r.posCount + q;
+    rowSums[4 * (int64_t)i + 2] = r.neg + q;
+    rowSums[4 * (int64_t)i + 3] = (double)r.negCount + q;
+  }
 }
 
-// The backward pass of contrastive_self_forward's loss posScale · Σpos + negScale · Σneg with
+// The backward pass of contrastive_self_rows's loss posScale · Σpos + negScale · Σneg with
 // respect to the pre-root values, symmetrised: out_ij = 2 h_ij, h_ij = (+posScale on an active
 // positive pair, -negScale on an active negative pair) / (2 d_ij) where d_ij > 0, else 0 — for a
 // symmetric dist and labels h_ij = h_ji, so this is dS + dSᵀ — and rowSums_i = Σ_j out_ij (float32

@@ -70,6 +70,9 @@ function child(threads: number, nodeFlags: readonly string[] = [], xnnpackThread
       debiasedRowsNative(tf.div(block, 20), ids, ids, 0, { beta: 1, tauPlus: 0.1, clamp: true, temperature: 0.5 }),
       debiasedRowGradsNative(tf.div(block, 20), ids, ids, 0, { beta: 1, tauPlus: 0.1, clamp: true, temperature: 0.5 }, dRow),
       addTransposeNative(tf.randomNormal([300, 300], 0, 1, 'float32', 11)),
+      // Transposes (output rows shared in ranges).
+      tf.transpose(tf.randomNormal([300, 517], 0, 1, 'float32', 26)),
+      tf.transpose(tf.randomNormal([1024, 256], 0, 1, 'float32', 27)),
       // Fractional arguments reach the worker unchanged (a Gram scale 1 / 0.07; the contrastive
       // gradient's 1 / count scales and a fractional margin).
       gramMatrix(e, 1 / 0.07),
@@ -137,11 +140,11 @@ describe('selectBackend({ wasmThreads }) in Node.js', () => {
     expect(two.filterGrads.length).toBe(3 * 3 * 32 * 64 + 3 * 3 * 32 + 3 * 3 * 5 * 7);
     expect(two.filterGrads).toEqual(one.filterGrads);
     // Row- and tile-chunked kernels (matMul, Gram, InfoNCE and hard-negative rows and their gradients, G + Gᵀ, the
-    // Winograd convolutions; the filter gradient above is Winograd's for the 32 -> 64 case): bit-identical too.
-    expect(two.nativeValues.length).toBe(300 * 300 + 333 * 301 + 300 + 300 * 300 + 300 + 300 * 300 + 300 + 300 * 300 + 300 * 300 + 300 * 300 + 300 * 64 + 300 * 64 + 16 * 28 * 28 * 8 + 9 * 14 * 14 * 64 + 9 * 14 * 14 * 32 + 1 + 420352 + 3136 * 128 + 300 * 28 * 28);
+    // Winograd convolutions, transposes; the filter gradient above is Winograd's for the 32 -> 64 case): bit-identical too.
+    expect(two.nativeValues.length).toBe(300 * 300 + 333 * 301 + 300 + 300 * 300 + 300 + 300 * 300 + 300 + 300 * 300 + 300 * 300 + 300 * 300 + 300 * 517 + 1024 * 256 + 300 * 64 + 300 * 64 + 16 * 28 * 28 * 8 + 9 * 14 * 14 * 64 + 9 * 14 * 14 * 32 + 1 + 420352 + 3136 * 128 + 300 * 28 * 28);
     expect(two.nativeValues).toEqual(one.nativeValues);
     // ... and they are the right values: the fractional-scale Gram matrix is 1 / 0.07 times the plain one.
-    const offset = 300 * 300 + 333 * 301 + 300 + 300 * 300 + 300 + 300 * 300 + 300 + 300 * 300 + 300 * 300;
+    const offset = 300 * 300 + 333 * 301 + 300 + 300 * 300 + 300 + 300 * 300 + 300 + 300 * 300 + 300 * 300 + 300 * 517 + 1024 * 256;
     let scaleError = 0;
     for (let i = 0; i < 300 * 300; i++) {
       const expected = (two.nativeValues[i] as number) / 10 / 0.07;
@@ -174,14 +177,14 @@ describe('selectBackend({ wasmThreads }) in Node.js', () => {
     // Winograd and direct convolutions, their input and filter gradients, the fused conv stages
     // and the encoder's gradients through them), relative to each tensor's largest magnitude (at
     // least 1): a sum of ~1,000 unit products that cancels to near 0 carries rounding of the
-    // terms' size in either build. Kernels without products (G + Gᵀ, the max-pool gradient, the
+    // terms' size in either build. Kernels without products (G + Gᵀ, the transposes, the max-pool gradient, the
     // Adam step, the crop) are bit-identical. The InfoNCE / hard-negative rows and the contrastive
     // gradient read the Gram block at scale 10: logits of ±100s turn its last-bit changes into
     // relative changes of ~1e-5 in the softmax (as any reordering of the products would), so they
     // are checked bit for bit across threads above, not against the other build.
-    const rowConsumers = new Set([2, 3, 4, 5, 6, 7, 10]);
+    const rowConsumers = new Set([2, 3, 4, 5, 6, 7, 12]);
     const parts = one.sizes.nativeValues.length;
-    const noProducts = new Set([8, 12, parts - 2, parts - 1]);
+    const noProducts = new Set([8, 9, 10, 14, parts - 2, parts - 1]);
     let worst = 0;
     let differing = 0;
     for (const part of ['values', 'filterGrads', 'nativeValues'] as const) {

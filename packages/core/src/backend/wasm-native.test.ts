@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { WasmBackendLike } from './wasm-heap.js';
+import { gramMatrix } from '../math.js';
 import { addTransposeNative, broadcastLevels, nativeKernels } from './wasm-native.js';
 import { expectSame, expectWithin1e5, on, shipped, useWasmWithCpuReference, values } from './wasm-parity.test.helpers.js';
 
@@ -172,14 +173,56 @@ describe('broadcastLevels', () => {
   });
 });
 
+/** `[rows, cols]` row-major data transposed, in plain JavaScript (the reference of the native transposes). */
+function transposed(data: ArrayLike<number>, rows: number, cols: number): number[] {
+  const out = new Array<number>(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c] as number;
+  return out;
+}
+
+describe('native transposes (blocks of 16, bands of 128 output rows)', () => {
+  // Sizes with partial blocks, several bands and a band tail; 256 x 256 rows are a power-of-two apart.
+  const SHAPES: [number, number][] = [[1, 1], [3, 5], [16, 16], [17, 33], [130, 257], [300, 129], [256, 256]];
+
+  it.each(SHAPES)('tf.transpose of [%i, %i] float32 and int32 is the exact transpose', (rows, cols) => {
+    const data = values(rows * cols, rows + cols);
+    for (const dtype of ['float32', 'int32'] as const) {
+      const x = tf.tensor2d(dtype === 'int32' ? data.map((v) => Math.round(v * 1000)) : data, [rows, cols], dtype);
+      const out = tf.transpose(x);
+      expect(out.shape).toEqual([cols, rows]);
+      expectSame(Array.from(out.dataSync()), transposed(x.dataSync(), rows, cols), `${dtype} [${rows}, ${cols}]`);
+      tf.dispose([x, out]);
+    }
+  });
+
+  it('tf.transpose of a batch [3, 17, 130] (perm [0, 2, 1]) transposes each matrix', () => {
+    const x = tf.tensor3d(values(3 * 17 * 130, 4), [3, 17, 130]);
+    const out = tf.transpose(x, [0, 2, 1]);
+    const data = x.dataSync();
+    const expected = [0, 1, 2].flatMap((b) => transposed(data.subarray(b * 17 * 130, (b + 1) * 17 * 130), 17, 130));
+    expectSame(Array.from(out.dataSync()), expected, 'batched');
+    tf.dispose([x, out]);
+  });
+
+  it.each([5, 33, 130, 300])('the Gram matrix of [%i, 19] is the full product x·xᵀ bit for bit (upper tiles mirrored below)', (n) => {
+    const x = tf.tensor2d(values(n * 19, n), [n, 19]);
+    const gram = gramMatrix(x, 0.5);
+    const full = tf.mul(tf.matMul(x, x, false, true), 0.5);
+    expectSame(Array.from(gram.dataSync()), Array.from(full.dataSync()), `n = ${n}`);
+    tf.dispose([x, gram, full]);
+  });
+});
+
 describe('addTransposeNative', () => {
-  it('is g + gᵀ exactly (odd sizes, tiles of 32 and their tails), and null off wasm', async () => {
-    for (const n of [1, 5, 32, 33, 70]) {
+  it('is g + gᵀ exactly (odd sizes, blocks of 16, bands of 128 and their tails), and null off wasm', async () => {
+    for (const n of [1, 5, 32, 33, 70, 130, 300]) {
       const g = tf.tensor2d(values(n * n, n), [n, n]);
       const ours = addTransposeNative(g) as tf.Tensor2D;
-      const reference = tf.add(g, tf.transpose(g));
-      expectSame(Array.from(ours.dataSync()), Array.from(reference.dataSync()), `n = ${n}`);
-      tf.dispose([g, ours, reference]);
+      const data = g.dataSync();
+      const t = transposed(data, n, n);
+      const reference = Array.from(data, (v, i) => Math.fround(v + (t[i] as number)));
+      expectSame(Array.from(ours.dataSync()), reference, `n = ${n}`);
+      tf.dispose([g, ours]);
     }
     await tf.setBackend('cpu');
     try {

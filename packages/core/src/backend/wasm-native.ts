@@ -9,7 +9,7 @@ import { readyPool, runChunked, startNativePool } from './native-pool.js';
 const BPF_GROUPS = 8;
 
 /** The kernels that split their work with the pool's worker. */
-const POOL_FUNCTIONS = ['wino_conv3x3', 'wino_filter_grad', 'conv3x3_pool_direct', 'pool_relu_grad', 'adam_update', 'bilinear_crop', 'conv2d_bpf_groups', 'info_nce_rows', 'info_nce_row_grads', 'debiased_rows', 'debiased_row_grads', 'gemm_packed', 'gemm_mirror', 'add_transpose', 'euclid_grad_sym', 'contrastive_self_backward', 'max_pool_grad_2x2'] as const;
+const POOL_FUNCTIONS = ['wino_conv3x3', 'wino_filter_grad', 'conv3x3_pool_direct', 'pool_relu_grad', 'adam_update', 'bilinear_crop', 'conv2d_bpf_groups', 'info_nce_rows', 'info_nce_row_grads', 'debiased_rows', 'debiased_row_grads', 'gemm_packed', 'gemm_mirror', 'add_transpose', 'transpose32_rows', 'euclid_grad_sym', 'contrastive_self_rows', 'contrastive_self_backward', 'max_pool_grad_2x2'] as const;
 
 /** The exports of native/kernels.c (byte offsets into the tfjs heap; sizes in elements). */
 interface NativeExports {
@@ -35,8 +35,9 @@ interface NativeExports {
   wino_conv3x3(x: number, u: number, bias: number, relu: number, y: number, mask: number, scratch: number, batch: number, h: number, w: number, inC: number, outC: number, chunks: number, chunkStart: number, chunkEnd: number): void;
   conv2d_bpf_groups(x: number, dy: number, acc: number, size: number, batch: number, chunks: number, inH: number, inW: number, inC: number, outH: number, outW: number, outC: number, fh: number, fw: number, sh: number, sw: number, pt: number, pl: number, chunkStart: number, chunkEnd: number): void;
   info_nce_rows(kind: number, s: number, rows: number, cols: number, n: number, m: number, selfStart: number, out: number, lseOut: number, rowStart: number, rowEnd: number): void;
-  add_transpose(g: number, out: number, n: number, rowStart: number, rowEnd: number): void;
+  add_transpose(a: number, b: number, out: number, n: number, rowStart: number, rowEnd: number): void;
   transpose32(src: number, batch: number, rows: number, cols: number, dst: number): void;
+  transpose32_rows(src: number, rows: number, cols: number, dst: number, rowStart: number, rowEnd: number): void;
   gather32(x: number, idx: number, outer: number, axisSize: number, count: number, inner: number, out: number): number;
   gemm_pack(b: number, k: number, n: number, transposed: number, packed: number): void;
   gemm_packed(a: number, packed: number, m: number, n: number, k: number, c: number, rowStart: number, rowEnd: number, upper: number, alpha: number): void;
@@ -44,7 +45,7 @@ interface NativeExports {
   l2_normalize(x: number, n: number, d: number, eps: number, y: number, norm: number): void;
   l2_normalize_grad(y: number, dy: number, norm: number, n: number, d: number, eps: number, dx: number): void;
   relu_grad(x: number, dy: number, dx: number, n: number): void;
-  contrastive_self_forward(g: number, sq: number, labels: number, n: number, posMargin: number, negMargin: number, dist: number, sums: number): void;
+  contrastive_self_rows(g: number, sq: number, labels: number, n: number, posMargin: number, negMargin: number, dist: number, rowSums: number, rowStart: number, rowEnd: number): void;
   contrastive_self_backward(dist: number, labels: number, n: number, posMargin: number, negMargin: number, posScale: number, negScale: number, out: number, rowSums: number, rowStart: number, rowEnd: number): void;
   triplet_margin(u: number, d: number, anchor: number, positive: number, negative: number, t: number, margin: number, swap: number, sums: number, scale: number, du: number): void;
   pair_margin_sums(v: number, labels: number, refLabels: number, n: number, m: number, selfPairs: number, isSim: number, posMargin: number, negMargin: number, out: number): void;
@@ -468,7 +469,8 @@ export function transposeNative(args: WasmKernelArgs, original: tf.KernelFunc): 
   if (!matrix && !batched) return original(args as Parameters<tf.KernelFunc>[0]);
   const [batch, rows, cols] = (matrix ? [1, ...reduced.shape] : reduced.shape) as [number, number, number];
   const out = backend.makeOutput(perm.map((axis) => x.shape[axis] as number), x.dtype);
-  native.transpose32(heapOffset(backend, x), batch, rows, cols, heapOffset(backend, out));
+  if (batch === 1) transposeRows(backend, native, heapOffset(backend, x), rows, cols, heapOffset(backend, out));
+  else native.transpose32(heapOffset(backend, x), batch, rows, cols, heapOffset(backend, out));
   return out;
 }
 
@@ -480,8 +482,13 @@ export function transposeNative(args: WasmKernelArgs, original: tf.KernelFunc): 
 export function transposeOnHeap(backend: WasmBackendLike, src: number, rows: number, cols: number, dst: number): boolean {
   const native = nativeKernels(backend);
   if (native === null) return false;
-  native.transpose32(src, 1, rows, cols, dst);
+  transposeRows(backend, native, src, rows, cols, dst);
   return true;
+}
+
+/** One `[rows, cols]` matrix of 4-byte values at byte offset `src` transposed into `dst`, its output rows shared with the kernel pool. */
+function transposeRows(backend: WasmBackendLike, native: NativeExports, src: number, rows: number, cols: number, dst: number): void {
+  if (rows * cols > 0) onRowChunks(backend, native, 'transpose32_rows', cols, rows, [src, rows, cols, dst, 0, cols], 16);
 }
 
 // ------------------------------------------------------------------------------------- Slice
@@ -1167,7 +1174,7 @@ const POOL_CHUNKS = 32;
 function onRowChunks(
   backend: WasmBackendLike,
   native: NativeExports,
-  fn: 'info_nce_rows' | 'info_nce_row_grads' | 'debiased_rows' | 'debiased_row_grads' | 'add_transpose' | 'gemm_mirror' | 'euclid_grad_sym' | 'contrastive_self_backward' | 'max_pool_grad_2x2' | 'conv3x3_pool_direct' | 'pool_relu_grad' | 'adam_update' | 'bilinear_crop',
+  fn: 'info_nce_rows' | 'info_nce_row_grads' | 'debiased_rows' | 'debiased_row_grads' | 'add_transpose' | 'transpose32_rows' | 'gemm_mirror' | 'euclid_grad_sym' | 'contrastive_self_rows' | 'contrastive_self_backward' | 'max_pool_grad_2x2' | 'conv3x3_pool_direct' | 'pool_relu_grad' | 'adam_update' | 'bilinear_crop',
   n: number,
   m: number,
   args: number[],
@@ -1448,7 +1455,7 @@ export function addTransposeNative(g: tf.Tensor2D): tf.Tensor2D | null {
   if (active === null) return null;
   const { backend, native } = active;
   const out = backend.makeOutput([n, n], 'float32');
-  if (n > 0) onRowChunks(backend, native, 'add_transpose', n, n, [heapOffset(backend, g), heapOffset(backend, out), n, 0, n], 8);
+  if (n > 0) onRowChunks(backend, native, 'add_transpose', n, n, [heapOffset(backend, g), heapOffset(backend, g), heapOffset(backend, out), n, 0, n], 16);
   return tf.engine().makeTensorFromTensorInfo(out) as tf.Tensor2D;
 }
 
@@ -1772,7 +1779,7 @@ export function gemmOnHeap(
       const work = gram ? (row: number): number => row * n - (row * row) / 2 : (row: number): number => row;
       runChunked(pool, 'gemm_packed', args, 6, 7, rowBounds(m, POOL_CHUNKS, work), call);
     }
-    if (gram) onRowChunks(backend, native, 'gemm_mirror', n, n, [heapOffset(backend, out), n, 0, n], 8);
+    if (gram) onRowChunks(backend, native, 'gemm_mirror', n, n, [heapOffset(backend, out), n, 0, n], 16);
     return true;
   } finally {
     backend.disposeData(packed.dataId);
@@ -2015,12 +2022,21 @@ export function contrastiveSelfLossNative(x: tf.Tensor2D, labels: tf.Tensor1D, o
     const gram = gramNative(x) as tf.Tensor2D;
     const sq = tf.sum(tf.square(x), 1);
     const out = backend.makeOutput([n, n], 'float32');
-    const cells = backend.makeOutput([8], 'float32');
+    // Four float64 sums per row, added up here in row order (what one pass over the rows adds).
+    const cells = backend.makeOutput([8 * n], 'float32');
     try {
-      native.contrastive_self_forward(heapOffset(backend, gram), heapOffset(backend, sq), heapOffset(backend, labels), n, posMargin, negMargin,
-        heapOffset(backend, out), heapOffset(backend, cells));
+      onRowChunks(backend, native, 'contrastive_self_rows', n, n, [
+        heapOffset(backend, gram), heapOffset(backend, sq), heapOffset(backend, labels), n, posMargin, negMargin,
+        heapOffset(backend, out), heapOffset(backend, cells), 0, n,
+      ]);
       const view = backend.typedArrayFromHeap(cells);
-      sums.set(new Float64Array(view.buffer, view.byteOffset, 4));
+      const rows = new Float64Array(view.buffer, view.byteOffset, 4 * n);
+      for (let i = 0; i < 4 * n; i += 4) {
+        sums[0] = (sums[0] as number) + (rows[i] as number);
+        sums[1] = (sums[1] as number) + (rows[i + 1] as number);
+        sums[2] = (sums[2] as number) + (rows[i + 2] as number);
+        sums[3] = (sums[3] as number) + (rows[i + 3] as number);
+      }
     } finally {
       backend.disposeData(cells.dataId);
     }
