@@ -33,7 +33,7 @@ export {
 export { Rng } from './rng.js';
 export type { RngState } from './rng.js';
 export { viewLabels } from './labels.js';
-export { gramMatrix, l2Normalize, safeSqrt, stopGradient } from './math.js';
+export { gramMatrix, l2Normalize, safeSqrt, scaledMatMul, stopGradient } from './math.js';
 export { cosineSimilarity, dotProductSimilarity, lpDistance } from './distances.js';
 export type { ChunkOptions, LpDistanceOptions } from './distances.js';
 export { kMeans } from './kmeans.js';

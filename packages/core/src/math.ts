@@ -1,17 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ContrastiveError } from './errors.js';
 import { assertNumber, assertTensor } from './validate.js';
-import { addTransposeNative, gramNative, l2NormalizeGradNative, l2NormalizeNative } from './backend/wasm-native.js';
+import { addTransposeNative, gramNative, l2NormalizeGradNative, l2NormalizeNative, matMulNative } from './backend/wasm-native.js';
 
 /** Throws unless `x` is a live tensor (of any rank), of dtype float32 when `float` is set. */
-function assertLiveTensor(x: unknown, fn: string, float: boolean): asserts x is tf.Tensor {
+function assertLiveTensor(x: unknown, fn: string, float: boolean, name = 'x'): asserts x is tf.Tensor {
   const candidate = x as tf.Tensor | null;
   if (candidate === null || typeof candidate !== 'object' || !Array.isArray((candidate as { shape?: unknown }).shape)) {
-    throw new ContrastiveError('SHAPE_MISMATCH', `Argument 'x' passed to '${fn}' must be a tf.Tensor, got ${candidate === null ? 'null' : typeof candidate}`);
+    throw new ContrastiveError('SHAPE_MISMATCH', `Argument '${name}' passed to '${fn}' must be a tf.Tensor, got ${candidate === null ? 'null' : typeof candidate}`);
   }
-  if (candidate.isDisposed) throw new ContrastiveError('DISPOSED', `Argument 'x' passed to '${fn}' has been disposed`);
+  if (candidate.isDisposed) throw new ContrastiveError('DISPOSED', `Argument '${name}' passed to '${fn}' has been disposed`);
   if (float && candidate.dtype !== 'float32') {
-    throw new ContrastiveError('DTYPE_MISMATCH', `Argument 'x' passed to '${fn}' must have dtype float32, got ${candidate.dtype}`);
+    throw new ContrastiveError('DTYPE_MISMATCH', `Argument '${name}' passed to '${fn}' must have dtype float32, got ${candidate.dtype}`);
   }
 }
 
@@ -125,6 +125,57 @@ export function stopGradient<T extends tf.Tensor>(x: T): T {
     gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
   })) as unknown as Parameters<typeof tf.customGrad>[0]);
   return op(x) as T;
+}
+
+/**
+ * `scale · a · b` (or `scale · a · bᵀ` with `transposeB`) — a similarity block at a temperature
+ * (CLIP's logits `q · kᵀ / τ`, Radford et al. 2021) and its gradients. On the wasm backend the
+ * toolkit's native product multiplies each finished sum by `scale` (no separate pass over the
+ * `[m, n]` result; the same float operations as `tf.mul(tf.matMul(a, b, false, transposeB), scale)`,
+ * so bit-identical to it); elsewhere that expression. Gradient: `dA = scale · dy · op(b)ᵀ`,
+ * `dB = scale · aᵀ · dy` (or its transpose with `transposeB`).
+ *
+ * @param a - `[m, k]` float32 (borrowed).
+ * @param b - `[k, n]`, or `[n, k]` with `transposeB`, float32 (borrowed).
+ * @param scale - a finite factor, e.g. `1 / temperature`.
+ * @param transposeB - whether `b` is `[n, k]` and enters transposed. @defaultValue false
+ * @returns `[m, n]` float32, owned by the caller.
+ * @throws {@link ContrastiveError} naming `a` or `b`: `SHAPE_MISMATCH` when not 2-D or when the
+ *   inner sizes differ, `DTYPE_MISMATCH` when not float32, `DISPOSED` when disposed;
+ *   `INVALID_ARGUMENT` naming `scale` when it is not a finite number.
+ * @example
+ * ```ts
+ * scaledMatMul(tf.tensor2d([[1, 0]]), tf.tensor2d([[1, 0], [0, 1]]), 10, true).print(); // [[10, 0]]
+ * ```
+ * @category Math
+ */
+export function scaledMatMul(a: tf.Tensor2D, b: tf.Tensor2D, scale: number, transposeB = false): tf.Tensor2D {
+  assertLiveTensor(a, 'scaledMatMul', true, 'a');
+  assertLiveTensor(b, 'scaledMatMul', true, 'b');
+  assertNumber(scale, 'scale', 'scaledMatMul');
+  for (const [name, t] of [['a', a], ['b', b]] as const) {
+    if (t.rank !== 2) throw new ContrastiveError('SHAPE_MISMATCH', `Argument '${name}' passed to 'scaledMatMul' must be a 2-D tensor, got shape [${t.shape.join(', ')}]`);
+  }
+  const inner = transposeB ? b.shape[1] : b.shape[0];
+  if (inner !== a.shape[1]) {
+    throw new ContrastiveError(
+      'SHAPE_MISMATCH',
+      `Argument 'b' passed to 'scaledMatMul' must have ${a.shape[1]} ${transposeB ? 'columns' : 'rows'} (a's columns), got shape [${b.shape.join(', ')}]`,
+    );
+  }
+  const op = tf.customGrad(((x: tf.Tensor2D, y: tf.Tensor2D, save: tf.GradSaveFunc) => {
+    save([x, y]);
+    return {
+      value: matMulNative(x, y, transposeB, scale) ?? (tf.mul(tf.matMul(x, y, false, transposeB), scale) as tf.Tensor2D),
+      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
+        const [left, right] = saved as [tf.Tensor2D, tf.Tensor2D];
+        const dx = tf.mul(tf.matMul(dy, right, false, !transposeB), scale);
+        const dRight = transposeB ? tf.matMul(dy, left, true, false) : tf.matMul(left, dy, true, false);
+        return [dx, tf.mul(dRight, scale)];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(a, b) as tf.Tensor2D;
 }
 
 /**

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ContrastiveError, assertNumber, cosineSimilarity, infoNceRowGradsNative, infoNceRowsNative, l2Normalize } from '@contrastive/core';
+import { ContrastiveError, addTransposeNative, assertNumber, cosineSimilarity, infoNceRowGradsNative, infoNceRowsNative, l2Normalize, scaledMatMul } from '@contrastive/core';
 import type { Distance, Embeddings, LossInput, Loss } from '@contrastive/core';
 import {
   DEFAULT_CHUNK_ELEMENTS,
@@ -180,35 +180,47 @@ export function symmetricDiagonalCrossEntropy(queries: Embeddings, keys: Embeddi
   if (form === null || keys.shape[0] !== n || n * n > chunkElements || !nativeRowsOn() || tf.getBackend() !== 'wasm' || (options.inBatchNegatives ?? true) === false) return null;
   return tf.tidy(() => {
     const prepare = (x: Embeddings): Embeddings => (form === 'cosine' ? l2Normalize(x) : x);
-    const scaleTensor = typeof options.scale === 'number' ? tf.scalar(options.scale) : options.scale;
+    // A fixed temperature multiplies inside the products (scaledMatMul: no pass over the [n, n]
+    // block, no scale gradient); a learnable one (a tensor) is an input of its own.
+    const fixed = typeof options.scale === 'number' ? options.scale : null;
+    const logits = (q: tf.Tensor2D, k: tf.Tensor2D, scale: tf.Scalar | null): tf.Tensor2D =>
+      scale === null ? scaledMatMul(q, k, fixed as number, true) : (tf.mul(tf.matMul(q, k, false, true), scale) as tf.Tensor2D);
     const symmetric = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-      const [q, k, scale, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Scalar, tf.GradSaveFunc];
+      const save = args[args.length - 1] as tf.GradSaveFunc;
+      const [q, k, scale] = (fixed === null ? args.slice(0, 3) : [...args.slice(0, 2), null]) as [tf.Tensor2D, tf.Tensor2D, tf.Scalar | null];
       const ids = tf.range(0, n, 1, 'int32') as tf.Tensor1D;
-      const s = tf.mul(tf.matMul(q, k, false, true), scale) as tf.Tensor2D;
+      const s = logits(q, k, scale);
       const st = tf.transpose(s) as tf.Tensor2D;
       const rows = infoNceRowsNative('ntxent', s, ids, ids, -1);
       const cols = infoNceRowsNative('ntxent', st, ids, ids, -1);
       if (rows === null || cols === null) throw new Error(`'${options.name}': the native rows stopped running`);
-      save([q, k, scale, s, st]);
+      save([q, k, s, st, ...(scale === null ? [] : [scale])]);
       const value = tf.mul(tf.add(tf.mean(rows), tf.mean(cols)), 0.5) as tf.Scalar;
       return {
         value,
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const [sq, sk, sScale, ss, sst] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Scalar, tf.Tensor2D, tf.Tensor2D];
+          const [sq, sk, ss, sst, sScale] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Scalar | undefined];
           const ids = tf.range(0, n, 1, 'int32') as tf.Tensor1D;
           const dRow = tf.mul(tf.ones([n]), tf.div(dy, 2 * n)) as tf.Tensor1D;
           const gRows = infoNceRowGradsNative('ntxent', ss, ids, ids, -1, dRow);
           const gCols = infoNceRowGradsNative('ntxent', sst, ids, ids, -1, dRow);
           if (gRows === null || gCols === null) throw new Error(`'${options.name}': the native rows stopped running`);
-          const g = tf.add(gRows, tf.transpose(gCols)) as tf.Tensor2D;
+          // d/dS of both directions: the rows' gradient plus the columns' transposed, in one pass.
+          const g = (addTransposeNative(gRows, gCols) ?? tf.add(gRows, tf.transpose(gCols))) as tf.Tensor2D;
+          if (sScale === undefined) {
+            // S = scale · q kᵀ: dq = scale · G k, dk = scale · Gᵀ q (Gᵀ copied once: both plain products).
+            return [scaledMatMul(g, sk, fixed as number), scaledMatMul(tf.transpose(g), sq, fixed as number)];
+          }
           const gScaled = tf.mul(g, sScale) as tf.Tensor2D;
           // d scale: S = scale · (q kᵀ), so Σ G ∘ (q kᵀ) = Σ G ∘ S / scale.
           const dScale = tf.div(tf.sum(tf.mul(g, ss)), sScale);
-          return [tf.matMul(gScaled, sk), tf.matMul(gScaled, sq, true, false), dScale];
+          return [tf.matMul(gScaled, sk), tf.matMul(tf.transpose(gScaled), sq), dScale];
         },
       };
     });
-    return symmetric(prepare(queries), prepare(keys), scaleTensor) as tf.Scalar;
+    const q = prepare(queries);
+    const k = prepare(keys);
+    return (fixed === null ? symmetric(q, k, options.scale as tf.Scalar) : symmetric(q, k)) as tf.Scalar;
   });
 }
 

@@ -141,11 +141,11 @@ describe('infoNceLoss / clipLoss: cross-entropy rows by the native NT-Xent rows 
 });
 
 describe('symmetric InfoNCE / CLIP on wasm: one similarity product', () => {
-  it('forward and backward take 3 matrix products instead of 6, with the same value and gradients', async () => {
+  it('forward and backward take 3 matrix products instead of 6 (learnable scale: tf.matMul), none through tf.matMul at a fixed temperature (scaledMatMul)', async () => {
     if (backend !== 'wasm') return;
     const x = tf.randomNormal([64, 16], 0, 1, 'float32', 3);
-    const loss = clipLoss({ temperature: 0.1 });
-    const products = async (native: boolean): Promise<number> => {
+    const products = async (native: boolean, learnableScale = true): Promise<number> => {
+      const loss = clipLoss({ temperature: 0.1, learnableScale });
       const previous = setNativeRows(native);
       try {
         const info = await tf.profile(() => tf.grad((e: tf.Tensor) => loss.compute({ embeddings: e as tf.Tensor2D, labels: viewLabels(32) }))(x));
@@ -153,10 +153,13 @@ describe('symmetric InfoNCE / CLIP on wasm: one similarity product', () => {
         return info.kernels.filter((k) => k.name === 'BatchMatMul' || k.name === '_FusedMatMul').length;
       } finally {
         setNativeRows(previous);
+        loss.dispose();
       }
     };
     expect(await products(true)).toBe(3);
     expect(await products(false)).toBe(6);
+    expect(await products(true, false)).toBe(0);
+    expect(await products(false, false)).toBe(6);
     x.dispose();
   });
 });

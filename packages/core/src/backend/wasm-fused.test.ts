@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ContrastiveError } from '../errors.js';
 import { lpDistance } from '../distances.js';
-import { gramMatrix, l2Normalize, setNativeL2Normalize } from '../math.js';
+import { gramMatrix, l2Normalize, scaledMatMul, setNativeL2Normalize } from '../math.js';
 import {
   collapsePermutation,
   contrastiveSelfLossNative,
@@ -172,6 +172,39 @@ describe('matrix products: the native kernel', () => {
     const cpu = await on('cpu', () => gramMatrix(tensor([33, 7], 3) as tf.Tensor2D, 0.5));
     const wasm = await on('wasm', () => gramMatrix(tensor([33, 7], 3) as tf.Tensor2D, 0.5));
     expectWithin1e5(wasm.data, cpu.data, 'wasm vs cpu');
+  });
+
+  it('scaledMatMul: bit-equal to scale · matMul (both forms), its gradients within 1e-5 of the matMul path, wasm within 1e-5 of cpu', async () => {
+    for (const [m, k, n] of [[1024, 128, 1024], [37, 5, 70], [9, 300, 33]] as const) {
+      for (const transposeB of [false, true]) {
+        const a = tensor([m, k], m) as tf.Tensor2D;
+        const b = tensor(transposeB ? [n, k] : [k, n], n + 1) as tf.Tensor2D;
+        const ours = scaledMatMul(a, b, 1 / 0.07, transposeB);
+        const reference = tf.mul(tf.matMul(a, b, false, transposeB), 1 / 0.07);
+        expect(ours.shape).toEqual([m, n]);
+        expectSame(Array.from(ours.dataSync()), Array.from(reference.dataSync()), `${m} x ${k} x ${n}, transposeB ${transposeB}`);
+        const w = tensor([m, n], 9);
+        const grads = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(scaledMatMul(x as tf.Tensor2D, y as tf.Tensor2D, -3, transposeB), w)))([a, b]);
+        const refGrads = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.mul(tf.matMul(x, y, false, transposeB), -3), w)))([a, b]);
+        grads.forEach((g, i) => expectScaled(Array.from(g.dataSync()), Array.from((refGrads[i] as tf.Tensor).dataSync()), `gradient ${i}, transposeB ${transposeB}`));
+        tf.dispose([a, b, ours, reference, w, ...grads, ...refGrads]);
+      }
+    }
+    const cpu = await on('cpu', () => scaledMatMul(tensor([33, 7], 3) as tf.Tensor2D, tensor([40, 7], 4) as tf.Tensor2D, 0.5, true));
+    const wasm = await on('wasm', () => scaledMatMul(tensor([33, 7], 3) as tf.Tensor2D, tensor([40, 7], 4) as tf.Tensor2D, 0.5, true));
+    expectWithin1e5(wasm.data, cpu.data, 'wasm vs cpu');
+  });
+
+  it('scaledMatMul rejects bad input with a ContrastiveError naming the argument', () => {
+    const a = tf.zeros([3, 2]) as tf.Tensor2D;
+    expect(() => scaledMatMul(tf.zeros([3]) as unknown as tf.Tensor2D, a, 1)).toThrow(/'a'/);
+    expect(() => scaledMatMul(a, tf.zeros([3, 2], 'int32') as unknown as tf.Tensor2D, 1)).toThrow(/'b'.*float32/);
+    expect(() => scaledMatMul(a, tf.zeros([3, 2]) as tf.Tensor2D, 1)).toThrow(/'b'.*2 rows/);
+    expect(() => scaledMatMul(a, tf.zeros([3, 2]) as tf.Tensor2D, 1, true)).not.toThrow();
+    expect(() => scaledMatMul(a, a, Number.POSITIVE_INFINITY, true)).toThrow(/'scale'/);
+    const gone = tf.zeros([2, 2]) as tf.Tensor2D;
+    gone.dispose();
+    expect(() => scaledMatMul(a, gone, 1)).toThrow(ContrastiveError);
   });
 
   it('gramMatrix rejects bad input with a ContrastiveError naming the argument', () => {

@@ -224,6 +224,19 @@ describe('addTransposeNative', () => {
       expectSame(Array.from(ours.dataSync()), reference, `n = ${n}`);
       tf.dispose([g, ours]);
     }
+    // g + hᵀ of two matrices (the two directions of a symmetric cross-entropy).
+    for (const n of [5, 33, 300]) {
+      const g = tf.tensor2d(values(n * n, n), [n, n]);
+      const h = tf.tensor2d(values(n * n, n + 7), [n, n]);
+      const ours = addTransposeNative(g, h) as tf.Tensor2D;
+      const t = transposed(h.dataSync(), n, n);
+      expectSame(Array.from(ours.dataSync()), Array.from(g.dataSync(), (v, i) => Math.fround(v + (t[i] as number))), `g + hᵀ, n = ${n}`);
+      tf.dispose([g, h, ours]);
+    }
+    const square = tf.zeros([3, 3]) as tf.Tensor2D;
+    expect(() => addTransposeNative(square, tf.zeros([4, 4]) as tf.Tensor2D)).toThrow(/'h'/);
+    expect(() => addTransposeNative(square, tf.zeros([3, 3], 'int32') as unknown as tf.Tensor2D)).toThrow(/'h'/);
+    square.dispose();
     await tf.setBackend('cpu');
     try {
       const zeros = tf.zeros([2, 2]) as tf.Tensor2D;

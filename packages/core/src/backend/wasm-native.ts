@@ -1439,23 +1439,31 @@ export function debiasedRowGradsNative(
 }
 
 /**
- * `g + gᵀ` of a square float32 matrix in one tiled pass on the wasm backend (the gradient of a
- * function of `A·Aᵀ` with respect to `A` is `(G + Gᵀ)·A`), or `null` elsewhere.
+ * `g + hᵀ` of square float32 matrices (`h` defaults to `g`: `g + gᵀ`) in one tiled pass on the wasm
+ * backend, or `null` elsewhere. The gradient of a function of `A·Aᵀ` with respect to `A` is
+ * `(G + Gᵀ)·A`; a symmetric cross-entropy over `S` and `Sᵀ` (CLIP, Radford et al. 2021) adds its
+ * column direction's gradient transposed.
  *
  * @param g - `[n, n]` float32.
+ * @param h - `[n, n]` float32, transposed before the sum. @defaultValue `g`
  * @returns `[n, n]`, owned by the caller, or `null` when the native kernels do not run here.
- * @throws {@link ContrastiveError} naming `g` when it is not a square float32 matrix.
+ * @throws {@link ContrastiveError} naming `g` or `h` when it is not a square float32 matrix, or
+ *   (`SHAPE_MISMATCH`) `h` when its size differs from `g`'s.
  * @category Backend
  */
-export function addTransposeNative(g: tf.Tensor2D): tf.Tensor2D | null {
+export function addTransposeNative(g: tf.Tensor2D, h: tf.Tensor2D = g): tf.Tensor2D | null {
   checkFloatMatrix(g, 'g', 'addTransposeNative');
   const [n, m] = g.shape;
   if (n !== m) bad('SHAPE_MISMATCH', 'g', 'addTransposeNative', 'a square matrix', describeTensor(g));
+  if (h !== g) {
+    checkFloatMatrix(h, 'h', 'addTransposeNative');
+    if (h.shape[0] !== n || h.shape[1] !== n) bad('SHAPE_MISMATCH', 'h', 'addTransposeNative', `[${n}, ${n}] (as g)`, describeTensor(h));
+  }
   const active = activeNative();
   if (active === null) return null;
   const { backend, native } = active;
   const out = backend.makeOutput([n, n], 'float32');
-  if (n > 0) onRowChunks(backend, native, 'add_transpose', n, n, [heapOffset(backend, g), heapOffset(backend, g), heapOffset(backend, out), n, 0, n], 16);
+  if (n > 0) onRowChunks(backend, native, 'add_transpose', n, n, [heapOffset(backend, g), heapOffset(backend, h), heapOffset(backend, out), n, 0, n], 16);
   return tf.engine().makeTensorFromTensorInfo(out) as tf.Tensor2D;
 }
 
@@ -1802,17 +1810,18 @@ export function gramNative(x: tf.Tensor2D, alpha = 1): tf.Tensor2D | null {
 }
 
 /**
- * `a · b` (`transposedB`: `a · bᵀ`) of float32 matrices by {@link gemmOnHeap}, or `null` off wasm.
+ * `alpha · a · b` (`transposedB`: `alpha · a · bᵀ`) of float32 matrices by {@link gemmOnHeap}
+ * (alpha multiplies each finished sum, as a separate product would), or `null` off wasm.
  * @internal
  */
-export function matMulNative(a: tf.Tensor2D, b: tf.Tensor2D, transposedB: boolean): tf.Tensor2D | null {
+export function matMulNative(a: tf.Tensor2D, b: tf.Tensor2D, transposedB: boolean, alpha = 1): tf.Tensor2D | null {
   const active = activeNative();
   if (active === null) return null;
   const { backend } = active;
   const [m, k] = a.shape;
   const n = transposedB ? b.shape[0] : b.shape[1];
   const out = backend.makeOutput([m, n], 'float32');
-  if (m * n > 0) gemmOnHeap(backend, a, b, m, n, k, transposedB, out);
+  if (m * n > 0) gemmOnHeap(backend, a, b, m, n, k, transposedB, out, false, alpha);
   return tf.engine().makeTensorFromTensorInfo(out) as tf.Tensor2D;
 }
 
