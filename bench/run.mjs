@@ -14,7 +14,9 @@
  * wasm with 2 threads — merged the same way; `--table --skip-epochs` leaves out the epochs,
  * `--epochs N` sets the recipe epochs per dataset, default 11). Where Python with torch is installed
  * (Debian: python3-torch, with libopenblas0 for its BLAS), the table also runs the torch side on this
- * machine (bench/torch/table.py, bench/torch/recipe_epoch.py; `--no-torch` skips it).
+ * machine (bench/torch/table.py, bench/torch/recipe_epoch.py; `--no-torch` skips it), and where
+ * Python also has pytorch-metric-learning, PML's losses (bench/torch/pml.py); `--rounds R` (default
+ * 3): the step and loss rows of ours, torch and PML take turns R times and each side's runs are pooled.
  * Every figure is the median of N runs after warm-up runs, in milliseconds.
  */
 import { spawnSync } from 'node:child_process';
@@ -388,7 +390,9 @@ function retrievalScaleBench() {
  * Issue 8's reference figures, ms, as the issue measured them (2 cores, AMD Zen 5): hand-written
  * torch 1.13 on CPU with 2 threads, and pytorch-metric-learning 2.8.1 (null: no such loss / out of
  * memory). Where Python with torch is installed, bench/torch/ measures the torch column again on
- * the machine the table runs on, and the ratio uses that figure.
+ * the machine the table runs on, and the ratio uses that figure; where it also has
+ * pytorch-metric-learning, bench/torch/pml.py measures the PML column there (`pmlIssue` keeps the
+ * issue's).
  */
 const TORCH = {
   ntXent256: { torch: 4.0, pml: 1609 },
@@ -424,6 +428,22 @@ function torchPython() {
   return undefined;
 }
 
+/**
+ * A Python that imports pytorch-metric-learning (CONTRASTIVE_PML_PYTHON, else the repository's
+ * `.venv-pml`, else the torch Pythons above), or undefined; `--no-torch` skips it too. bench/README.md shows how to install PML from
+ * the machine's package index into a venv that sees Debian's torch.
+ */
+function pmlPython() {
+  if (args.includes('--no-torch')) return undefined;
+  const venv = fileURLToPath(new URL('../.venv-pml/bin/python', import.meta.url));
+  for (const python of [process.env.CONTRASTIVE_PML_PYTHON, existsSync(venv) ? venv : undefined, process.env.CONTRASTIVE_TORCH_PYTHON, 'python3', '/usr/bin/python3']) {
+    if (!python) continue;
+    const probe = spawnSync(python, ['-c', 'import torch, pytorch_metric_learning'], { stdio: 'ignore' });
+    if (probe.status === 0) return python;
+  }
+  return undefined;
+}
+
 /** A script of bench/torch/ with `python`; its last stdout line is JSON. */
 function runTorchScript(python, name, scriptArgs) {
   const script = fileURLToPath(new URL(`./torch/${name}`, import.meta.url));
@@ -433,24 +453,39 @@ function runTorchScript(python, name, scriptArgs) {
   return JSON.parse(lines[lines.length - 1]);
 }
 
+/** `--rounds R` of `--table`: ours, torch and PML take turns R times on the step and loss rows. */
+const TABLE_ROUNDS = Number(args.includes('--rounds') ? args[args.indexOf('--rounds') + 1] : '3');
+const STEP_ROWS = TABLE_ROWS.filter((key) => !key.startsWith('epoch'));
+const EPOCH_ROWS = TABLE_ROWS.filter((key) => key.startsWith('epoch'));
+
+const tenth = (ms) => Math.round(ms * 10) / 10;
+
 /**
- * The torch side on this machine: bench/torch/table.py's rows, and bench/torch/recipe_epoch.py's
- * epochs of the same recipe (same epoch count, same median) unless `skipEpochs`.
+ * One row measured in several rounds as one: every timed run pooled (`ms` its median, `min`), each
+ * round's median kept as `roundMedians`; matMul per shape. A row without timings (a failure, an
+ * out-of-memory PML row) is the first round's.
  */
-function torchHere(python, skipEpochs) {
-  const table = runTorchScript(python, 'table.py', ['--threads', '2', '--reps', String(Math.max(10, REPS))]);
-  const rows = { ...table.rows };
-  if (!skipEpochs) {
-    for (const [key, dataset] of [['epochFashion', 'fashion-mnist'], ['epochMnist', 'mnist']]) {
-      try {
-        const epochs = runTorchScript(python, 'recipe_epoch.py', ['--dataset', dataset, '--epochs', TABLE_EPOCHS, '--threads', '2']);
-        rows[key] = { ms: epochs.median_after_first_ms, min: epochs.min_after_first_ms, runs: epochs.epochs_seconds.length - 1 };
-      } catch (error) {
-        rows[key] = `failed: ${error instanceof Error ? error.message : String(error)}`;
-      }
-    }
+function poolRounds(parts) {
+  const timed = parts.filter((part) => Array.isArray(part?.times));
+  if (timed.length > 0) {
+    const times = timed.flatMap((part) => part.times);
+    return { ...timed[0], ms: tenth(median(times)), min: tenth(Math.min(...times)), runs: times.length, roundMedians: timed.map((part) => part.ms), times };
   }
-  return { torch: table.torch, threads: table.threads, cpu: table.cpu, date: table.date, method: table.method, rows };
+  const first = parts[0];
+  if (first === null || typeof first !== 'object' || !Object.keys(first).some((key) => /^\d+x\d+x\d+$/.test(key))) return first;
+  const out = { ...first };
+  for (const shape of Object.keys(first).filter((key) => /^\d+x\d+x\d+$/.test(key))) {
+    const [m, k, n] = shape.split('x').map(Number);
+    const row = poolRounds(parts.map((part) => part?.[shape]));
+    out[shape] = typeof row?.ms === 'number' ? { ...row, gflops: tenth((2 * m * k * n) / (row.ms * 1e6)) } : row;
+  }
+  return out;
+}
+
+/** The rows of several rounds (objects keyed by row), pooled by {@link poolRounds}. */
+function pooledRows(rounds) {
+  const keys = new Set(rounds.flatMap((rows) => Object.keys(rows)));
+  return Object.fromEntries([...keys].map((key) => [key, poolRounds(rounds.map((rows) => rows[key]).filter((row) => row !== undefined))]));
 }
 
 /**
@@ -459,12 +494,20 @@ function torchHere(python, skipEpochs) {
  * would take the core the toolkit's kernel worker needs, and the convolutions, matrix products
  * and loss rows are the toolkit's). Each row records its `xnnpackThreads`; `torch` is the torch
  * figure measured here when Python with torch is installed (`torchIssue`: the issue's), and
- * `vsTorch` ours / that figure.
+ * `vsTorch` ours / that figure; `pml` likewise where Python has pytorch-metric-learning
+ * (`pmlIssue`, `vsPml`).
+ *
+ * The step and loss rows run in `TABLE_ROUNDS` rounds, ours then torch's then PML's in each: this
+ * VM's vector throughput drifts by up to 2x within minutes, and taking turns exposes every side to
+ * the same drift. Each side's runs of all rounds are pooled (median of rounds x reps runs). The
+ * recipe epochs (minutes each) run once per side, after the rounds.
  */
 function torchTableBench(extra) {
+  const skipEpochs = extra.includes('--skip-epochs');
+  const started = Date.now();
   const script = fileURLToPath(new URL('./training.mjs', import.meta.url));
   const run = (more) => {
-    const child = spawnSync(process.execPath, [script, '--threads', '2', '--reps', String(Math.max(10, REPS)), '--epochs', TABLE_EPOCHS, ...extra, ...more], {
+    const child = spawnSync(process.execPath, [script, '--threads', '2', '--reps', String(Math.max(10, REPS)), '--epochs', TABLE_EPOCHS, '--xnnpack-threads', '1', ...more], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -472,28 +515,71 @@ function torchTableBench(extra) {
     const lines = child.stdout.trim().split('\n');
     return JSON.parse(lines[lines.length - 1]);
   };
-  const table = run(['--xnnpack-threads', '1', '--only', TABLE_ROWS.join(',')]);
-  const python = torchPython();
-  let here;
-  try {
-    here = python === undefined ? undefined : torchHere(python, extra.includes('--skip-epochs'));
-  } catch (error) {
-    // Our rows stand without the torch side: the ratios then use the issue's figures.
-    table.torchHereError = error instanceof Error ? error.message : String(error);
-    console.error(`[table] torch side failed, using the issue's figures: ${table.torchHereError}`);
+  const pythonArgs = ['--threads', '2', '--reps', String(Math.max(10, REPS))];
+  const sides = {
+    torch: { python: torchPython(), script: 'table.py', rounds: [], meta: undefined, error: undefined },
+    pml: { python: pmlPython(), script: 'pml.py', rounds: [], meta: undefined, error: undefined },
+  };
+  const ours = [];
+  for (let round = 0; round < TABLE_ROUNDS; round++) {
+    console.error(`[table] round ${round + 1} of ${TABLE_ROUNDS}`);
+    ours.push(run(['--only', STEP_ROWS.join(','), '--skip-epochs']));
+    for (const side of Object.values(sides)) {
+      if (side.python === undefined || side.error !== undefined) continue;
+      try {
+        const result = runTorchScript(side.python, side.script, pythonArgs);
+        side.rounds.push(result.rows);
+        side.meta = result;
+      } catch (error) {
+        // Our rows stand without that side: the ratios then use the issue's figures.
+        side.error = error instanceof Error ? error.message : String(error);
+        side.rounds = [];
+        console.error(`[table] ${side.script} failed, using the issue's figures: ${side.error}`);
+      }
+    }
   }
-  if (here !== undefined) table.torchHere = { torch: here.torch, threads: here.threads, cpu: here.cpu, date: here.date, method: here.method };
+  const table = { ...ours[ours.length - 1], rows: pooledRows(ours.map((result) => result.rows)) };
+  const torchRows = sides.torch.rounds.length > 0 ? pooledRows(sides.torch.rounds) : undefined;
+  if (!skipEpochs) {
+    Object.assign(table.rows, run(['--only', EPOCH_ROWS.join(',')]).rows);
+    if (torchRows !== undefined) {
+      for (const [key, dataset] of [['epochFashion', 'fashion-mnist'], ['epochMnist', 'mnist']]) {
+        try {
+          const epochs = runTorchScript(sides.torch.python, 'recipe_epoch.py', ['--dataset', dataset, '--epochs', TABLE_EPOCHS, '--threads', '2']);
+          torchRows[key] = { ms: epochs.median_after_first_ms, min: epochs.min_after_first_ms, runs: epochs.epochs_seconds.length - 1 };
+        } catch (error) {
+          torchRows[key] = `failed: ${error instanceof Error ? error.message : String(error)}`;
+        }
+      }
+    }
+  }
+  table.rounds = TABLE_ROUNDS;
+  table.method = `step and loss rows: ${TABLE_ROUNDS} rounds taking turns (ours, torch, PML), each side's median of ${TABLE_ROUNDS} x ${Math.max(10, REPS)} runs, every run after >= 3 warm-up runs and 1.5 s; epochs: median of ${Number(TABLE_EPOCHS) - 1} epochs after the first; ms`;
+  table.seconds = Math.round((Date.now() - started) / 1000);
+  if (sides.torch.error !== undefined) table.torchHereError = sides.torch.error;
+  if (sides.pml.error !== undefined) table.pmlHereError = sides.pml.error;
+  const meta = (m, extraKeys) => Object.fromEntries(['torch', ...extraKeys, 'threads', 'cpu', 'date', 'method'].map((key) => [key, m[key]]));
+  if (torchRows !== undefined) table.torchHere = meta(sides.torch.meta, []);
+  const pmlRows = sides.pml.rounds.length > 0 ? pooledRows(sides.pml.rounds) : undefined;
+  if (pmlRows !== undefined) table.pmlHere = meta(sides.pml.meta, ['pml']);
   for (const [key, row] of Object.entries(table.rows)) {
-    const measured = here?.rows[key];
+    const measured = torchRows?.[key];
     if (typeof measured === 'string') row.torchHereError = measured;
     if (key === 'matMul' && measured !== undefined) row.torch = measured;
     const ref = TORCH[key];
     if (ref === undefined || typeof row.ms !== 'number') continue;
     const torch = typeof measured?.ms === 'number' ? measured.ms : undefined;
     row.torch = torch ?? ref.torch;
-    if (torch !== undefined) row.torchMin = measured.min;
+    if (torch !== undefined) {
+      row.torchMin = measured.min;
+      if (measured.roundMedians !== undefined) row.torchRoundMedians = measured.roundMedians;
+    }
     row.torchIssue = ref.torch;
-    row.pml = ref.pml;
+    const pmlRow = pmlRows?.[key];
+    row.pml = pmlRow === undefined ? ref.pml : typeof pmlRow.ms === 'number' ? pmlRow.ms : 'OOM';
+    if (pmlRow !== undefined) row.pmlHere = pmlRow;
+    row.pmlIssue = ref.pml;
+    if (typeof row.pml === 'number') row.vsPml = Number((row.ms / row.pml).toPrecision(2));
     row.vsTorch = Math.round((row.ms / row.torch) * 100) / 100;
   }
   return table;
@@ -512,13 +598,15 @@ function byMachine(previous, table) {
 
 function printTorchTable(table) {
   const where = table.torchHere === undefined ? "the issue's figures (AMD Zen 5)" : `torch ${table.torchHere.torch} measured here (${table.torchHere.cpu})`;
-  console.log(`\nissue 8 table: ${table.backend}${table.threads ? ` (${table.threads} threads)` : ''} on ${table.machine?.model ?? 'this machine'}, ${table.method}; torch: ${where}`);
-  console.log(`${'workload'.padEnd(74)} ${'ours'.padStart(9)} ${'torch'.padStart(8)} ${'x torch'.padStart(8)} ${'issue'.padStart(8)} ${'PML'.padStart(7)}`);
+  const wherePml = table.pmlHere === undefined ? "the issue's figures (AMD Zen 5)" : `PML ${table.pmlHere.pml} measured here`;
+  console.log(`\nissue 8 table: ${table.backend}${table.threads ? ` (${table.threads} threads)` : ''} on ${table.machine?.model ?? 'this machine'}, ${table.method}; torch: ${where}; PML: ${wherePml}`);
+  const cell = (value, width) => String(value ?? '-').padStart(width);
+  console.log(`${'workload'.padEnd(74)} ${cell('ours', 9)} ${cell('torch', 8)} ${cell('x torch', 8)} ${cell('PML', 8)} ${cell('x PML', 6)} ${cell('issue', 7)} ${cell('PML iss.', 8)}`);
   for (const row of Object.values(table.rows)) {
     if (row.gflops !== undefined || row['1024x1024x1024'] !== undefined) continue;
     const ours = typeof row.ms === 'number' ? row.ms.toFixed(1) : String(row);
     console.log(
-      `${row.what.padEnd(74)} ${ours.padStart(9)} ${String(row.torch ?? '-').padStart(8)} ${String(row.vsTorch ?? '-').padStart(8)} ${String(row.torchIssue ?? '-').padStart(8)} ${String(row.pml ?? '-').padStart(7)}`,
+      `${row.what.padEnd(74)} ${cell(ours, 9)} ${cell(row.torch, 8)} ${cell(row.vsTorch, 8)} ${cell(row.pml, 8)} ${cell(row.vsPml, 6)} ${cell(row.torchIssue, 7)} ${cell(row.pmlIssue, 8)}`,
     );
   }
   const mm = table.rows.matMul;

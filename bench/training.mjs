@@ -69,7 +69,7 @@ function time(run) {
     run();
     times.push(performance.now() - start);
   }
-  return { ms: round(median(times)), min: round(Math.min(...times)), runs: REPS };
+  return { ms: round(median(times)), min: round(Math.min(...times)), runs: REPS, times: times.map((t) => Math.round(t * 100) / 100) };
 }
 
 /** Forward + backward of `loss` at `embeddings` (and `ref` for CLIP), mining inside the timing. */
@@ -120,8 +120,8 @@ function matMulRow() {
   for (const [m, k, n] of [[1024, 1024, 1024], [2048, 128, 2048]]) {
     const a = tf.randomNormal([m, k]);
     const b = tf.randomNormal([k, n]);
-    const { ms } = time(() => tf.matMul(a, b).dispose());
-    out[`${m}x${k}x${n}`] = { ms, gflops: round((2 * m * k * n) / (ms * 1e6)) };
+    const { ms, times } = time(() => tf.matMul(a, b).dispose());
+    out[`${m}x${k}x${n}`] = { ms, gflops: round((2 * m * k * n) / (ms * 1e6)), times };
     tf.dispose([a, b]);
   }
   return out;

@@ -1,8 +1,13 @@
-"""What both torch scripts of bench/torch/ train: RECIPE.md's CNN and SimCLR's NT-Xent (Chen et al. 2020).
+"""What the torch scripts of bench/torch/ share: RECIPE.md's CNN and SimCLR's NT-Xent (Chen et al.
+2020), and the timing of a table row.
 
-Imported by table.py (the CNN step row, every NT-Xent row) and recipe_epoch.py (the recipe epochs),
-so the step row and the epochs time one model and one loss.
+Imported by table.py (the CNN step row, every NT-Xent row), recipe_epoch.py (the recipe epochs) and
+pml.py (the timing), so the step row and the epochs time one model and one loss, and the
+hand-written torch and PML rows are timed alike.
 """
+import statistics
+import time
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -30,3 +35,21 @@ def nt_xent(z, tau):
     logits = logits.masked_fill(torch.eye(n2, dtype=torch.bool), float('-inf'))
     targets = (torch.arange(n2) + n2 // 2) % n2
     return F.cross_entropy(logits, targets)
+
+
+WARMUP = 3
+
+
+def timed(run, reps):
+    """Median wall time (ms) of `reps` runs of `run` after at least WARMUP warm-up runs and 1.5 s."""
+    warm_until = time.perf_counter() + 1.5
+    i = 0
+    while i < WARMUP or time.perf_counter() < warm_until:
+        run()
+        i += 1
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - start) * 1000)
+    return {"ms": round(statistics.median(times), 1), "min": round(min(times), 1), "runs": reps, "times": [round(t, 2) for t in times]}

@@ -13,14 +13,13 @@ The recipe epochs are bench/torch/recipe_epoch.py.
 import argparse
 import json
 import math
-import statistics
 import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from reference import nt_xent, reference_cnn
+from reference import WARMUP, nt_xent, reference_cnn, timed as timed_reps
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--threads", type=int, default=2)
@@ -30,21 +29,10 @@ args = parser.parse_args()
 torch.set_num_threads(args.threads)
 torch.set_num_interop_threads(1)
 torch.manual_seed(0)
-WARMUP = 3
 
 
 def timed(run):
-    warm_until = time.perf_counter() + 1.5
-    i = 0
-    while i < WARMUP or time.perf_counter() < warm_until:
-        run()
-        i += 1
-    times = []
-    for _ in range(args.reps):
-        start = time.perf_counter()
-        run()
-        times.append((time.perf_counter() - start) * 1000)
-    return {"ms": round(statistics.median(times), 1), "min": round(min(times), 1), "runs": args.reps}
+    return timed_reps(run, args.reps)
 
 
 # ---------------------------------------------------------------- losses (z: [n, d], raw embeddings)
@@ -166,7 +154,7 @@ def matmul_row():
         a = torch.randn(m, k)
         b = torch.randn(k, n)
         r = timed(lambda: a @ b)
-        out[f"{m}x{k}x{n}"] = {"ms": r["ms"], "gflops": round(2 * m * k * n / (r["ms"] * 1e6), 1)}
+        out[f"{m}x{k}x{n}"] = {"ms": r["ms"], "gflops": round(2 * m * k * n / (r["ms"] * 1e6), 1), "times": r["times"]}
     return out
 
 
