@@ -46,6 +46,7 @@ import {
   contrastiveSelfLossNative,
   firstNonFiniteNative,
   gramMatrix,
+  scaledMatMul,
   pairMarginGradNative,
   pairMarginSumsNative,
   pickRowsNative,
@@ -483,6 +484,7 @@ const coverage: Record<keyof typeof api, ExportCoverage> = {
     { what: 'a non-square matrix', run: () => tf.tidy(() => { addTransposeNative(tf.zeros([2, 3])); }), code: 'SHAPE_MISMATCH', argument: 'g' },
     { what: 'an int32 matrix', run: () => tf.tidy(() => { addTransposeNative(tf.zeros([2, 2], 'int32')); }), code: 'DTYPE_MISMATCH', argument: 'g' },
     { what: 'not a tensor', run: () => tf.tidy(() => { addTransposeNative([[1]] as never); }), code: 'INVALID_ARGUMENT', argument: 'g' },
+    { what: 'h of another size', run: () => tf.tidy(() => { addTransposeNative(tf.zeros([2, 2]), tf.zeros([3, 3])); }), code: 'SHAPE_MISMATCH', argument: 'h' },
   ],
   firstNonFiniteNative: [
     { what: 'an int32 tensor', run: () => tf.tidy(() => { firstNonFiniteNative(tf.zeros([3], 'int32')); }), code: 'DTYPE_MISMATCH', argument: 'x' },
@@ -492,6 +494,12 @@ const coverage: Record<keyof typeof api, ExportCoverage> = {
     { what: 'a 1-D tensor', run: () => tf.tidy(() => { gramMatrix(tf.zeros([3]) as never); }), code: 'SHAPE_MISMATCH', argument: 'x' },
     { what: 'an int32 matrix', run: () => tf.tidy(() => { gramMatrix(tf.zeros([2, 2], 'int32') as never); }), code: 'DTYPE_MISMATCH', argument: 'x' },
     { what: 'a NaN scale', run: () => tf.tidy(() => { gramMatrix(tf.zeros([2, 2]) as tf.Tensor2D, Number.NaN); }), code: 'INVALID_ARGUMENT', argument: 'scale' },
+  ],
+  scaledMatMul: [
+    { what: 'a 1-D left operand', run: () => tf.tidy(() => { scaledMatMul(tf.zeros([3]) as never, tf.zeros([3, 2]) as tf.Tensor2D, 1); }), code: 'SHAPE_MISMATCH', argument: 'a' },
+    { what: 'an int32 right operand', run: () => tf.tidy(() => { scaledMatMul(tf.zeros([2, 3]) as tf.Tensor2D, tf.zeros([3, 2], 'int32') as never, 1); }), code: 'DTYPE_MISMATCH', argument: 'b' },
+    { what: 'inner sizes that differ', run: () => tf.tidy(() => { scaledMatMul(tf.zeros([2, 3]) as tf.Tensor2D, tf.zeros([2, 3]) as tf.Tensor2D, 1); }), code: 'SHAPE_MISMATCH', argument: 'b' },
+    { what: 'an infinite scale', run: () => tf.tidy(() => { scaledMatMul(tf.zeros([2, 3]) as tf.Tensor2D, tf.zeros([2, 3]) as tf.Tensor2D, Number.POSITIVE_INFINITY, true); }), code: 'INVALID_ARGUMENT', argument: 'scale' },
   ],
   pickRowsNative: [
     { what: 'an int32 matrix', run: () => tf.tidy(() => { pickRowsNative(tf.zeros([2, 3], 'int32') as never, tf.zeros([2], 'int32'), tf.zeros([3], 'int32'), { side: 'positive', extreme: 'largest', selfPairs: false, isSimilarity: false }); }), code: 'DTYPE_MISMATCH', argument: 'matrix' },
