@@ -586,6 +586,22 @@ function torchTableBench(extra) {
 }
 
 /**
+ * Every table run, newest last (at most 50): when, where, which commit, and each row's figures and
+ * ratios (`torchTableRuns` of bench/results.json). One table is one sample of this VM's drifting
+ * throughput; the runs show the spread.
+ */
+function withRun(previous, table) {
+  const git = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', cwd: fileURLToPath(new URL('..', import.meta.url)) });
+  const rows = Object.fromEntries(
+    Object.entries(table.rows)
+      .filter(([, row]) => typeof row?.ms === 'number')
+      .map(([key, row]) => [key, Object.fromEntries(['ms', 'roundMedians', 'torch', 'torchRoundMedians', 'pml', 'vsTorch', 'vsPml'].filter((k) => row[k] !== undefined).map((k) => [k, row[k]]))]),
+  );
+  const run = { date: table.date, finished: new Date().toISOString(), commit: git.status === 0 ? git.stdout.trim() : null, machine: table.machine?.model, rounds: table.rounds, fma: table.fma, rows };
+  return [...(previous.torchTableRuns ?? []), run].slice(-50);
+}
+
+/**
  * The newest table of each machine model (the figures are only comparable within one machine):
  * `torchTablesByMachine` of bench/results.json, keyed by `machine.model`.
  */
@@ -621,8 +637,9 @@ if (tableOnly) {
   const kept = args.includes('--skip-epochs') && previous.torchTable !== undefined
     ? Object.fromEntries(Object.entries(previous.torchTable.rows).filter(([key]) => key.startsWith('epoch')))
     : {};
+  const runs = withRun(previous, torchTable); // this run's rows only (not the epochs kept from an earlier one)
   torchTable.rows = { ...torchTable.rows, ...kept };
-  writeFileSync(out, `${JSON.stringify({ ...previous, torchTable, torchTablesByMachine: byMachine(previous, torchTable) }, null, 2)}\n`);
+  writeFileSync(out, `${JSON.stringify({ ...previous, torchTable, torchTablesByMachine: byMachine(previous, torchTable), torchTableRuns: runs }, null, 2)}\n`);
   printTorchTable(torchTable);
   console.log(`merged torchTable into ${out}`);
   process.exit(0);
@@ -738,6 +755,7 @@ results.torchTable = torchTableBench([]);
   const previous = existsSync(previousFile) ? JSON.parse(readFileSync(previousFile, 'utf8')) : {};
   if (previous.retrievalScale !== undefined) results.retrievalScale = previous.retrievalScale;
   results.torchTablesByMachine = byMachine(previous, results.torchTable);
+  results.torchTableRuns = withRun(previous, results.torchTable);
 }
 results.totalSeconds = Math.round((Date.now() - started) / 1000);
 
