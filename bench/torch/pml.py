@@ -16,12 +16,11 @@ bench/run.mjs --table stores it as `torchTable.pmlHere` and each row's `pml`.
 import argparse
 import json
 import resource
-import sys
 import time
 
 import torch
 
-from reference import timed
+from reference import cpu_model, run_rows, timed, view_labels
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--threads", type=int, default=2)
@@ -38,10 +37,6 @@ from pytorch_metric_learning import losses, miners  # noqa: E402
 
 torch.set_num_threads(args.threads)
 torch.set_num_interop_threads(1)
-
-
-def view_labels(pairs):
-    return torch.arange(pairs).repeat(2)
 
 
 def loss_row(compute, n, labels):
@@ -75,21 +70,14 @@ ROWS = {
     "contrastive1024": lambda: loss_row(losses.ContrastiveLoss(pos_margin=0, neg_margin=1), 1024, view_labels(512)),
 }
 
-only = [name for name in args.only.split(",") if name]
 started = time.time()
-rows = {}
-for name, run in ROWS.items():
-    if only and name not in only:
-        continue
-    rows[name] = run()
-    print(f"[pml] {name}: {json.dumps(rows[name])}", flush=True, file=sys.stderr)
+rows = run_rows(ROWS, args.only, "pml")
 
-cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "unknown")
 print(json.dumps({
     "pml": pytorch_metric_learning.__version__,
     "torch": torch.__version__,
     "threads": args.threads,
-    "cpu": cpu,
+    "cpu": cpu_model(),
     "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     "method": f"median of {args.reps} runs after >= 3 warm-up runs and 1.5 s, ms; address space capped at {args.memory_gb:g} GB",
     "rows": rows,

@@ -36,7 +36,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from reference import nt_xent, reference_cnn
+from reference import cpu_model, nt_xent, reference_cnn
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FASHION_DIR = '/usr/share/datasets/fashion-mnist'
@@ -101,17 +101,6 @@ def apply_augment(x, sw, sh, cx, cy, flips, jitter, bright, contrast, noise, eps
     # 3. Noise 0.05 * N(0, 1) where drawn, then always clamp to [0, 1].
     v = v + 0.05 * eps * noise.view(b, 1, 1, 1).to(v.dtype)
     return v.clamp(0, 1)
-
-
-def cpu_model():
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return 'unknown'
 
 
 def main():

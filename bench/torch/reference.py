@@ -1,11 +1,13 @@
 """What the torch scripts of bench/torch/ share: RECIPE.md's CNN and SimCLR's NT-Xent (Chen et al.
-2020), and the timing of a table row.
+2020), view labels, the timing of a table row, the loop over a table's rows and the CPU's name.
 
 Imported by table.py (the CNN step row, every NT-Xent row), recipe_epoch.py (the recipe epochs) and
 pml.py (the timing), so the step row and the epochs time one model and one loss, and the
 hand-written torch and PML rows are timed alike.
 """
+import json
 import statistics
+import sys
 import time
 
 import torch
@@ -53,3 +55,33 @@ def timed(run, reps):
         run()
         times.append((time.perf_counter() - start) * 1000)
     return {"ms": round(statistics.median(times), 1), "min": round(min(times), 1), "runs": reps, "times": [round(t, 2) for t in times]}
+
+
+def view_labels(pairs):
+    """Labels of `pairs` pairs of views: 0..pairs-1 twice (the second view of i is row i + pairs)."""
+    return torch.arange(pairs).repeat(2)
+
+
+def run_rows(rows, only, tag):
+    """Each row function of `rows` (a dict name -> function returning its figures), or only those
+    named in the comma-separated `only`; every result printed to stderr as `[tag] name: {...}`."""
+    names = [name for name in only.split(",") if name]
+    out = {}
+    for name, run in rows.items():
+        if names and name not in names:
+            continue
+        out[name] = run()
+        print(f"[{tag}] {name}: {json.dumps(out[name])}", flush=True, file=sys.stderr)
+    return out
+
+
+def cpu_model():
+    """The CPU's model name from /proc/cpuinfo, or 'unknown'."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"

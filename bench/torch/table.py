@@ -19,7 +19,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from reference import WARMUP, nt_xent, reference_cnn, timed as timed_reps
+from reference import WARMUP, cpu_model, nt_xent, reference_cnn, run_rows, timed as timed_reps, view_labels
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--threads", type=int, default=2)
@@ -36,10 +36,6 @@ def timed(run):
 
 
 # ---------------------------------------------------------------- losses (z: [n, d], raw embeddings)
-
-def view_labels(pairs):
-    return torch.arange(pairs).repeat(2)
-
 
 def sup_con(z, labels, tau):
     """Khosla et al. 2020, L_out: mean over anchors of the mean log-probability of its positives."""
@@ -171,20 +167,13 @@ ROWS = {
     "matMul": matmul_row,
 }
 
-only = [name for name in args.only.split(",") if name]
 started = time.time()
-rows = {}
-for name, run in ROWS.items():
-    if only and name not in only:
-        continue
-    rows[name] = run()
-    print(f"[torch] {name}: {json.dumps(rows[name])}", flush=True, file=__import__("sys").stderr)
+rows = run_rows(ROWS, args.only, "torch")
 
-cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "unknown")
 print(json.dumps({
     "torch": torch.__version__,
     "threads": args.threads,
-    "cpu": cpu,
+    "cpu": cpu_model(),
     "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     "method": f"median of {args.reps} runs after >= {WARMUP} warm-up runs and 1.5 s, ms",
     "rows": rows,
