@@ -1119,6 +1119,27 @@ EXPORT(gather32) int32_t gather32(const uint32_t* x, const int32_t* idx, int32_t
 // (similarity: relu(v - negMargin)), each difference rounded to float32 as the tensor ops do.
 // out (float64): positive sum, positive non-zero count, negative sum, negative non-zero count; all
 // four NaN when v holds a NaN.
+// Lanes j..j+3 of one row of a pair-margin loss (vl: the row's label, vself: its own column or -1):
+// the values d, the positive and negative losses pl / nl (rounded to float32 as the tensor ops do),
+// and the positive / negative pairs whose loss is non-zero, pOn / nOn.
+typedef struct {
+  v128_t d, pl, nl, pOn, nOn;
+} MarginLanes;
+
+static inline __attribute__((always_inline)) MarginLanes margin_lanes(const float* row, const int32_t* refLabels, int32_t j, v128_t vl, v128_t vself,
+                                                                      int32_t isSim, v128_t pm, v128_t nm) {
+  const v128_t zero = f4(0.0f);
+  MarginLanes l;
+  l.d = wasm_v128_load(row + j);
+  const v128_t same = wasm_i32x4_eq(wasm_v128_load(refLabels + j), vl);
+  const v128_t pos = wasm_v128_andnot(same, wasm_i32x4_eq(wasm_i32x4_add(i4(j), wasm_i32x4_make(0, 1, 2, 3)), vself));
+  l.pl = isSim ? wasm_f32x4_sub(pm, l.d) : wasm_f32x4_sub(l.d, pm);
+  l.nl = isSim ? wasm_f32x4_sub(l.d, nm) : wasm_f32x4_sub(nm, l.d);
+  l.pOn = wasm_v128_and(pos, wasm_f32x4_gt(l.pl, zero));
+  l.nOn = wasm_v128_andnot(wasm_f32x4_gt(l.nl, zero), same);
+  return l;
+}
+
 // One row of pair_margin_sums (self: the column excluded as the row's own pair, or -1): its
 // positive and negative sums and non-zero counts, and whether the row holds a NaN.
 typedef struct {
@@ -1129,24 +1150,18 @@ typedef struct {
 
 static inline __attribute__((always_inline)) MarginRow margin_row(const float* row, int32_t li, const int32_t* refLabels, int32_t m, int32_t self, int32_t isSim, float posMargin,
                                                                    float negMargin) {
-  const v128_t zero = f4(0.0f), pm = f4(posMargin), nm = f4(negMargin), lane = wasm_i32x4_make(0, 1, 2, 3);
+  const v128_t zero = f4(0.0f), pm = f4(posMargin), nm = f4(negMargin);
   const v128_t vl = i4(li), vself = i4(self);
   v128_t ps = zero, ns = zero, pc = i4(0), nc = i4(0), bad = i4(0);
   MarginRow r = {0.0, 0.0, 0, 0, 0};
   int32_t j = 0;
   for (; j + 4 <= m; j += 4) {
-    const v128_t d = wasm_v128_load(row + j);
-    const v128_t same = wasm_i32x4_eq(wasm_v128_load(refLabels + j), vl);
-    const v128_t pos = wasm_v128_andnot(same, wasm_i32x4_eq(wasm_i32x4_add(i4(j), lane), vself));
-    const v128_t pl = isSim ? wasm_f32x4_sub(pm, d) : wasm_f32x4_sub(d, pm);
-    const v128_t nl = isSim ? wasm_f32x4_sub(d, nm) : wasm_f32x4_sub(nm, d);
-    const v128_t pOn = wasm_v128_and(pos, wasm_f32x4_gt(pl, zero));
-    const v128_t nOn = wasm_v128_andnot(wasm_f32x4_gt(nl, zero), same);
-    ps = wasm_f32x4_add(ps, wasm_v128_and(pl, pOn));
-    ns = wasm_f32x4_add(ns, wasm_v128_and(nl, nOn));
-    pc = wasm_i32x4_sub(pc, pOn);
-    nc = wasm_i32x4_sub(nc, nOn);
-    bad = wasm_v128_or(bad, wasm_f32x4_ne(d, d));
+    const MarginLanes l = margin_lanes(row, refLabels, j, vl, vself, isSim, pm, nm);
+    ps = wasm_f32x4_add(ps, wasm_v128_and(l.pl, l.pOn));
+    ns = wasm_f32x4_add(ns, wasm_v128_and(l.nl, l.nOn));
+    pc = wasm_i32x4_sub(pc, l.pOn);
+    nc = wasm_i32x4_sub(nc, l.nOn);
+    bad = wasm_v128_or(bad, wasm_f32x4_ne(l.d, l.d));
   }
   for (int32_t k = 0; k < 4; k++) {
     float a, b;
@@ -1199,7 +1214,7 @@ EXPORT(pair_margin_sums) void pair_margin_sums(const float* v, const int32_t* la
 EXPORT(pair_margin_grad) void pair_margin_grad(const float* v, const int32_t* labels, const int32_t* refLabels, int32_t n, int32_t m,
                                                int32_t selfPairs, int32_t isSim, float posMargin, float negMargin, float posScale,
                                                float negScale, float* out) {
-  const v128_t zero = f4(0.0f), pm = f4(posMargin), nm = f4(negMargin), lane = wasm_i32x4_make(0, 1, 2, 3);
+  const v128_t pm = f4(posMargin), nm = f4(negMargin);
   const float pg = isSim ? -posScale : posScale, ng = isSim ? negScale : -negScale;
   const v128_t vpg = f4(pg), vng = f4(ng);
   for (int32_t i = 0; i < n; i++) {
@@ -1209,14 +1224,8 @@ EXPORT(pair_margin_grad) void pair_margin_grad(const float* v, const int32_t* la
     const v128_t vl = i4(li), self = i4(selfPairs ? i : -1);
     int32_t j = 0;
     for (; j + 4 <= m; j += 4) {
-      const v128_t d = wasm_v128_load(row + j);
-      const v128_t same = wasm_i32x4_eq(wasm_v128_load(refLabels + j), vl);
-      const v128_t pos = wasm_v128_andnot(same, wasm_i32x4_eq(wasm_i32x4_add(i4(j), lane), self));
-      const v128_t pl = isSim ? wasm_f32x4_sub(pm, d) : wasm_f32x4_sub(d, pm);
-      const v128_t nl = isSim ? wasm_f32x4_sub(d, nm) : wasm_f32x4_sub(nm, d);
-      const v128_t pOn = wasm_v128_and(pos, wasm_f32x4_gt(pl, zero));
-      const v128_t nOn = wasm_v128_andnot(wasm_f32x4_gt(nl, zero), same);
-      wasm_v128_store(o + j, wasm_v128_or(wasm_v128_and(vpg, pOn), wasm_v128_and(vng, nOn)));
+      const MarginLanes l = margin_lanes(row, refLabels, j, vl, self, isSim, pm, nm);
+      wasm_v128_store(o + j, wasm_v128_or(wasm_v128_and(vpg, l.pOn), wasm_v128_and(vng, l.nOn)));
     }
     for (; j < m; j++) {
       const float d = row[j];
