@@ -12,6 +12,13 @@
 // (-mrelaxed-simd: f32x4.relaxed_madd, the fused multiply-add) need clang-16 (Debian: clang-16
 // lld-16), whose relaxed SIMD opcodes are the standard's (clang-14 emits the draft's, which engines
 // refuse); override with CLANG_RELAXED and OBJDUMP_RELAXED.
+//
+// The kernels then go through Binaryen's wasm-opt (the `binaryen` devDependency, a JavaScript
+// build) for one pass, optimize-added-constants-propagate: clang 14/16 compute `pointer + constant`
+// with an explicit i32.add before each load instead of the load's offset field, and V8 then spends
+// an instruction per load on the address. The pass moves such constants into the offsets; it
+// assumes the low 1 KB of memory is never addressed (--low-memory-unused), which holds for kernels
+// that only address tensors on the backend's heap.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -47,6 +54,7 @@ const MODULES = [
     title: 'The wasm-backend kernels module (native/kernels.c)',
     exports: ['KERNELS_WASM_BASE64', 'KERNELS_WASM_SHARED_BASE64', 'KERNELS_WASM_RELAXED_BASE64', 'KERNELS_WASM_RELAXED_SHARED_BASE64'],
     flags: ['-mbulk-memory'],
+    foldOffsets: true,
   },
   {
     name: 'rng',
@@ -82,6 +90,12 @@ if (needsRelaxed && (!clangRelaxed || !objdumpRelaxed)) {
   process.exit(2);
 }
 
+const wasmOpt = join(root, 'node_modules', 'binaryen', 'bin', 'wasm-opt');
+if (MODULES.some((m) => (only === undefined || m.name === only) && m.foldOffsets) && !existsSync(wasmOpt)) {
+  console.error('build-wasm: needs the binaryen devDependency (node_modules/binaryen/bin/wasm-opt); run npm ci');
+  process.exit(2);
+}
+
 /** f32x4.relaxed_madd as the standard encodes it (0xfd, then 0x105 as LEB128). */
 const RELAXED_MADD = 'fd 85 02';
 
@@ -109,6 +123,12 @@ try {
       const cc = variant.relaxed ? clangRelaxed : clang;
       const dump = variant.relaxed ? objdumpRelaxed : objdump;
       execFileSync(cc, [...common, ...new Set([...module.flags, ...variant.flags]), '-o', out, source], { stdio: 'inherit' });
+      if (module.foldOffsets) {
+        const features = ['--mvp-features', '--enable-sign-ext', '--enable-mutable-globals', '--enable-simd', '--enable-bulk-memory'];
+        if (variant.flags.includes('-matomics')) features.push('--enable-threads');
+        if (variant.relaxed) features.push('--enable-relaxed-simd');
+        execFileSync(process.execPath, [wasmOpt, ...features, '--low-memory-unused', '--optimize-added-constants-propagate', out, '-o', out], { stdio: 'inherit' });
+      }
       const listing = execFileSync(dump, ['-d', out], { encoding: 'utf8', maxBuffer: 256 << 20 });
       const sections = execFileSync(dump, ['-h', out], { encoding: 'utf8' });
       if (/\bglobal\.(get|set)\b/.test(listing) || /^\s*\d+\s+DATA\b/m.test(sections)) {

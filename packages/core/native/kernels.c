@@ -1292,27 +1292,67 @@ static inline void store_row8(float* dst, v128_t lo, v128_t hi, int32_t w) {
   if (w > 2) dst[2] = wasm_f32x4_extract_lane(lo, 2);
 }
 
+// Rows i..i+h-1 (h = 1..4) of A packed as [k][4] into ap: lane r of 4-float group p is A[i + r][p]
+// (0 for r >= h). transposedA: A is stored [k, m], so a group is 4 consecutive floats of row p.
+static inline void pack_strip(const float* a, int32_t transposedA, int32_t m, int32_t k, int32_t i, int32_t h, float* ap) {
+  if (transposedA) {
+    const float* src = a + i;
+    if (h == 4) {
+      for (int32_t p = 0; p < k; p++) wasm_v128_store(ap + 4 * p, wasm_v128_load(src + (int64_t)p * m));
+    } else {
+      for (int32_t p = 0; p < k; p++)
+        for (int32_t r = 0; r < 4; r++) ap[4 * p + r] = r < h ? src[(int64_t)p * m + r] : 0.0f;
+    }
+    return;
+  }
+  const float* row = a + (int64_t)i * k;
+  int32_t p = 0;
+  if (h == 4) {
+    for (; p + 4 <= k; p += 4) {
+      v128_t t0, t1, t2, t3;
+      load_tr4(row + p, k, &t0, &t1, &t2, &t3);
+      wasm_v128_store(ap + 4 * p, t0);
+      wasm_v128_store(ap + 4 * p + 4, t1);
+      wasm_v128_store(ap + 4 * p + 8, t2);
+      wasm_v128_store(ap + 4 * p + 12, t3);
+    }
+  }
+  for (; p < k; p++)
+    for (int32_t r = 0; r < 4; r++) ap[4 * p + r] = r < h ? row[(int64_t)r * k + p] : 0.0f;
+}
+
+// Lane r of v in all four lanes.
+#define LANE(v, r) wasm_i32x4_shuffle(v, v, r, r, r, r)
+
 // C[rowStart..rowEnd) = alpha · (A·B) over packed B panels (gemm_pack): 4 x 8 register tiles,
 // products summed in order p = 0..k-1 per element, then multiplied by alpha once (as a separate
 // product would round it). upper != 0 (a Gram matrix A·Aᵀ): only the tiles that reach the
-// diagonal or above are computed; gemm_mirror fills the rest.
-EXPORT(gemm_packed) void gemm_packed(const float* a, const float* packed, int32_t m, int32_t n, int32_t k, float* c, int32_t rowStart,
-                                     int32_t rowEnd, int32_t upper, float alpha) {
+// diagonal or above are computed; gemm_mirror fills the rest. transposedA: A is stored [k, m].
+//
+// Each strip of 4 rows of A is first packed (pack_strip) into apack + i·k, its own place, so the
+// inner loop reads one vector of A per step and spreads its lanes by shuffles: with B's two
+// vectors, 3 loads, 4 shuffles and 8 multiply-adds per step, every address a loop pointer plus
+// a constant (the build folds the constants into the loads' offsets). Broadcast loads instead
+// (one per row, each address computed apart) cost about a third more instructions per
+// multiply-add; where a second hyperthread shares the core, instructions are what runs short
+// (measured 23 → 27-32 GFLOP/s per thread then; the same when the core is free).
+EXPORT(gemm_packed) void gemm_packed(const float* a, int32_t transposedA, float* apack, const float* packed, int32_t m, int32_t n, int32_t k,
+                                     float* c, int32_t rowStart, int32_t rowEnd, int32_t upper, float alpha) {
   const v128_t va = f4(alpha);
   for (int32_t i = rowStart; i < rowEnd; i += 4) {
     const int32_t h = rowEnd - i < 4 ? rowEnd - i : 4;
-    const float* a0 = a + (int64_t)i * k;
-    const float* a1 = a + (int64_t)(i + (h > 1 ? 1 : 0)) * k;
-    const float* a2 = a + (int64_t)(i + (h > 2 ? 2 : 0)) * k;
-    const float* a3 = a + (int64_t)(i + (h > 3 ? 3 : 0)) * k;
+    float* ap = apack + (int64_t)i * k;
+    pack_strip(a, transposedA, m, k, i, h, ap);
     for (int32_t j0 = upper ? (i & ~7) : 0; j0 < n; j0 += 8) {
-      const float* panel = packed + (int64_t)j0 * k;
+      const float* b = packed + (int64_t)j0 * k;
+      const float* x = ap;
       v128_t c00 = f4(0.0f), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
       for (int32_t p = 0; p < k; p++) {
-        const v128_t b0 = wasm_v128_load(panel + (int64_t)p * 8), b1 = wasm_v128_load(panel + (int64_t)p * 8 + 4);
-        const v128_t x0 = wasm_v128_load32_splat(a0 + p), x1 = wasm_v128_load32_splat(a1 + p);
-        const v128_t x2 = wasm_v128_load32_splat(a2 + p), x3 = wasm_v128_load32_splat(a3 + p);
+        const v128_t av = wasm_v128_load(x), b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4);
+        const v128_t x0 = LANE(av, 0), x1 = LANE(av, 1), x2 = LANE(av, 2), x3 = LANE(av, 3);
         MADD_4X8(c, x0, x1, x2, x3, b0, b1)
+        x += 4;
+        b += 8;
       }
       const int32_t w = n - j0 < 8 ? n - j0 : 8;
       if (alpha != 1.0f) {

@@ -122,6 +122,9 @@ describe('matrix products: the native kernel', () => {
     { m: 1000, k: 77, n: 1001 },
     { m: 64, k: 2048, n: 64 },
     { m: 130, k: 129, n: 131 },
+    // Last strips of 3 and 1 rows (a is packed in strips of 4; transposeA reads it in place).
+    { m: 67, k: 61, n: 70 },
+    { m: 65, k: 67, n: 65 },
   ])('matMul $m x $k x $n in the four transpose forms: within 1e-5 of cpu, bit-equal to XNNPACK in the plain form', async ({ m, k, n }) => {
     const a = tensor([m, k], 4);
     const b = tensor([k, n], 5);

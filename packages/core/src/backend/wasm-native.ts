@@ -40,7 +40,7 @@ interface NativeExports {
   transpose32_rows(src: number, rows: number, cols: number, dst: number, rowStart: number, rowEnd: number): void;
   gather32(x: number, idx: number, outer: number, axisSize: number, count: number, inner: number, out: number): number;
   gemm_pack(b: number, k: number, n: number, transposed: number, packed: number): void;
-  gemm_packed(a: number, packed: number, m: number, n: number, k: number, c: number, rowStart: number, rowEnd: number, upper: number, alpha: number): void;
+  gemm_packed(a: number, transposedA: number, apack: number, packed: number, m: number, n: number, k: number, c: number, rowStart: number, rowEnd: number, upper: number, alpha: number): void;
   gemm_mirror(c: number, n: number, rowStart: number, rowEnd: number): void;
   l2_normalize(x: number, n: number, d: number, eps: number, y: number, norm: number): void;
   l2_normalize_grad(y: number, dy: number, norm: number, n: number, d: number, eps: number, dx: number): void;
@@ -1750,10 +1750,11 @@ export function pairMarginGradNative(
 // ---------------------------------------------------------------------------------- matmul
 
 /**
- * `out = a · b` (`transposedB`: `a · bᵀ`) for float32 `a` `[m, k]`, `b` `[k, n]` (or `[n, k]`) on the
- * heap by the native 4 x 8 register-tiled kernel over packed panels of `b`, its rows split in two
- * with the pool's worker when it runs (each element is summed in the same order either way, so
- * the result does not depend on the thread count). `gram`: `b` is `a` and the product `a · aᵀ` is
+ * `out = a · b` (`transposedB`: `a · bᵀ`) for float32 `a` `[m, k]` (`transposedA`: stored `[k, m]`),
+ * `b` `[k, n]` (or `[n, k]`) on the heap by the native 4 x 8 register-tiled kernel over packed
+ * panels of `b` and packed 4-row strips of `a`, its rows split in two with the pool's worker when
+ * it runs (each element is summed in the same order either way, so the result does not depend on
+ * the thread count, nor on `transposedA`). `gram`: `b` is `a` and the product `a · aᵀ` is
  * symmetric — only the tiles on and above the diagonal are computed, then mirrored. `alpha`
  * multiplies each finished sum once (as a separate product would). `false` when the native
  * kernels do not run.
@@ -1770,13 +1771,16 @@ export function gemmOnHeap(
   out: tf.TensorInfo,
   gram = false,
   alpha = 1,
+  transposedA = false,
 ): boolean {
   const native = nativeKernels(backend);
   if (native === null) return false;
   const packed = backend.makeOutput([Math.ceil(n / 8) * 8 * k], 'float32');
+  // Each 4-row strip of a is packed into its own place (row i at i·k floats): chunks never share one.
+  const apack = backend.makeOutput([Math.ceil(m / 4) * 4 * k], 'float32');
   try {
     native.gemm_pack(heapOffset(backend, b), k, n, transposedB ? 1 : 0, heapOffset(backend, packed));
-    const args = [heapOffset(backend, a), heapOffset(backend, packed), m, n, k, heapOffset(backend, out), 0, m, gram ? 1 : 0, alpha];
+    const args = [heapOffset(backend, a), transposedA ? 1 : 0, heapOffset(backend, apack), heapOffset(backend, packed), m, n, k, heapOffset(backend, out), 0, m, gram ? 1 : 0, alpha];
     const memory = memoryOf(backend);
     const pool = memory === undefined || m * n * k < 1 << 18 || m < 8 ? null : readyPool(memory);
     const call = native.gemm_packed as (...values: number[]) => void;
@@ -1785,12 +1789,13 @@ export function gemmOnHeap(
     } else {
       // Ranges of equal work (for a Gram matrix the upper triangle thins out row by row).
       const work = gram ? (row: number): number => row * n - (row * row) / 2 : (row: number): number => row;
-      runChunked(pool, 'gemm_packed', args, 6, 7, rowBounds(m, POOL_CHUNKS, work), call);
+      runChunked(pool, 'gemm_packed', args, 8, 9, rowBounds(m, POOL_CHUNKS, work), call);
     }
     if (gram) onRowChunks(backend, native, 'gemm_mirror', n, n, [heapOffset(backend, out), n, 0, n], 16);
     return true;
   } finally {
     backend.disposeData(packed.dataId);
+    backend.disposeData(apack.dataId);
   }
 }
 
