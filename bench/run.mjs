@@ -15,11 +15,13 @@
  * `--epochs N` sets the recipe epochs per dataset, default 11). Where Python with torch is installed
  * (Debian: python3-torch, with libopenblas0 for its BLAS), the table also runs the torch side on this
  * machine (bench/torch/table.py, bench/torch/recipe_epoch.py; `--no-torch` skips it), and where
- * Python also has pytorch-metric-learning, PML's losses (bench/torch/pml.py); `--rounds R` (default
- * 3): the step and loss rows of ours, torch and PML take turns R times and each side's runs are pooled.
+ * Python also has pytorch-metric-learning, PML's losses (bench/torch/pml.py). With torch, each step and
+ * loss row runs in pairs, ours and torch's in turns (`--pairs P`, default rounds x reps); `--rounds R`
+ * (default 3): PML's rows run R times, pooled (and ours so when torch is missing).
  * Every figure is the median of N runs after warm-up runs, in milliseconds.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -497,17 +499,22 @@ function pooledRows(rounds) {
  * `vsTorch` ours / that figure; `pml` likewise where Python has pytorch-metric-learning
  * (`pmlIssue`, `vsPml`).
  *
- * The step and loss rows run in `TABLE_ROUNDS` rounds, ours then torch's then PML's in each: this
- * VM's vector throughput drifts by up to 2x within minutes, and taking turns exposes every side to
- * the same drift. Each side's runs of all rounds are pooled (median of rounds x reps runs). The
- * recipe epochs (minutes each) run once per side, after the rounds.
+ * With torch here, the step and loss rows are measured in pairs (`--pairs P`, default rounds x
+ * reps = 30): for each row, bench/training.mjs --serve and bench/torch/table.py --serve warm up in
+ * their own processes, then take turns run by run (the order alternating, 30 ms apart so neither
+ * side's spinning worker threads overlap the other's run), so both sides meet the same moments of
+ * this VM, whose vector throughput drifts by up to 2x within minutes; `pairedRatio` is the median
+ * of the per-pair ratios. PML's rows (and ours when torch is missing) run in `TABLE_ROUNDS` rounds
+ * whose runs are pooled; matMul once per side. The recipe epochs (minutes each) run once per
+ * side, after the rest.
  */
-function torchTableBench(extra) {
+async function torchTableBench(extra) {
   const skipEpochs = extra.includes('--skip-epochs');
   const started = Date.now();
   const script = fileURLToPath(new URL('./training.mjs', import.meta.url));
+  const oursArgs = ['--threads', '2', '--reps', String(Math.max(10, REPS)), '--epochs', TABLE_EPOCHS, '--xnnpack-threads', '1'];
   const run = (more) => {
-    const child = spawnSync(process.execPath, [script, '--threads', '2', '--reps', String(Math.max(10, REPS)), '--epochs', TABLE_EPOCHS, '--xnnpack-threads', '1', ...more], {
+    const child = spawnSync(process.execPath, [script, ...oursArgs, ...more], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -520,26 +527,51 @@ function torchTableBench(extra) {
     torch: { python: torchPython(), script: 'table.py', rounds: [], meta: undefined, error: undefined },
     pml: { python: pmlPython(), script: 'pml.py', rounds: [], meta: undefined, error: undefined },
   };
-  const ours = [];
-  for (let round = 0; round < TABLE_ROUNDS; round++) {
-    console.error(`[table] round ${round + 1} of ${TABLE_ROUNDS}`);
-    ours.push(run(['--only', STEP_ROWS.join(','), '--skip-epochs']));
-    for (const side of Object.values(sides)) {
-      if (side.python === undefined || side.error !== undefined) continue;
-      try {
-        const result = runTorchScript(side.python, side.script, pythonArgs);
-        side.rounds.push(result.rows);
-        side.meta = result;
-      } catch (error) {
-        // Our rows stand without that side: the ratios then use the issue's figures.
-        side.error = error instanceof Error ? error.message : String(error);
-        side.rounds = [];
-        console.error(`[table] ${side.script} failed, using the issue's figures: ${side.error}`);
-      }
+  const pairedKeys = STEP_ROWS.filter((key) => key !== 'matMul');
+  let table;
+  let torchRows;
+  if (sides.torch.python !== undefined) {
+    const pairs = TABLE_PAIRS ?? TABLE_ROUNDS * Math.max(10, REPS);
+    const rows = {};
+    torchRows = {};
+    let oursMeta;
+    for (const key of pairedKeys) {
+      const paired = await pairedRow(key, pairs, [process.execPath, script, ...oursArgs], [sides.torch.python, fileURLToPath(new URL('./torch/table.py', import.meta.url)), ...pythonArgs]);
+      oursMeta = paired.oursResult;
+      rows[key] = paired.ours;
+      torchRows[key] = paired.torch;
+      console.error(`[table] ${key}: ours ${paired.ours.ms} ms, torch ${paired.torch.ms} ms, paired ratio ${paired.ours.pairedRatio} (${pairs} pairs)`);
+    }
+    const mm = run(['--only', 'matMul']);
+    rows.matMul = mm.rows.matMul;
+    table = { ...oursMeta, ...mm, rows };
+    try {
+      const torchMm = runTorchScript(sides.torch.python, 'table.py', [...pythonArgs, '--only', 'matMul']);
+      torchRows.matMul = torchMm.rows.matMul;
+      sides.torch.meta = torchMm;
+    } catch (error) {
+      sides.torch.error = error instanceof Error ? error.message : String(error);
+    }
+    table.pairs = pairs;
+  } else {
+    const ours = [];
+    for (let round = 0; round < TABLE_ROUNDS; round++) ours.push(run(['--only', STEP_ROWS.join(','), '--skip-epochs']));
+    table = { ...ours[ours.length - 1], rows: pooledRows(ours.map((result) => result.rows)) };
+  }
+  const pml = sides.pml;
+  for (let round = 0; round < TABLE_ROUNDS && pml.python !== undefined && pml.error === undefined; round++) {
+    console.error(`[table] PML round ${round + 1} of ${TABLE_ROUNDS}`);
+    try {
+      const result = runTorchScript(pml.python, pml.script, pythonArgs);
+      pml.rounds.push(result.rows);
+      pml.meta = result;
+    } catch (error) {
+      // Our rows stand without PML's: the ratios then use the issue's figures.
+      pml.error = error instanceof Error ? error.message : String(error);
+      pml.rounds = [];
+      console.error(`[table] ${pml.script} failed, using the issue's figures: ${pml.error}`);
     }
   }
-  const table = { ...ours[ours.length - 1], rows: pooledRows(ours.map((result) => result.rows)) };
-  const torchRows = sides.torch.rounds.length > 0 ? pooledRows(sides.torch.rounds) : undefined;
   if (!skipEpochs) {
     Object.assign(table.rows, run(['--only', EPOCH_ROWS.join(',')]).rows);
     if (torchRows !== undefined) {
@@ -554,12 +586,16 @@ function torchTableBench(extra) {
     }
   }
   table.rounds = TABLE_ROUNDS;
-  table.method = `step and loss rows: ${TABLE_ROUNDS} rounds taking turns (ours, torch, PML), each side's median of ${TABLE_ROUNDS} x ${Math.max(10, REPS)} runs, every run after >= 3 warm-up runs and 1.5 s; epochs: median of ${Number(TABLE_EPOCHS) - 1} epochs after the first; ms`;
+  const reps = Math.max(10, REPS);
+  const stepMethod = table.pairs !== undefined
+    ? `step and loss rows: ${table.pairs} runs per side taken in pairs (ours and torch in turns, each side in its own process after >= 3 warm-up runs and 1.5 s), each side's median; PML: ${TABLE_ROUNDS} rounds of ${reps} runs pooled`
+    : `step and loss rows: ${TABLE_ROUNDS} rounds (ours, PML), each side's median of ${TABLE_ROUNDS} x ${reps} runs, every run after >= 3 warm-up runs and 1.5 s`;
+  table.method = `${stepMethod}; epochs: median of ${Number(TABLE_EPOCHS) - 1} epochs after the first; ms`;
   table.seconds = Math.round((Date.now() - started) / 1000);
   if (sides.torch.error !== undefined) table.torchHereError = sides.torch.error;
   if (sides.pml.error !== undefined) table.pmlHereError = sides.pml.error;
   const meta = (m, extraKeys) => Object.fromEntries(['torch', ...extraKeys, 'threads', 'cpu', 'date', 'method'].map((key) => [key, m[key]]));
-  if (torchRows !== undefined) table.torchHere = meta(sides.torch.meta, []);
+  if (torchRows !== undefined && sides.torch.meta !== undefined) table.torchHere = meta(sides.torch.meta, []);
   const pmlRows = sides.pml.rounds.length > 0 ? pooledRows(sides.pml.rounds) : undefined;
   if (pmlRows !== undefined) table.pmlHere = meta(sides.pml.meta, ['pml']);
   for (const [key, row] of Object.entries(table.rows)) {
@@ -572,7 +608,7 @@ function torchTableBench(extra) {
     row.torch = torch ?? ref.torch;
     if (torch !== undefined) {
       row.torchMin = measured.min;
-      if (measured.roundMedians !== undefined) row.torchRoundMedians = measured.roundMedians;
+      if (measured.times !== undefined) row.torchTimes = measured.times;
     }
     row.torchIssue = ref.torch;
     const pmlRow = pmlRows?.[key];
@@ -585,6 +621,96 @@ function torchTableBench(extra) {
   return table;
 }
 
+/** `--pairs P` of `--table`: runs per side of each paired row (default rounds x reps). */
+const TABLE_PAIRS = args.includes('--pairs') ? Number(args[args.indexOf('--pairs') + 1]) : undefined;
+
+/** Milliseconds between two paired runs: longer than either side's worker threads spin after a run (ours 2 ms, libgomp's ~15 ms). */
+const PAIR_GAP_MS = 30;
+
+/**
+ * A child process of `--serve` (bench/training.mjs or bench/torch/table.py): `next()` resolves to
+ * its next `@` line on stdout (rejects if it exits first); every other line is kept in `other`.
+ */
+function served(command) {
+  const child = spawn(command[0], command.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
+  const queue = [];
+  const waiters = [];
+  const other = [];
+  let exited = null;
+  const fail = () => new Error(`${command[1]} exited with ${exited}`);
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    if (!line.startsWith('@')) other.push(line);
+    else if (waiters.length > 0) waiters.shift().resolve(line);
+    else queue.push(line);
+  });
+  const exit = new Promise((resolve) => child.on('close', (code) => {
+    exited = code;
+    for (const waiter of waiters.splice(0)) waiter.reject(fail());
+    resolve(code);
+  }));
+  const next = () => {
+    if (queue.length > 0) return Promise.resolve(queue.shift());
+    if (exited !== null) return Promise.reject(fail());
+    return new Promise((resolve, reject) => waiters.push({ resolve, reject }));
+  };
+  return {
+    next,
+    async ready() {
+      const line = await next();
+      if (line !== '@ready') throw new Error(`${command[1]}: expected @ready, got ${line}`);
+    },
+    async run() {
+      child.stdin.write('run\n');
+      const line = await next();
+      if (!line.startsWith('@ms ')) throw new Error(`${command[1]}: expected @ms, got ${line}`);
+      return Number(line.slice(4));
+    },
+    async finish() {
+      child.stdin.end('done\n');
+      const code = await exit;
+      if (code !== 0) throw fail();
+      return JSON.parse(other[other.length - 1]);
+    },
+    kill: () => child.kill(),
+  };
+}
+
+/**
+ * One step or loss row timed `pairs` times per side, ours (bench/training.mjs --serve) and torch's
+ * (bench/torch/table.py --serve) in turns: each side warms up in its own process first (ours, then
+ * torch's while ours waits), then the runs alternate, the side going first alternating too, with
+ * {@link PAIR_GAP_MS} before each run.
+ */
+async function pairedRow(key, pairs, oursCommand, torchCommand) {
+  const ours = served([...oursCommand, '--serve', '--only', key]);
+  let torch;
+  try {
+    await ours.ready();
+    torch = served([...torchCommand, '--serve', '--only', key]);
+    await torch.ready();
+    const oursTimes = [];
+    const torchTimes = [];
+    const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+    for (let i = 0; i < pairs; i++) {
+      for (const side of i % 2 === 0 ? [ours, torch] : [torch, ours]) {
+        await sleep(PAIR_GAP_MS);
+        (side === ours ? oursTimes : torchTimes).push(await side.run());
+      }
+    }
+    const oursResult = await ours.finish();
+    const torchResult = await torch.finish();
+    const oursRow = oursResult.rows[key];
+    const torchRow = torchResult.rows[key];
+    oursRow.pairs = pairs;
+    oursRow.pairedRatio = Number(median(oursTimes.map((t, i) => t / (torchTimes[i] ?? NaN))).toFixed(3));
+    return { ours: oursRow, torch: torchRow, oursResult };
+  } catch (error) {
+    ours.kill();
+    torch?.kill();
+    throw error;
+  }
+}
+
 /**
  * Every table run, newest last (at most 50): when, where, which commit, and each row's figures and
  * ratios (`torchTableRuns` of bench/results.json). One table is one sample of this VM's drifting
@@ -595,9 +721,9 @@ function withRun(previous, table) {
   const rows = Object.fromEntries(
     Object.entries(table.rows)
       .filter(([, row]) => typeof row?.ms === 'number')
-      .map(([key, row]) => [key, Object.fromEntries(['ms', 'roundMedians', 'torch', 'torchRoundMedians', 'pml', 'vsTorch', 'vsPml'].filter((k) => row[k] !== undefined).map((k) => [k, row[k]]))]),
+      .map(([key, row]) => [key, Object.fromEntries(['ms', 'roundMedians', 'torch', 'torchRoundMedians', 'pairedRatio', 'pml', 'vsTorch', 'vsPml'].filter((k) => row[k] !== undefined).map((k) => [k, row[k]]))]),
   );
-  const run = { date: table.date, finished: new Date().toISOString(), commit: git.status === 0 ? git.stdout.trim() : null, machine: table.machine?.model, rounds: table.rounds, fma: table.fma, rows };
+  const run = { date: table.date, finished: new Date().toISOString(), commit: git.status === 0 ? git.stdout.trim() : null, machine: table.machine?.model, rounds: table.rounds, ...(table.pairs === undefined ? {} : { pairs: table.pairs }), fma: table.fma, rows };
   return [...(previous.torchTableRuns ?? []), run].slice(-50);
 }
 
@@ -633,7 +759,7 @@ function printTorchTable(table) {
 if (tableOnly) {
   const out = fileURLToPath(new URL('./results.json', import.meta.url));
   const previous = existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')) : {};
-  const torchTable = torchTableBench(args.includes('--skip-epochs') ? ['--skip-epochs'] : []);
+  const torchTable = await torchTableBench(args.includes('--skip-epochs') ? ['--skip-epochs'] : []);
   const kept = args.includes('--skip-epochs') && previous.torchTable !== undefined
     ? Object.fromEntries(Object.entries(previous.torchTable.rows).filter(([key]) => key.startsWith('epoch')))
     : {};
@@ -748,7 +874,7 @@ results.steps.cnn.description =
   'conv3x3-32 relu, maxpool2, conv3x3-64 relu, maxpool2, flatten, dense-128 relu + head 128-128-64, NT-Xent (τ 0.5), 512 views (256 pairs), Adam';
 results.kMeans = kMeansBench();
 results.augment = augmentBench();
-results.torchTable = torchTableBench([]);
+results.torchTable = await torchTableBench([]);
 {
   // An hour of two cores: measured by --retrieval, kept across full runs; other machines' tables too.
   const previousFile = fileURLToPath(new URL('./results.json', import.meta.url));

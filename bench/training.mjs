@@ -5,7 +5,7 @@
  * threads and the toolkit's kernels). Prints one JSON line (bench/run.mjs merges it into
  * bench/results.json as `torchTable`).
  *
- *   node bench/training.mjs [--threads 2] [--xnnpack-threads 1] [--fma on|off|auto] [--reps 10] [--epochs 11] [--skip-epochs] [--only a,b]
+ *   node bench/training.mjs [--threads 2] [--xnnpack-threads 1] [--fma on|off|auto] [--reps 10] [--epochs 11] [--skip-epochs] [--only a,b] [--serve]
  *
  * `--fma` (default on): the toolkit's wasm kernels in their fused multiply-add (relaxed SIMD) build,
  * turned on behind Node.js 20's V8 flag by `selectBackend({ fma: true })`; the JSON says whether it ran.
@@ -15,9 +15,11 @@
  * one Adam step (`optimizer.minimize`, the loss read back). Epochs run the `contrastive` CLI's
  * `simclr` recipe (RECIPE.md: CNN, batch 256, the recipe's augmentation) for `--epochs` epochs and
  * report the median epoch of all but the first.
+ *
+ * `--serve` (one step or loss row): the runs after the warm-up are driven from stdin (see `served`).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +40,7 @@ const REPS = Number(flag('--reps', '10'));
 const EPOCHS = Number(flag('--epochs', '11'));
 const ONLY = flag('--only', '')?.split(',').filter(Boolean) ?? [];
 const WARMUP = 3;
+const SERVE = args.includes('--serve');
 
 const XNNPACK = flag('--xnnpack-threads', undefined) === undefined ? undefined : Number(flag('--xnnpack-threads', undefined));
 const FMA = flag('--fma', 'on');
@@ -63,6 +66,7 @@ function time(run) {
   // rows of a process would otherwise time the baseline tier.
   const warmUntil = performance.now() + 1500;
   for (let i = 0; i < WARMUP || performance.now() < warmUntil; i++) run();
+  if (SERVE) return served(run);
   const times = [];
   for (let i = 0; i < REPS; i++) {
     const start = performance.now();
@@ -70,6 +74,44 @@ function time(run) {
     times.push(performance.now() - start);
   }
   return { ms: round(median(times)), min: round(Math.min(...times)), runs: REPS, times: times.map((t) => Math.round(t * 100) / 100) };
+}
+
+/**
+ * `--serve`: after the warm-up, one timed run per `run` line read from stdin, its wall time written
+ * to stdout as `@ms <ms>`, until a `done` line (bench/run.mjs --table pairs these runs with
+ * bench/torch/table.py --serve, run by run, so both sides meet the same moments of this VM).
+ */
+function served(run) {
+  const times = [];
+  process.stdout.write('@ready\n');
+  for (let line = readLine(); line !== 'done'; line = readLine()) {
+    if (line !== 'run') throw new Error(`--serve: expected 'run' or 'done', got '${line}'`);
+    const start = performance.now();
+    run();
+    const ms = performance.now() - start;
+    times.push(ms);
+    process.stdout.write(`@ms ${ms}\n`);
+  }
+  return { ms: round(median(times)), min: round(Math.min(...times)), runs: times.length, times: times.map((t) => Math.round(t * 100) / 100) };
+}
+
+/** One line of stdin (blocking), without its newline; 'done' at the end of input. */
+function readLine() {
+  const byte = Buffer.alloc(1);
+  let line = '';
+  for (;;) {
+    let read;
+    try {
+      read = readSync(0, byte, 0, 1, null);
+    } catch (error) {
+      if (error.code === 'EAGAIN') continue;
+      throw error;
+    }
+    if (read === 0) return line === '' ? 'done' : line;
+    const c = byte.toString('utf8');
+    if (c === '\n') return line;
+    line += c;
+  }
 }
 
 /** Forward + backward of `loss` at `embeddings` (and `ref` for CLIP), mining inside the timing. */

@@ -41,15 +41,34 @@ def nt_xent(z, tau):
 
 WARMUP = 3
 
+# table.py --serve: the runs after the warm-up are driven from stdin (see `timed`).
+SERVE = False
+
 
 def timed(run, reps):
-    """Median wall time (ms) of `reps` runs of `run` after at least WARMUP warm-up runs and 1.5 s."""
+    """Median wall time (ms) of `reps` runs of `run` after at least WARMUP warm-up runs and 1.5 s.
+    With SERVE, after the warm-up: one timed run per `run` line of stdin, its time written to stdout
+    as `@ms <ms>`, until a `done` line (bench/run.mjs --table pairs them with bench/training.mjs
+    --serve, run by run)."""
     warm_until = time.perf_counter() + 1.5
     i = 0
     while i < WARMUP or time.perf_counter() < warm_until:
         run()
         i += 1
     times = []
+    if SERVE:
+        print("@ready", flush=True)
+        while True:
+            line = sys.stdin.readline().strip()
+            if line in ("", "done"):
+                break
+            if line != "run":
+                raise ValueError(f"--serve: expected 'run' or 'done', got {line!r}")
+            start = time.perf_counter()
+            run()
+            times.append((time.perf_counter() - start) * 1000)
+            print(f"@ms {times[-1]}", flush=True)
+        return {"ms": round(statistics.median(times), 1), "min": round(min(times), 1), "runs": len(times), "times": [round(t, 2) for t in times]}
     for _ in range(reps):
         start = time.perf_counter()
         run()

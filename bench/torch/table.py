@@ -2,13 +2,14 @@
 """Issue 8's table on the torch side: every workload of bench/training.mjs in hand-written PyTorch,
 at the same shapes, timed the same way, on this machine's CPU.
 
-    python3 bench/torch/table.py [--threads 2] [--reps 10] [--only ntXent256,cnnStep256]
+    python3 bench/torch/table.py [--threads 2] [--reps 10] [--only ntXent256,cnnStep256] [--serve]
 
 Losses are forward + backward with respect to the embeddings (the gradient left in place, as
 `loss.backward()` does); steps are one Adam step (zero_grad, forward, backward, step, the loss read
 back). Every figure is the median wall time (ms) of `--reps` runs after at least 3 warm-up runs and
 1.5 s. Prints one JSON line; bench/run.mjs --table stores it beside our rows as `torchTable.torch`.
-The recipe epochs are bench/torch/recipe_epoch.py.
+The recipe epochs are bench/torch/recipe_epoch.py. `--serve` (one row): after the warm-up, the
+runs are driven from stdin, one per `run` line (bench/run.mjs --table pairs them with ours).
 """
 import argparse
 import json
@@ -19,13 +20,16 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+import reference
 from reference import WARMUP, cpu_model, nt_xent, reference_cnn, run_rows, timed as timed_reps, view_labels
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--threads", type=int, default=2)
 parser.add_argument("--reps", type=int, default=10)
 parser.add_argument("--only", default="")
+parser.add_argument("--serve", action="store_true", help="one step or loss row, its runs driven from stdin (reference.timed)")
 args = parser.parse_args()
+reference.SERVE = args.serve
 torch.set_num_threads(args.threads)
 torch.set_num_interop_threads(1)
 torch.manual_seed(0)
