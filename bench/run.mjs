@@ -15,9 +15,9 @@
  * `--epochs N` sets the recipe epochs per dataset, default 11). Where Python with torch is installed
  * (Debian: python3-torch, with libopenblas0 for its BLAS), the table also runs the torch side on this
  * machine (bench/torch/table.py, bench/torch/recipe_epoch.py; `--no-torch` skips it), and where
- * Python also has pytorch-metric-learning, PML's losses (bench/torch/pml.py). With torch, each step and
- * loss row runs in pairs, ours and torch's in turns (`--pairs P`, default rounds x reps); `--rounds R`
- * (default 3): PML's rows run R times, pooled (and ours so when torch is missing).
+ * Python also has pytorch-metric-learning, PML's losses (bench/torch/pml.py). Each step and loss row
+ * runs in turns, ours, torch's and PML's one run each (`--pairs P` runs per side, default `--rounds R`
+ * (3) x reps).
  * Every figure is the median of N runs after warm-up runs, in milliseconds.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -455,40 +455,12 @@ function runTorchScript(python, name, scriptArgs) {
   return JSON.parse(lines[lines.length - 1]);
 }
 
-/** `--rounds R` of `--table`: ours, torch and PML take turns R times on the step and loss rows. */
+/** `--rounds R` of `--table`: the default turns per row are R x reps (so 3 gives 30 at the default reps). */
 const TABLE_ROUNDS = Number(args.includes('--rounds') ? args[args.indexOf('--rounds') + 1] : '3');
 const STEP_ROWS = TABLE_ROWS.filter((key) => !key.startsWith('epoch'));
 const EPOCH_ROWS = TABLE_ROWS.filter((key) => key.startsWith('epoch'));
 
 const tenth = (ms) => Math.round(ms * 10) / 10;
-
-/**
- * One row measured in several rounds as one: every timed run pooled (`ms` its median, `min`), each
- * round's median kept as `roundMedians`; matMul per shape. A row without timings (a failure, an
- * out-of-memory PML row) is the first round's.
- */
-function poolRounds(parts) {
-  const timed = parts.filter((part) => Array.isArray(part?.times));
-  if (timed.length > 0) {
-    const times = timed.flatMap((part) => part.times);
-    return { ...timed[0], ms: tenth(median(times)), min: tenth(Math.min(...times)), runs: times.length, roundMedians: timed.map((part) => part.ms), times };
-  }
-  const first = parts[0];
-  if (first === null || typeof first !== 'object' || !Object.keys(first).some((key) => /^\d+x\d+x\d+$/.test(key))) return first;
-  const out = { ...first };
-  for (const shape of Object.keys(first).filter((key) => /^\d+x\d+x\d+$/.test(key))) {
-    const [m, k, n] = shape.split('x').map(Number);
-    const row = poolRounds(parts.map((part) => part?.[shape]));
-    out[shape] = typeof row?.ms === 'number' ? { ...row, gflops: tenth((2 * m * k * n) / (row.ms * 1e6)) } : row;
-  }
-  return out;
-}
-
-/** The rows of several rounds (objects keyed by row), pooled by {@link poolRounds}. */
-function pooledRows(rounds) {
-  const keys = new Set(rounds.flatMap((rows) => Object.keys(rows)));
-  return Object.fromEntries([...keys].map((key) => [key, poolRounds(rounds.map((rows) => rows[key]).filter((row) => row !== undefined))]));
-}
 
 /**
  * bench/training.mjs in a child process with its own wasm backend on 2 threads and XNNPACK's pool
@@ -499,14 +471,13 @@ function pooledRows(rounds) {
  * `vsTorch` ours / that figure; `pml` likewise where Python has pytorch-metric-learning
  * (`pmlIssue`, `vsPml`).
  *
- * With torch here, the step and loss rows are measured in pairs (`--pairs P`, default rounds x
- * reps = 30): for each row, bench/training.mjs --serve and bench/torch/table.py --serve warm up in
- * their own processes, then take turns run by run (the order alternating, 30 ms apart so neither
- * side's spinning worker threads overlap the other's run), so both sides meet the same moments of
- * this VM, whose vector throughput drifts by up to 2x within minutes; `pairedRatio` is the median
- * of the per-pair ratios. PML's rows (and ours when torch is missing) run in `TABLE_ROUNDS` rounds
- * whose runs are pooled; matMul once per side. The recipe epochs (minutes each) run once per
- * side, after the rest.
+ * The step and loss rows are timed in turns (`--pairs P` runs per side, default rounds x reps = 30):
+ * for each row, bench/training.mjs --serve, bench/torch/table.py --serve and, on PML's rows,
+ * bench/torch/pml.py --serve warm up in their own processes, then take turns run by run (the order
+ * rotating, 30 ms apart so no side's spinning worker threads overlap another's run), so every side
+ * meets the same moments of this VM, whose vector throughput drifts by up to 2x within minutes;
+ * `pairedRatio` / `pairedRatioPml` are the medians of the per-turn ratios. matMul runs once per
+ * side; the recipe epochs (minutes each) once per side, after the rest.
  */
 async function torchTableBench(extra) {
   const skipEpochs = extra.includes('--skip-epochs');
@@ -523,61 +494,54 @@ async function torchTableBench(extra) {
     return JSON.parse(lines[lines.length - 1]);
   };
   const pythonArgs = ['--threads', '2', '--reps', String(Math.max(10, REPS))];
+  const torchPy = torchPython();
+  const pmlPy = pmlPython();
   const sides = {
-    torch: { python: torchPython(), script: 'table.py', rounds: [], meta: undefined, error: undefined },
-    pml: { python: pmlPython(), script: 'pml.py', rounds: [], meta: undefined, error: undefined },
+    torch: { meta: undefined, error: undefined },
+    pml: { meta: undefined, error: undefined },
   };
-  const pairedKeys = STEP_ROWS.filter((key) => key !== 'matMul');
-  let table;
-  let torchRows;
-  if (sides.torch.python !== undefined) {
-    const pairs = TABLE_PAIRS ?? TABLE_ROUNDS * Math.max(10, REPS);
-    const rows = {};
-    torchRows = {};
-    let oursMeta;
-    for (const key of pairedKeys) {
-      const paired = await pairedRow(key, pairs, [process.execPath, script, ...oursArgs], [sides.torch.python, fileURLToPath(new URL('./torch/table.py', import.meta.url)), ...pythonArgs]);
-      oursMeta = paired.oursResult;
-      rows[key] = paired.ours;
-      torchRows[key] = paired.torch;
-      console.error(`[table] ${key}: ours ${paired.ours.ms} ms, torch ${paired.torch.ms} ms, paired ratio ${paired.ours.pairedRatio} (${pairs} pairs)`);
+  const pairs = TABLE_PAIRS ?? TABLE_ROUNDS * Math.max(10, REPS);
+  const rows = {};
+  const torchRows = torchPy === undefined ? undefined : {};
+  const pmlRows = pmlPy === undefined ? undefined : {};
+  let oursMeta;
+  for (const key of STEP_ROWS.filter((k) => k !== 'matMul')) {
+    const takers = [{ name: 'ours', command: [process.execPath, script, ...oursArgs] }];
+    if (torchPy !== undefined && sides.torch.error === undefined) takers.push({ name: 'torch', command: [torchPy, fileURLToPath(new URL('./torch/table.py', import.meta.url)), ...pythonArgs] });
+    if (pmlPy !== undefined && sides.pml.error === undefined && PML_ROWS.has(key)) takers.push({ name: 'pml', command: [pmlPy, fileURLToPath(new URL('./torch/pml.py', import.meta.url)), ...pythonArgs] });
+    const turns = await inTurns(key, pairs, takers);
+    oursMeta = turns.results.ours;
+    rows[key] = turns.rows.ours;
+    for (const side of ['torch', 'pml']) {
+      if (turns.errors[side] !== undefined) {
+        sides[side].error = turns.errors[side];
+        console.error(`[table] ${side} failed on ${key}, using the issue's figures: ${sides[side].error}`);
+      } else if (turns.results[side] !== undefined) {
+        sides[side].meta = turns.results[side];
+        (side === 'torch' ? torchRows : pmlRows)[key] = turns.rows[side];
+      }
     }
-    const mm = run(['--only', 'matMul']);
-    rows.matMul = mm.rows.matMul;
-    table = { ...oursMeta, ...mm, rows };
+    if (turns.ratios.torch !== undefined) rows[key].pairedRatio = turns.ratios.torch;
+    if (turns.ratios.pml !== undefined) rows[key].pairedRatioPml = turns.ratios.pml;
+    rows[key].pairs = pairs;
+    console.error(`[table] ${key}: ${takers.map((t) => `${t.name} ${turns.rows[t.name]?.ms ?? (turns.rows[t.name]?.oom ? 'OOM' : '-')}`).join(', ')} ms; paired ratios ${JSON.stringify(turns.ratios)} (${pairs} turns)`);
+  }
+  const mm = run(['--only', 'matMul']);
+  rows.matMul = mm.rows.matMul;
+  const table = { ...oursMeta, ...mm, rows, pairs };
+  if (torchRows !== undefined && sides.torch.error === undefined) {
     try {
-      const torchMm = runTorchScript(sides.torch.python, 'table.py', [...pythonArgs, '--only', 'matMul']);
-      torchRows.matMul = torchMm.rows.matMul;
-      sides.torch.meta = torchMm;
+      torchRows.matMul = runTorchScript(torchPy, 'table.py', [...pythonArgs, '--only', 'matMul']).rows.matMul;
     } catch (error) {
       sides.torch.error = error instanceof Error ? error.message : String(error);
-    }
-    table.pairs = pairs;
-  } else {
-    const ours = [];
-    for (let round = 0; round < TABLE_ROUNDS; round++) ours.push(run(['--only', STEP_ROWS.join(','), '--skip-epochs']));
-    table = { ...ours[ours.length - 1], rows: pooledRows(ours.map((result) => result.rows)) };
-  }
-  const pml = sides.pml;
-  for (let round = 0; round < TABLE_ROUNDS && pml.python !== undefined && pml.error === undefined; round++) {
-    console.error(`[table] PML round ${round + 1} of ${TABLE_ROUNDS}`);
-    try {
-      const result = runTorchScript(pml.python, pml.script, pythonArgs);
-      pml.rounds.push(result.rows);
-      pml.meta = result;
-    } catch (error) {
-      // Our rows stand without PML's: the ratios then use the issue's figures.
-      pml.error = error instanceof Error ? error.message : String(error);
-      pml.rounds = [];
-      console.error(`[table] ${pml.script} failed, using the issue's figures: ${pml.error}`);
     }
   }
   if (!skipEpochs) {
     Object.assign(table.rows, run(['--only', EPOCH_ROWS.join(',')]).rows);
-    if (torchRows !== undefined) {
+    if (torchRows !== undefined && sides.torch.error === undefined) {
       for (const [key, dataset] of [['epochFashion', 'fashion-mnist'], ['epochMnist', 'mnist']]) {
         try {
-          const epochs = runTorchScript(sides.torch.python, 'recipe_epoch.py', ['--dataset', dataset, '--epochs', TABLE_EPOCHS, '--threads', '2']);
+          const epochs = runTorchScript(torchPy, 'recipe_epoch.py', ['--dataset', dataset, '--epochs', TABLE_EPOCHS, '--threads', '2']);
           torchRows[key] = { ms: epochs.median_after_first_ms, min: epochs.min_after_first_ms, runs: epochs.epochs_seconds.length - 1 };
         } catch (error) {
           torchRows[key] = `failed: ${error instanceof Error ? error.message : String(error)}`;
@@ -585,19 +549,13 @@ async function torchTableBench(extra) {
       }
     }
   }
-  table.rounds = TABLE_ROUNDS;
-  const reps = Math.max(10, REPS);
-  const stepMethod = table.pairs !== undefined
-    ? `step and loss rows: ${table.pairs} runs per side taken in pairs (ours and torch in turns, each side in its own process after >= 3 warm-up runs and 1.5 s), each side's median; PML: ${TABLE_ROUNDS} rounds of ${reps} runs pooled`
-    : `step and loss rows: ${TABLE_ROUNDS} rounds (ours, PML), each side's median of ${TABLE_ROUNDS} x ${reps} runs, every run after >= 3 warm-up runs and 1.5 s`;
-  table.method = `${stepMethod}; epochs: median of ${Number(TABLE_EPOCHS) - 1} epochs after the first; ms`;
+  table.method = `step and loss rows: ${pairs} runs per side taken in turns (ours, torch and, on its rows, PML: one run each, the order rotating, each side in its own process after >= 3 warm-up runs and 1.5 s), each side's median; epochs: median of ${Number(TABLE_EPOCHS) - 1} epochs after the first; ms`;
   table.seconds = Math.round((Date.now() - started) / 1000);
   if (sides.torch.error !== undefined) table.torchHereError = sides.torch.error;
   if (sides.pml.error !== undefined) table.pmlHereError = sides.pml.error;
   const meta = (m, extraKeys) => Object.fromEntries(['torch', ...extraKeys, 'threads', 'cpu', 'date', 'method'].map((key) => [key, m[key]]));
   if (torchRows !== undefined && sides.torch.meta !== undefined) table.torchHere = meta(sides.torch.meta, []);
-  const pmlRows = sides.pml.rounds.length > 0 ? pooledRows(sides.pml.rounds) : undefined;
-  if (pmlRows !== undefined) table.pmlHere = meta(sides.pml.meta, ['pml']);
+  if (pmlRows !== undefined && sides.pml.meta !== undefined) table.pmlHere = meta(sides.pml.meta, ['pml']);
   for (const [key, row] of Object.entries(table.rows)) {
     const measured = torchRows?.[key];
     if (typeof measured === 'string') row.torchHereError = measured;
@@ -612,7 +570,7 @@ async function torchTableBench(extra) {
     }
     row.torchIssue = ref.torch;
     const pmlRow = pmlRows?.[key];
-    row.pml = pmlRow === undefined ? ref.pml : typeof pmlRow.ms === 'number' ? pmlRow.ms : 'OOM';
+    row.pml = pmlRow === undefined ? ref.pml : typeof pmlRow.ms === 'number' ? pmlRow.ms : pmlRow.oom !== undefined ? 'OOM' : ref.pml;
     if (pmlRow !== undefined) row.pmlHere = pmlRow;
     row.pmlIssue = ref.pml;
     if (typeof row.pml === 'number') row.vsPml = Number((row.ms / row.pml).toPrecision(2));
@@ -655,9 +613,17 @@ function served(command) {
   };
   return {
     next,
+    /** true at `@ready`; false when the process ended without one (exit 0: a row it could not time). */
     async ready() {
-      const line = await next();
+      let line;
+      try {
+        line = await next();
+      } catch (error) {
+        if (exited === 0) return false;
+        throw error;
+      }
       if (line !== '@ready') throw new Error(`${command[1]}: expected @ready, got ${line}`);
+      return true;
     },
     async run() {
       child.stdin.write('run\n');
@@ -666,7 +632,7 @@ function served(command) {
       return Number(line.slice(4));
     },
     async finish() {
-      child.stdin.end('done\n');
+      if (exited === null) child.stdin.end('done\n');
       const code = await exit;
       if (code !== 0) throw fail();
       return JSON.parse(other[other.length - 1]);
@@ -675,40 +641,60 @@ function served(command) {
   };
 }
 
+/** The rows bench/torch/pml.py has (PML's documented losses): timed in turns with ours and torch's. */
+const PML_ROWS = new Set(['ntXent256', 'ntXent1024', 'supCon1024', 'tripletBatchHard1024', 'contrastive1024']);
+
 /**
- * One step or loss row timed `pairs` times per side, ours (bench/training.mjs --serve) and torch's
- * (bench/torch/table.py --serve) in turns: each side warms up in its own process first (ours, then
- * torch's while ours waits), then the runs alternate, the side going first alternating too, with
- * {@link PAIR_GAP_MS} before each run.
+ * One step or loss row timed `turns` times per side, the sides (`--serve` processes: ours first, then
+ * bench/torch/table.py, then bench/torch/pml.py) one run each in turn: each side warms up in its own
+ * process first, one after the other, then the runs rotate (the side going first rotating too), with
+ * {@link PAIR_GAP_MS} before each run. A side whose process ends before its warm-up is done (PML's
+ * out-of-memory row) gives its printed row instead; a side that fails is left out (`errors`).
+ * `ratios`: the median over the turns of ours / each other side.
  */
-async function pairedRow(key, pairs, oursCommand, torchCommand) {
-  const ours = served([...oursCommand, '--serve', '--only', key]);
-  let torch;
+async function inTurns(key, turns, takers) {
+  const live = [];
+  const results = {};
+  const rows = {};
+  const errors = {};
   try {
-    await ours.ready();
-    torch = served([...torchCommand, '--serve', '--only', key]);
-    await torch.ready();
-    const oursTimes = [];
-    const torchTimes = [];
-    const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-    for (let i = 0; i < pairs; i++) {
-      for (const side of i % 2 === 0 ? [ours, torch] : [torch, ours]) {
-        await sleep(PAIR_GAP_MS);
-        (side === ours ? oursTimes : torchTimes).push(await side.run());
+    for (const taker of takers) {
+      const process_ = served([...taker.command, '--serve', '--only', key]);
+      try {
+        if (await process_.ready()) live.push({ ...taker, process: process_, times: [] });
+        else {
+          results[taker.name] = await process_.finish();
+          rows[taker.name] = results[taker.name].rows[key];
+        }
+      } catch (error) {
+        if (taker.name === 'ours') throw error;
+        process_.kill();
+        errors[taker.name] = error instanceof Error ? error.message : String(error);
       }
     }
-    const oursResult = await ours.finish();
-    const torchResult = await torch.finish();
-    const oursRow = oursResult.rows[key];
-    const torchRow = torchResult.rows[key];
-    oursRow.pairs = pairs;
-    oursRow.pairedRatio = Number(median(oursTimes.map((t, i) => t / (torchTimes[i] ?? NaN))).toFixed(3));
-    return { ours: oursRow, torch: torchRow, oursResult };
+    const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+    for (let i = 0; i < turns; i++) {
+      for (let j = 0; j < live.length; j++) {
+        const side = live[(i + j) % live.length];
+        await sleep(PAIR_GAP_MS);
+        side.times.push(await side.process.run());
+      }
+    }
+    for (const side of live) {
+      results[side.name] = await side.process.finish();
+      rows[side.name] = results[side.name].rows[key];
+    }
   } catch (error) {
-    ours.kill();
-    torch?.kill();
+    for (const side of live) side.process.kill();
     throw error;
   }
+  const ours = live.find((side) => side.name === 'ours');
+  const ratios = {};
+  for (const side of live) {
+    if (side === ours) continue;
+    ratios[side.name] = Number(median(ours.times.map((t, i) => t / (side.times[i] ?? Number.NaN))).toFixed(3));
+  }
+  return { results, rows, errors, ratios };
 }
 
 /**
@@ -721,7 +707,7 @@ function withRun(previous, table) {
   const rows = Object.fromEntries(
     Object.entries(table.rows)
       .filter(([, row]) => typeof row?.ms === 'number')
-      .map(([key, row]) => [key, Object.fromEntries(['ms', 'roundMedians', 'torch', 'torchRoundMedians', 'pairedRatio', 'pml', 'vsTorch', 'vsPml'].filter((k) => row[k] !== undefined).map((k) => [k, row[k]]))]),
+      .map(([key, row]) => [key, Object.fromEntries(['ms', 'roundMedians', 'torch', 'torchRoundMedians', 'pairedRatio', 'pml', 'pairedRatioPml', 'vsTorch', 'vsPml'].filter((k) => row[k] !== undefined).map((k) => [k, row[k]]))]),
   );
   const run = { date: table.date, finished: new Date().toISOString(), commit: git.status === 0 ? git.stdout.trim() : null, machine: table.machine?.model, rounds: table.rounds, ...(table.pairs === undefined ? {} : { pairs: table.pairs }), fma: table.fma, rows };
   return [...(previous.torchTableRuns ?? []), run].slice(-50);

@@ -2,7 +2,7 @@
 """Issue 8's PML column on this machine: the loss rows of the table computed by
 pytorch-metric-learning (Musgrave et al. 2020), at the same shapes, timed like table.py.
 
-    python3 bench/torch/pml.py [--threads 2] [--reps 10] [--only supCon1024] [--memory-gb 16]
+    python3 bench/torch/pml.py [--threads 2] [--reps 10] [--only supCon1024] [--memory-gb 16] [--serve]
 
 Each loss is called the way PML documents it: `loss(embeddings, labels)` with the default
 distance (LpDistance of L2-normalised embeddings, or CosineSimilarity for NT-Xent / SupCon) and
@@ -11,7 +11,8 @@ the mining timed. Forward + backward with respect to the embeddings, the loss re
 address space is capped at `--memory-gb` (RLIMIT_AS) so that PML's NT-Xent at 1,024 pairs, which
 asks for a [2048, 2048 x 2046] matrix (34 GB), fails with an allocation error instead of waking the
 kernel's OOM killer; such a row is recorded as {"oom": "<message>"}. Prints one JSON line;
-bench/run.mjs --table stores it as `torchTable.pmlHere` and each row's `pml`.
+bench/run.mjs --table stores it as `torchTable.pmlHere` and each row's `pml`. `--serve` (one row): the
+runs after the warm-up are driven from stdin, as table.py's (bench/run.mjs takes them in turns with ours).
 """
 import argparse
 import json
@@ -20,6 +21,7 @@ import time
 
 import torch
 
+import reference
 from reference import cpu_model, run_rows, timed, view_labels
 
 parser = argparse.ArgumentParser()
@@ -27,7 +29,9 @@ parser.add_argument("--threads", type=int, default=2)
 parser.add_argument("--reps", type=int, default=10)
 parser.add_argument("--only", default="")
 parser.add_argument("--memory-gb", type=float, default=16)
+parser.add_argument("--serve", action="store_true", help="one row, its runs driven from stdin (reference.timed)")
 args = parser.parse_args()
+reference.SERVE = args.serve
 
 limit = int(args.memory_gb * 2**30)
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
