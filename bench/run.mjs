@@ -460,8 +460,6 @@ const TABLE_ROUNDS = Number(args.includes('--rounds') ? args[args.indexOf('--rou
 const STEP_ROWS = TABLE_ROWS.filter((key) => !key.startsWith('epoch'));
 const EPOCH_ROWS = TABLE_ROWS.filter((key) => key.startsWith('epoch'));
 
-const tenth = (ms) => Math.round(ms * 10) / 10;
-
 /**
  * bench/training.mjs in a child process with its own wasm backend on 2 threads and XNNPACK's pool
  * on one (selectBackend's default, `xnnpackThreads = wasmThreads - 1`: XNNPACK's spinning worker
@@ -586,7 +584,7 @@ const TABLE_PAIRS = args.includes('--pairs') ? Number(args[args.indexOf('--pairs
 const PAIR_GAP_MS = 30;
 
 /**
- * A child process of `--serve` (bench/training.mjs or bench/torch/table.py): `next()` resolves to
+ * A child process of `--serve` (bench/training.mjs, bench/torch/table.py or bench/torch/pml.py): `next()` resolves to
  * its next `@` line on stdout (rejects if it exits first); every other line is kept in `other`.
  */
 function served(command) {
@@ -709,7 +707,7 @@ function withRun(previous, table) {
       .filter(([, row]) => typeof row?.ms === 'number')
       .map(([key, row]) => [key, Object.fromEntries(['ms', 'roundMedians', 'torch', 'torchRoundMedians', 'pairedRatio', 'pml', 'pairedRatioPml', 'vsTorch', 'vsPml'].filter((k) => row[k] !== undefined).map((k) => [k, row[k]]))]),
   );
-  const run = { date: table.date, finished: new Date().toISOString(), commit: git.status === 0 ? git.stdout.trim() : null, machine: table.machine?.model, rounds: table.rounds, ...(table.pairs === undefined ? {} : { pairs: table.pairs }), fma: table.fma, rows };
+  const run = { date: table.date, finished: new Date().toISOString(), commit: git.status === 0 ? git.stdout.trim() : null, machine: table.machine?.model, pairs: table.pairs, fma: table.fma, rows };
   return [...(previous.torchTableRuns ?? []), run].slice(-50);
 }
 

@@ -15,14 +15,12 @@ bench/run.mjs --table stores it as `torchTable.pmlHere` and each row's `pml`. `-
 runs after the warm-up are driven from stdin, as table.py's (bench/run.mjs takes them in turns with ours).
 """
 import argparse
-import json
 import resource
-import time
 
 import torch
 
 import reference
-from reference import cpu_model, run_rows, timed, view_labels
+from reference import run_table, timed, view_labels
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--threads", type=int, default=2)
@@ -74,16 +72,5 @@ ROWS = {
     "contrastive1024": lambda: loss_row(losses.ContrastiveLoss(pos_margin=0, neg_margin=1), 1024, view_labels(512)),
 }
 
-started = time.time()
-rows = run_rows(ROWS, args.only, "pml")
-
-print(json.dumps({
-    "pml": pytorch_metric_learning.__version__,
-    "torch": torch.__version__,
-    "threads": args.threads,
-    "cpu": cpu_model(),
-    "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    "method": f"median of {args.reps} runs after >= 3 warm-up runs and 1.5 s, ms; address space capped at {args.memory_gb:g} GB",
-    "rows": rows,
-    "seconds": round(time.time() - started),
-}))
+run_table(ROWS, args.only, "pml", args.threads, args.reps, {"pml": pytorch_metric_learning.__version__},
+          f"; address space capped at {args.memory_gb:g} GB")

@@ -1,5 +1,6 @@
 """What the torch scripts of bench/torch/ share: RECIPE.md's CNN and SimCLR's NT-Xent (Chen et al.
-2020), view labels, the timing of a table row, the loop over a table's rows and the CPU's name.
+2020), view labels, the timing of a table row, the loop over a table's rows with its JSON line, and
+the CPU's name.
 
 Imported by table.py (the CNN step row, every NT-Xent row), recipe_epoch.py (the recipe epochs) and
 pml.py (the timing), so the step row and the epochs time one model and one loss, and the
@@ -81,9 +82,12 @@ def view_labels(pairs):
     return torch.arange(pairs).repeat(2)
 
 
-def run_rows(rows, only, tag):
+def run_table(rows, only, tag, threads, reps, extra=None, method_note=""):
     """Each row function of `rows` (a dict name -> function returning its figures), or only those
-    named in the comma-separated `only`; every result printed to stderr as `[tag] name: {...}`."""
+    named in the comma-separated `only`; every result printed to stderr as `[tag] name: {...}`, then
+    the whole table as one JSON line on stdout (`extra` first: what else the script ran on; the
+    torch build, threads, CPU, date, method + `method_note`, rows, seconds)."""
+    started = time.time()
     names = [name for name in only.split(",") if name]
     out = {}
     for name, run in rows.items():
@@ -91,7 +95,17 @@ def run_rows(rows, only, tag):
             continue
         out[name] = run()
         print(f"[{tag}] {name}: {json.dumps(out[name])}", flush=True, file=sys.stderr)
-    return out
+    runs = "runs driven from stdin (--serve)" if SERVE else f"median of {reps} runs"
+    print(json.dumps({
+        **(extra or {}),
+        "torch": torch.__version__,
+        "threads": threads,
+        "cpu": cpu_model(),
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "method": f"{runs} after >= {WARMUP} warm-up runs and 1.5 s, ms{method_note}",
+        "rows": out,
+        "seconds": round(time.time() - started),
+    }))
 
 
 def cpu_model():

@@ -12,16 +12,14 @@ The recipe epochs are bench/torch/recipe_epoch.py. `--serve` (one row): after th
 runs are driven from stdin, one per `run` line (bench/run.mjs --table pairs them with ours).
 """
 import argparse
-import json
 import math
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 import reference
-from reference import WARMUP, cpu_model, nt_xent, reference_cnn, run_rows, timed as timed_reps, view_labels
+from reference import nt_xent, reference_cnn, run_table, timed as timed_reps, view_labels
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--threads", type=int, default=2)
@@ -171,15 +169,4 @@ ROWS = {
     "matMul": matmul_row,
 }
 
-started = time.time()
-rows = run_rows(ROWS, args.only, "torch")
-
-print(json.dumps({
-    "torch": torch.__version__,
-    "threads": args.threads,
-    "cpu": cpu_model(),
-    "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    "method": f"median of {args.reps} runs after >= {WARMUP} warm-up runs and 1.5 s, ms",
-    "rows": rows,
-    "seconds": round(time.time() - started),
-}))
+run_table(ROWS, args.only, "torch", args.threads, args.reps)
